@@ -1,0 +1,17 @@
+// The operational routes: /healthz, /readyz, /metrics, and the agent
+// WebSocket endpoint /v1/agent.
+#pragma once
+
+#include <atomic>
+
+#include "gateway/net/router.hpp"
+#include "gateway/obs/metrics.hpp"
+
+namespace gw::app {
+
+enum class lifecycle : int { starting, ready, draining };
+
+void add_operational_routes(net::router& r, const std::atomic<lifecycle>& state,
+                            const metrics::registry& m);
+
+}  // namespace gw::app

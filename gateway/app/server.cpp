@@ -1,0 +1,70 @@
+// Server assembly and the shutdown sequence.
+#include "gateway/app/server.hpp"
+
+#include <boost/asio/post.hpp>
+#include <thread>
+
+#include "gateway/net/tls.hpp"
+#include "gateway/obs/log.hpp"
+
+namespace gw::app {
+
+namespace asio = boost::asio;
+
+namespace {
+std::unique_ptr<asio::ssl::context> tls_for(const config& cfg) {
+  return cfg.tls.enabled() ? net::make_server_tls(cfg.tls) : nullptr;
+}
+
+asio::ip::tcp::endpoint listen_endpoint(const config& cfg) {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(cfg.listen_host, ec);
+  if (ec) throw config_error("listen (check): \"" + cfg.listen_host + "\" is not an IP address");
+  return {addr, cfg.listen_port};
+}
+}  // namespace
+
+server::server(const config& cfg)
+    : cfg_(cfg),
+      metrics_(GATEWAY_VERSION, GATEWAY_ASIO_BACKEND_NAME),
+      tls_(tls_for(cfg)),
+      ctx_{cfg_, metrics_, router_, tls_.get()},
+      shards_(cfg.effective_threads()) {
+  add_operational_routes(router_, state_, metrics_);
+  metrics_.set_routes(router_.labels());
+  listener_ = std::make_shared<net::listener>(ctx_, shards_, listen_endpoint(cfg));
+  endpoint_ = listener_->local_endpoint();
+}
+
+server::~server() { shards_.stop(); }
+
+void server::start() {
+  shards_.start();
+  asio::post(shards_.at(0).ioc, [l = listener_] { l->start(); });
+  state_.store(lifecycle::ready, std::memory_order_release);
+  log::info("listening", {{"address", endpoint_.address().to_string()},
+                          {"port", endpoint_.port()},
+                          {"tls", cfg_.tls.enabled()},
+                          {"threads", shards_.size()},
+                          {"backend", GATEWAY_ASIO_BACKEND_NAME}});
+}
+
+std::int64_t server::shutdown() {
+  using clock = std::chrono::steady_clock;
+  state_.store(lifecycle::draining, std::memory_order_release);
+  auto deadline = clock::now() + cfg_.shutdown_grace;
+  // Close the acceptor first, then reach every shard: a connection accepted
+  // just before is posted to its shard ahead of the shutdown task.
+  asio::post(shards_.at(0).ioc, [this] {
+    listener_->stop();
+    shards_.post_all([](runtime::shard& s) { s.sessions.shutdown_all(); });
+  });
+  auto open = [this] { return metrics_.connections_open.load(std::memory_order_relaxed); };
+  while (open() > 0 && clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto left = open();
+  shards_.stop();
+  return left;
+}
+
+}  // namespace gw::app

@@ -1,0 +1,51 @@
+// The assembled server: shards, listener, routes, metrics, TLS, and the
+// graceful shutdown sequence.
+//
+// Threads: every public method is for the thread that owns the server (main).
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+
+#include "gateway/app/routes.hpp"
+#include "gateway/config/config.hpp"
+#include "gateway/net/context.hpp"
+#include "gateway/net/listener.hpp"
+#include "gateway/runtime/shards.hpp"
+
+namespace gw::app {
+
+class server {
+ public:
+  // Builds everything and binds the listening socket. Throws config_error
+  // (bad TLS files) or boost::system::system_error (cannot bind).
+  explicit server(const config& cfg);
+  ~server();
+
+  boost::asio::ip::tcp::endpoint endpoint() const { return endpoint_; }
+  const metrics::registry& metrics() const noexcept { return metrics_; }
+
+  // Starts the shard threads and accepting; /readyz turns ready.
+  void start();
+
+  // Graceful stop: stop accepting, let in-flight requests finish, close
+  // WebSockets with 1001; waits at most shutdown_grace for connections to
+  // end, then stops the shards. Returns the number of connections still
+  // open when the grace period ran out (0 on a clean drain).
+  std::int64_t shutdown();
+
+ private:
+  const config& cfg_;
+  std::atomic<lifecycle> state_{lifecycle::starting};
+  metrics::registry metrics_;
+  net::router router_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;
+  net::server_context ctx_;
+  runtime::shard_set shards_;
+  std::shared_ptr<net::listener> listener_;
+  boost::asio::ip::tcp::endpoint endpoint_;
+};
+
+}  // namespace gw::app

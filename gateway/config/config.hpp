@@ -1,0 +1,70 @@
+// The gateway's configuration: plain structs with their defaults, and the one
+// function that builds them from defaults, a JSON file, GATEWAY_* environment
+// variables and command-line flags, in that order of precedence.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+
+#include "gateway/obs/log.hpp"
+
+namespace gw {
+
+using std::chrono::milliseconds;
+
+struct http_config {
+  std::size_t max_header_bytes = 16 * 1024;      // larger headers: 431
+  std::size_t max_body_bytes = 1024 * 1024;      // larger bodies: 413, before reading them
+  milliseconds header_timeout{10'000};           // first byte to end of headers
+  milliseconds body_timeout{30'000};             // end of headers to end of body
+  milliseconds idle_timeout{60'000};             // keep-alive wait for the next request
+  std::size_t max_connections = 10'000;          // HTTP and WebSocket together
+};
+
+struct ws_config {
+  std::size_t max_frame_bytes = 64 * 1024;       // larger messages: close 1009
+  std::size_t max_outbound_bytes = 4 * 1024 * 1024;  // per-session send budget: close 4001
+  milliseconds handshake_timeout{10'000};        // also bounds the closing handshake
+  milliseconds idle_timeout{60'000};             // ping after half of it, drop after all
+};
+
+struct tls_config {
+  std::string cert_file;  // PEM chain; TLS is on when both files are set
+  std::string key_file;   // PEM private key
+  bool enabled() const noexcept { return !cert_file.empty(); }
+};
+
+struct config {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string data_dir = "./data";
+  unsigned threads = 0;  // 0: one per core
+  log::level log_level = log::level::info;
+  milliseconds shutdown_grace{10'000};
+  http_config http;
+  ws_config ws;
+  tls_config tls;
+
+  // threads, with 0 resolved to the number of cores.
+  unsigned effective_threads() const noexcept;
+};
+
+// A bad setting. what() is one line: "<name> (<source>): <problem>".
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Flags given on the command line that carry settings (--listen and friends),
+// by setting name ("listen", "data_dir", "threads").
+using flag_settings = std::map<std::string, std::string>;
+
+// Builds the configuration. `config_file` may be empty (defaults only).
+// `environ` is the process environment (nullptr-terminated "K=V" strings).
+// Throws config_error on the first problem.
+config load_config(const std::string& config_file, char** environ, const flag_settings& flags);
+
+}  // namespace gw

@@ -1,0 +1,171 @@
+// The settings table and the text-to-value rules it applies.
+#include "gateway/config/settings.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+
+#include "gateway/config/config.hpp"
+
+namespace gw {
+
+namespace {
+
+constexpr std::int64_t KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+constexpr std::int64_t hour_ms = 3'600'000;
+
+// Splits "host:port" or "[v6]:port".
+std::string set_listen(config& c, std::string_view v) {
+  std::string_view host, port;
+  if (!v.empty() && v.front() == '[') {
+    auto close = v.find(']');
+    if (close == std::string_view::npos || close + 1 >= v.size() || v[close + 1] != ':')
+      return "expected [IPv6]:PORT, got \"" + std::string(v) + "\"";
+    host = v.substr(1, close - 1);
+    port = v.substr(close + 2);
+  } else {
+    auto colon = v.rfind(':');
+    if (colon == std::string_view::npos || colon == 0)
+      return "expected HOST:PORT, got \"" + std::string(v) + "\"";
+    host = v.substr(0, colon);
+    port = v.substr(colon + 1);
+  }
+  unsigned p = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc{} || end != port.data() + port.size() || p > 65535 || port.empty())
+    return "port must be a number from 0 to 65535, got \"" + std::string(port) + "\"";
+  c.listen_host = std::string(host);
+  c.listen_port = static_cast<std::uint16_t>(p);
+  return {};
+}
+
+std::string set_level(config& c, std::string_view v) {
+  auto l = log::parse_level(v);
+  if (!l) return "unknown level";  // unreachable: choices are checked first
+  c.log_level = *l;
+  return {};
+}
+
+#define GW_INT(member) [](config& c, std::int64_t v) -> std::string { c.member = decltype(c.member)(v); return {}; }
+#define GW_STR(member) [](config& c, std::string_view v) -> std::string { c.member = std::string(v); return {}; }
+
+const setting table[] = {
+    {"listen", setting_type::string, 0, 0, {}, "127.0.0.1:8080",
+     "address and port to accept HTTP and WebSocket connections on; port 0 picks a free one",
+     nullptr, set_listen},
+    {"data_dir", setting_type::string, 0, 0, {}, "./data",
+     "directory for the journal and snapshots; created if missing", nullptr, GW_STR(data_dir)},
+    {"threads", setting_type::integer, 0, 256, {}, "0",
+     "shards (one io_context and thread each); 0 means one per core", GW_INT(threads), nullptr},
+    {"log.level", setting_type::choice, 0, 0, "debug|info|warn|error", "info",
+     "lowest level written to stderr as JSON lines", nullptr, set_level},
+    {"shutdown_grace_ms", setting_type::integer, 0, hour_ms, {}, "10000",
+     "on SIGTERM/SIGINT: how long in-flight requests and closing handshakes may take",
+     GW_INT(shutdown_grace), nullptr},
+    {"http.max_header_bytes", setting_type::integer, 1 * KiB, 1 * MiB, {}, "16384",
+     "request line plus headers; larger answers 431", GW_INT(http.max_header_bytes), nullptr},
+    {"http.max_body_bytes", setting_type::integer, 1, 1 * GiB, {}, "1048576",
+     "request body; larger answers 413 before the body is read", GW_INT(http.max_body_bytes),
+     nullptr},
+    {"http.header_timeout_ms", setting_type::integer, 100, hour_ms, {}, "10000",
+     "from a request's first byte to the end of its headers", GW_INT(http.header_timeout),
+     nullptr},
+    {"http.body_timeout_ms", setting_type::integer, 100, hour_ms, {}, "30000",
+     "from the end of the headers to the end of the body", GW_INT(http.body_timeout), nullptr},
+    {"http.idle_timeout_ms", setting_type::integer, 100, hour_ms, {}, "60000",
+     "how long a keep-alive connection may wait for its next request",
+     GW_INT(http.idle_timeout), nullptr},
+    {"http.max_connections", setting_type::integer, 1, 1'000'000, {}, "10000",
+     "open connections (HTTP and WebSocket); beyond it new ones get 503 and are closed",
+     GW_INT(http.max_connections), nullptr},
+    {"ws.max_frame_bytes", setting_type::integer, 125, 16 * MiB, {}, "65536",
+     "largest WebSocket message accepted; larger closes with 1009", GW_INT(ws.max_frame_bytes),
+     nullptr},
+    {"ws.max_outbound_bytes", setting_type::integer, 1 * KiB, 1 * GiB, {}, "4194304",
+     "bytes queued for one WebSocket client; beyond it the session closes with 4001",
+     GW_INT(ws.max_outbound_bytes), nullptr},
+    {"ws.handshake_timeout_ms", setting_type::integer, 100, hour_ms, {}, "10000",
+     "WebSocket opening and closing handshakes", GW_INT(ws.handshake_timeout), nullptr},
+    {"ws.idle_timeout_ms", setting_type::integer, 1000, hour_ms, {}, "60000",
+     "a silent WebSocket is pinged after half of this and dropped after all of it",
+     GW_INT(ws.idle_timeout), nullptr},
+    {"tls.cert_file", setting_type::string, 0, 0, {}, "\"\"",
+     "PEM certificate chain; with tls.key_file, every connection is TLS", nullptr,
+     GW_STR(tls.cert_file)},
+    {"tls.key_file", setting_type::string, 0, 0, {}, "\"\"", "PEM private key for tls.cert_file",
+     nullptr, GW_STR(tls.key_file)},
+};
+
+#undef GW_INT
+#undef GW_STR
+
+bool in_choices(std::string_view choices, std::string_view v) {
+  while (true) {
+    auto bar = choices.find('|');
+    if (choices.substr(0, bar) == v) return true;
+    if (bar == std::string_view::npos) return false;
+    choices.remove_prefix(bar + 1);
+  }
+}
+
+}  // namespace
+
+std::span<const setting> settings() { return table; }
+
+const setting* find_setting(std::string_view name) {
+  for (const auto& s : table)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+std::string env_name(std::string_view setting_name) {
+  std::string out = "GATEWAY_";
+  for (char ch : setting_name)
+    out += (ch == '.') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+std::string apply_text(const setting& s, config& c, std::string_view text) {
+  switch (s.type) {
+    case setting_type::integer: {
+      std::int64_t v = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc{} || end != text.data() + text.size() || text.empty())
+        return "expected an integer, got \"" + std::string(text) + "\"";
+      if (v < s.min)
+        return std::to_string(v) + " is below the minimum " + std::to_string(s.min);
+      if (v > s.max)
+        return std::to_string(v) + " is above the maximum " + std::to_string(s.max);
+      return s.set_int(c, v);
+    }
+    case setting_type::choice:
+      if (!in_choices(s.choices, text))
+        return "expected one of " + std::string(s.choices) + ", got \"" + std::string(text) + "\"";
+      return s.set_str(c, text);
+    case setting_type::string:
+      return s.set_str(c, text);
+  }
+  return "unknown setting type";
+}
+
+std::string describe_settings() {
+  std::string out;
+  char line[512];
+  for (const auto& s : table) {
+    std::string range;
+    if (s.type == setting_type::integer)
+      range = std::to_string(s.min) + ".." + std::to_string(s.max);
+    else if (s.type == setting_type::choice)
+      range = std::string(s.choices);
+    else
+      range = "string";
+    std::snprintf(line, sizeof line, "  %-24.*s %-22s default %-16.*s\n      %.*s (env %s)\n",
+                  static_cast<int>(s.name.size()), s.name.data(), range.c_str(),
+                  static_cast<int>(s.default_text.size()), s.default_text.data(),
+                  static_cast<int>(s.help.size()), s.help.data(), env_name(s.name).c_str());
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace gw

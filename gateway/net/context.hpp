@@ -1,0 +1,36 @@
+// What every connection needs from the server: settings, metrics, routes, TLS.
+// Built once before the shards start; read-only afterwards (metrics aside).
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <utility>
+
+#include "gateway/config/config.hpp"
+#include "gateway/net/router.hpp"
+#include "gateway/obs/metrics.hpp"
+
+namespace gw::net {
+
+struct server_context {
+  const config& cfg;
+  metrics::registry& metrics;
+  const router& routes;
+  boost::asio::ssl::context* tls = nullptr;  // null: plain TCP
+};
+
+// One counted connection. Moves from the HTTP session to the WebSocket
+// session on upgrade; the count drops when the last owner goes.
+class connection_slot {
+ public:
+  explicit connection_slot(metrics::registry* m) noexcept : m_(m) {}
+  connection_slot(connection_slot&& o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
+  connection_slot& operator=(connection_slot&&) = delete;
+  ~connection_slot() {
+    if (m_) m_->connections_open.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+ private:
+  metrics::registry* m_;
+};
+
+}  // namespace gw::net

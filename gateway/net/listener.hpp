@@ -1,0 +1,40 @@
+// The acceptor: one listening socket on shard 0, each accepted connection
+// handed to the next shard in turn (even spread, no SO_REUSEPORT hashing).
+//
+// Threads: construct on any thread before the shards run; start() and stop()
+// on shard 0's thread.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+
+#include "gateway/net/context.hpp"
+#include "gateway/runtime/shards.hpp"
+
+namespace gw::net {
+
+class listener : public std::enable_shared_from_this<listener> {
+ public:
+  // Binds and listens. Throws boost::system::system_error when the address
+  // cannot be bound.
+  listener(server_context& ctx, runtime::shard_set& shards, const boost::asio::ip::tcp::endpoint& at);
+
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  void start();
+  void stop();
+
+ private:
+  void accept();
+  void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+  void refuse(boost::asio::ip::tcp::socket socket);
+
+  server_context& ctx_;
+  runtime::shard_set& shards_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer backoff_;
+  unsigned next_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace gw::net

@@ -1,0 +1,231 @@
+// The WebSocket session: one read loop, one write loop over a byte-bounded
+// queue, and a close path that every ending goes through once.
+#include "gateway/net/ws_session.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <deque>
+
+#include "gateway/net/errors.hpp"
+#include "gateway/obs/log.hpp"
+#include "protocol/agent_frames.hpp"
+#include "protocol/close_codes.hpp"
+
+namespace gw::net {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using boost::system::error_code;
+using protocol::close_code;
+
+template <class Stream>
+class ws_session final : public runtime::session_base,
+                         public std::enable_shared_from_this<ws_session<Stream>> {
+ public:
+  ws_session(Stream&& stream, server_context& ctx, runtime::shard& home, connection_slot slot)
+      : ws_(std::move(stream)),
+        ctx_(ctx),
+        home_(home),
+        slot_(std::move(slot)),
+        close_timer_(ws_.get_executor()) {
+    home_.sessions.add(this);
+    ctx_.metrics.ws_sessions_open.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  ~ws_session() override {
+    home_.sessions.remove(this);
+    ctx_.metrics.ws_sessions_open.fetch_sub(1, std::memory_order_relaxed);
+    ctx_.metrics.ws_outbound_queued_bytes.fetch_sub(static_cast<std::int64_t>(queued_bytes_),
+                                                    std::memory_order_relaxed);
+  }
+
+  void run(request req, std::string_view subprotocol) {
+    const auto& wc = ctx_.cfg.ws;
+    beast::get_lowest_layer(ws_).expires_never();  // the WebSocket timeouts take over
+    websocket::stream_base::timeout t;
+    t.handshake_timeout = wc.handshake_timeout;
+    t.idle_timeout = wc.idle_timeout;
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+    ws_.read_message_max(wc.max_frame_bytes);
+    ws_.text(true);
+    ws_.set_option(websocket::stream_base::decorator(
+        [proto = std::string(subprotocol)](websocket::response_type& res) {
+          res.set(beast::http::field::server, "gateway/" GATEWAY_VERSION);
+          res.set(beast::http::field::sec_websocket_protocol, proto);
+        }));
+    upgrade_.emplace(std::move(req));
+    ws_.async_accept(*upgrade_, [self = this->shared_from_this()](error_code ec) {
+      self->upgrade_.reset();
+      if (ec) return self->on_error(ec, "accept");
+      if (self->home_.sessions.stopping) return self->close(close_code::going_away, "shutting down");
+      self->read();
+    });
+  }
+
+  void shutdown() override {
+    if (upgrade_) return;  // still accepting: the accept handler sees `stopping`
+    close(close_code::going_away, "the gateway is shutting down");
+  }
+
+  // Queues one text frame. Session thread only. Over the outbound budget the
+  // session is closed with slow_consumer instead: the client resumes later.
+  void send(std::string frame) {
+    if (closing_) return;
+    if (queued_bytes_ + frame.size() > ctx_.cfg.ws.max_outbound_bytes) {
+      log::info("websocket slow consumer", {{"queued_bytes", queued_bytes_}});
+      return close(close_code::slow_consumer, "outbound budget exceeded; reconnect and resume");
+    }
+    adjust_queued(static_cast<std::int64_t>(frame.size()));
+    queue_.push_back(std::move(frame));
+    if (!writing_) write_next();
+  }
+
+ private:
+  void read() {
+    ws_.async_read(in_, [self = this->shared_from_this()](error_code ec, std::size_t n) {
+      self->on_read(ec, n);
+    });
+  }
+
+  void on_read(error_code ec, std::size_t n) {
+    if (ec) return on_error(ec, "read");
+    ctx_.metrics.ws_frames_received.fetch_add(1, std::memory_order_relaxed);
+    ctx_.metrics.bytes_received.fetch_add(n, std::memory_order_relaxed);
+    if (!ws_.got_text()) {
+      in_.consume(in_.size());
+      return close(close_code::unsupported, "binary frames are not supported");
+    }
+    auto text = beast::buffers_to_string(in_.data());
+    in_.consume(in_.size());
+    handle(text);
+    if (!closing_) read();
+    else read_until_closed();
+  }
+
+  // Keeps reading after we started closing so the peer's close reply and
+  // Beast's close handshake complete; frames that still arrive are ignored.
+  void read_until_closed() {
+    ws_.async_read(in_, [self = this->shared_from_this()](error_code ec, std::size_t) {
+      self->in_.consume(self->in_.size());
+      if (ec) return self->on_error(ec, "read");
+      self->read_until_closed();
+    });
+  }
+
+  void handle(std::string_view text) {
+    auto decoded = protocol::decode_command(text);
+    if (auto* f = std::get_if<protocol::decode_failure>(&decoded))
+      return send(protocol::encode_error(f->id, f->error, f->message));
+    const auto& cmd = std::get<protocol::command>(decoded);
+    switch (cmd.kind) {
+      case protocol::command_kind::ping: return send(protocol::encode_pong(cmd.id));
+    }
+  }
+
+  void write_next() {
+    if (queue_.empty()) {
+      writing_ = false;
+      if (pending_close_) start_close();
+      return;
+    }
+    writing_ = true;
+    ws_.async_write(asio::buffer(queue_.front()),
+                    [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                      self->on_write(ec, n);
+                    });
+  }
+
+  void on_write(error_code ec, std::size_t n) {
+    adjust_queued(-static_cast<std::int64_t>(queue_.front().size()));
+    queue_.pop_front();
+    if (ec) {
+      writing_ = false;
+      return on_error(ec, "write");
+    }
+    ctx_.metrics.ws_frames_sent.fetch_add(1, std::memory_order_relaxed);
+    ctx_.metrics.bytes_sent.fetch_add(n, std::memory_order_relaxed);
+    write_next();
+  }
+
+  // Every server-initiated close goes through here, once.
+  void close(close_code code, std::string_view reason) {
+    if (closing_) return;
+    closing_ = true;
+    ctx_.metrics.count_ws_close(static_cast<std::uint16_t>(code));
+    // Frames not yet started will not be sent; the one being written finishes.
+    while (queue_.size() > (writing_ ? 1u : 0u)) {
+      adjust_queued(-static_cast<std::int64_t>(queue_.back().size()));
+      queue_.pop_back();
+    }
+    pending_close_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+    // A peer that reads nothing never lets the close frame out: cut it off.
+    close_timer_.expires_after(ctx_.cfg.ws.handshake_timeout);
+    close_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+      if (!ec) beast::get_lowest_layer(self->ws_).close();
+    });
+    if (!writing_) start_close();
+  }
+
+  void start_close() {
+    auto reason = *pending_close_;
+    pending_close_.reset();
+    if (!ws_.is_open()) return;
+    ws_.async_close(reason, [self = this->shared_from_this()](error_code ec) {
+      self->close_timer_.cancel();
+      if (ec && !is_expected(ec)) log::debug("websocket close failed", {{"error", ec.message()}});
+    });
+  }
+
+  void on_error(error_code ec, std::string_view during) {
+    if (!closing_) {
+      closing_ = true;
+      std::uint16_t code = 1006;  // abnormal: no close frame from the peer
+      if (ec == websocket::error::closed) code = ws_.reason().code;
+      else if (ec == websocket::error::message_too_big) code = 1009;  // Beast sent it
+      ctx_.metrics.count_ws_close(code);
+    }
+    close_timer_.cancel();
+    if (!is_expected(ec) && ec != websocket::error::message_too_big)
+      log::debug("websocket session ended", {{"phase", during}, {"error", ec.message()}});
+  }
+
+  void adjust_queued(std::int64_t delta) noexcept {
+    queued_bytes_ = static_cast<std::size_t>(static_cast<std::int64_t>(queued_bytes_) + delta);
+    ctx_.metrics.ws_outbound_queued_bytes.fetch_add(delta, std::memory_order_relaxed);
+  }
+
+  websocket::stream<Stream> ws_;
+  server_context& ctx_;
+  runtime::shard& home_;
+  connection_slot slot_;
+  asio::steady_timer close_timer_;
+  std::optional<request> upgrade_;
+  beast::flat_buffer in_;
+  std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  std::optional<websocket::close_reason> pending_close_;
+};
+
+}  // namespace
+
+template <class Stream>
+void start_ws_session(Stream&& stream, request req, std::string_view subprotocol,
+                      server_context& ctx, runtime::shard& home, connection_slot slot) {
+  std::make_shared<ws_session<Stream>>(std::move(stream), ctx, home, std::move(slot))
+      ->run(std::move(req), subprotocol);
+}
+
+template void start_ws_session<plain_stream>(plain_stream&&, request, std::string_view,
+                                             server_context&, runtime::shard&, connection_slot);
+template void start_ws_session<tls_stream>(tls_stream&&, request, std::string_view,
+                                           server_context&, runtime::shard&, connection_slot);
+
+}  // namespace gw::net

@@ -1,0 +1,78 @@
+// Process metrics and their Prometheus text exposition (format 0.0.4).
+// Counters are relaxed atomics: any thread may update, /metrics reads a
+// consistent-enough snapshot without stopping anyone.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gw::metrics {
+
+// A latency histogram with fixed bucket bounds in seconds.
+class histogram {
+ public:
+  static constexpr std::array<double, 14> bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                    0.005,  0.01,    0.025,  0.05,  0.1,
+                                                    0.25,   0.5,     1.0,    5.0};
+  void observe(std::chrono::nanoseconds d) noexcept;
+  // Appends the _bucket, _sum and _count lines; `labels` is `k="v"` or empty.
+  void render(std::string& out, std::string_view name, std::string_view labels) const;
+  std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+
+ private:
+  std::array<std::atomic<std::uint64_t>, bounds.size()> buckets_{};  // non-cumulative
+  std::atomic<std::uint64_t> sum_ns_{0};
+  std::atomic<std::uint64_t> count_{0};
+};
+
+// WebSocket close codes counted by value; anything else counts as "other".
+inline constexpr std::array<std::uint16_t, 7> counted_close_codes = {1000, 1001, 1003, 1006,
+                                                                     1008, 1009, 4001};
+
+class registry {
+ public:
+  static constexpr std::size_t max_routes = 32;
+  static constexpr std::size_t max_status = 600;
+
+  registry(std::string version, std::string backend);
+
+  // Route labels by route index; `routes[0]` labels requests no route
+  // matched. Set once, before any request is counted.
+  void set_routes(std::vector<std::string> routes);
+
+  // Connections (HTTP and WebSocket).
+  std::atomic<std::int64_t> connections_open{0};
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> connections_rejected{0};  // over http.max_connections
+  std::atomic<std::uint64_t> tls_handshake_failures{0};
+  std::atomic<std::uint64_t> bytes_received{0};
+  std::atomic<std::uint64_t> bytes_sent{0};
+  std::atomic<std::uint64_t> http_timeouts{0};
+
+  // WebSocket sessions.
+  std::atomic<std::int64_t> ws_sessions_open{0};
+  std::atomic<std::uint64_t> ws_frames_received{0};
+  std::atomic<std::uint64_t> ws_frames_sent{0};
+  std::atomic<std::int64_t> ws_outbound_queued_bytes{0};  // across all sessions
+
+  void count_request(std::size_t route, unsigned status, std::chrono::nanoseconds took) noexcept;
+  void count_ws_close(std::uint16_t code) noexcept;
+
+  std::uint64_t requests(std::size_t route, unsigned status) const noexcept;
+  std::string render() const;
+
+ private:
+  std::vector<std::string> routes_;
+  std::string version_, backend_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> requests_;  // [route][status]
+  std::array<histogram, max_routes> latency_;
+  std::array<std::atomic<std::uint64_t>, counted_close_codes.size() + 1> ws_closes_{};
+};
+
+}  // namespace gw::metrics

@@ -1,0 +1,74 @@
+// Shard threads and the per-shard session registry.
+#include "gateway/runtime/shards.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "gateway/obs/log.hpp"
+
+namespace gw::runtime {
+
+void session_registry::add(session_base* s) noexcept {
+  s->prev_ = nullptr;
+  s->next_ = head_;
+  if (head_) head_->prev_ = s;
+  head_ = s;
+  ++size_;
+}
+
+void session_registry::remove(session_base* s) noexcept {
+  if (s->prev_) s->prev_->next_ = s->next_;
+  else if (head_ == s) head_ = s->next_;
+  else return;  // not registered
+  if (s->next_) s->next_->prev_ = s->prev_;
+  s->prev_ = s->next_ = nullptr;
+  --size_;
+}
+
+void session_registry::shutdown_all() {
+  stopping = true;
+  // shutdown() never destroys a session synchronously (it only starts async
+  // work), so the links stay valid while we walk them.
+  for (session_base* s = head_; s;) {
+    session_base* next = s->next_;
+    s->shutdown();
+    s = next;
+  }
+}
+
+shard_set::shard_set(unsigned count) {
+  shards_.reserve(count);
+  for (unsigned i = 0; i < count; ++i) shards_.push_back(std::make_unique<shard>(i));
+}
+
+shard_set::~shard_set() { stop(); }
+
+void shard_set::start() {
+  for (auto& s : shards_) guards_.emplace_back(s->ioc.get_executor());
+  for (auto& s : shards_) {
+    threads_.emplace_back([sh = s.get()] {
+      for (;;) {
+        try {
+          sh->ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          // A handler threw: log it and keep the shard serving.
+          log::error("shard handler threw", {{"shard", sh->index}, {"what", e.what()}});
+        }
+      }
+    });
+  }
+}
+
+void shard_set::post_all(std::function<void(shard&)> fn) {
+  for (auto& s : shards_) boost::asio::post(s->ioc, [fn, sh = s.get()] { fn(*sh); });
+}
+
+void shard_set::stop() {
+  guards_.clear();
+  for (auto& s : shards_) s->ioc.stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+}  // namespace gw::runtime
