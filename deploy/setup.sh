@@ -1,0 +1,45 @@
+#!/bin/sh
+# Installs everything the gateway needs to build, test and benchmark on
+# Debian 12, from Debian's archive only. Idempotent: installs only what is
+# missing, and runs apt-get update only when something is.
+set -eu
+
+packages="g++ cmake ninja-build ccache pkg-config git
+  libboost1.81-dev libboost-json1.81-dev libssl-dev openssl liburing-dev libhiredis-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  wrk nginx-light curl procps bc python3"
+
+missing=""
+for p in $packages; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+
+if [ -z "$missing" ]; then
+  echo "setup: all build and test dependencies are installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=""
+elif command -v sudo >/dev/null 2>&1; then
+  as_root="sudo"
+else
+  echo "setup: missing packages:$missing; run this script as root (or install sudo)" >&2
+  exit 1
+fi
+
+echo "setup: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$as_root apt-get update -q
+# nginx is only a benchmark baseline, started by the bench scripts on a
+# loopback port; keep the package from starting a system-wide server.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $as_root tee /usr/sbin/policy-rc.d >/dev/null
+  $as_root chmod +x /usr/sbin/policy-rc.d
+  trap '$as_root rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+# shellcheck disable=SC2086
+$as_root apt-get install -y -q --no-install-recommends $missing
+echo "setup: done"

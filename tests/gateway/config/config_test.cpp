@@ -1,0 +1,125 @@
+#include "gateway/config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+#include "gateway/config/settings.hpp"
+
+namespace gw {
+namespace {
+
+struct file {
+  explicit file(const std::string& text) {
+    char tmpl[] = "/tmp/gwcfg-XXXXXX";
+    int fd = mkstemp(tmpl);
+    path = tmpl;
+    std::ofstream(path) << text;
+    ::close(fd);
+  }
+  ~file() { std::remove(path.c_str()); }
+  std::string path;
+};
+
+std::string error_of(const std::string& json, std::vector<std::string> env = {},
+                     flag_settings flags = {}) {
+  file f(json);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  try {
+    load_config(f.path, envp.data(), flags);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, DefaultsWithoutFile) {
+  char* env[] = {nullptr};
+  auto c = load_config("", env, {});
+  EXPECT_EQ(c.listen_host, "127.0.0.1");
+  EXPECT_EQ(c.listen_port, 8080);
+  EXPECT_EQ(c.http.max_body_bytes, 1024u * 1024u);
+  EXPECT_FALSE(c.tls.enabled());
+  EXPECT_GE(c.effective_threads(), 1u);
+}
+
+TEST(Config, FileEnvironmentAndFlagsInOrder) {
+  file f(R"({"listen":"0.0.0.0:9000","threads":3,"http":{"max_body_bytes":2048},
+             "log":{"level":"debug"}})");
+  std::string e1 = "GATEWAY_THREADS=5", e2 = "GATEWAY_WS_MAX_FRAME_BYTES=4096", e3 = "OTHER=1";
+  char* env[] = {e1.data(), e2.data(), e3.data(), nullptr};
+  auto c = load_config(f.path, env, {{"threads", "7"}, {"listen", "[::1]:0"}});
+  EXPECT_EQ(c.listen_host, "::1");
+  EXPECT_EQ(c.listen_port, 0);
+  EXPECT_EQ(c.threads, 7u);                  // flag beats environment beats file
+  EXPECT_EQ(c.ws.max_frame_bytes, 4096u);    // environment
+  EXPECT_EQ(c.http.max_body_bytes, 2048u);   // file
+  EXPECT_EQ(c.log_level, log::level::debug);
+}
+
+TEST(Config, UnknownKeysAreErrorsNamingTheKey) {
+  EXPECT_NE(error_of(R"({"http":{"max_bdy_bytes":1}})").find("http.max_bdy_bytes"), std::string::npos);
+  EXPECT_NE(error_of(R"({"thread":1})").find("thread (config file"), std::string::npos);
+  EXPECT_NE(error_of("{}", {"GATEWAY_THREDS=2"}).find("GATEWAY_THREDS"), std::string::npos);
+  EXPECT_NE(error_of(R"({"nope":{"x":1}})").find("nope"), std::string::npos);
+}
+
+TEST(Config, BadValuesAreErrorsNamingTheProblem) {
+  auto e = error_of(R"({"threads":-1})");
+  EXPECT_EQ(e.substr(0, 26), "threads (config file /tmp/") << e;
+  EXPECT_NE(e.find("): -1 is below the minimum 0"), std::string::npos) << e;
+  e = error_of(R"({"http":{"max_body_bytes":0}})");
+  EXPECT_NE(e.find("http.max_body_bytes"), std::string::npos) << e;
+  EXPECT_NE(e.find("below the minimum 1"), std::string::npos) << e;
+  e = error_of(R"({"threads":"four"})");
+  EXPECT_NE(e.find("expected an integer, got a string"), std::string::npos) << e;
+  e = error_of(R"({"threads":1000})");
+  EXPECT_NE(e.find("above the maximum 256"), std::string::npos) << e;
+  e = error_of(R"({"log":{"level":"loud"}})");
+  EXPECT_NE(e.find("expected one of debug|info|warn|error"), std::string::npos) << e;
+  e = error_of(R"({"listen":"localhost"})");
+  EXPECT_NE(e.find("HOST:PORT"), std::string::npos) << e;
+  e = error_of(R"({"listen":"1.2.3.4:70000"})");
+  EXPECT_NE(e.find("port must be"), std::string::npos) << e;
+  e = error_of("{}", {"GATEWAY_HTTP_MAX_BODY_BYTES=12x"});
+  EXPECT_NE(e.find("http.max_body_bytes (environment GATEWAY_HTTP_MAX_BODY_BYTES)"), std::string::npos) << e;
+  e = error_of("{}", {}, {{"threads", "-3"}});
+  EXPECT_NE(e.find("threads (flag)"), std::string::npos) << e;
+  e = error_of(R"({"http":{"max_body_bytes":1.5}})");
+  EXPECT_NE(e.find("number with a fraction"), std::string::npos) << e;
+}
+
+TEST(Config, MalformedFileAndTlsPairing) {
+  EXPECT_NE(error_of("{not json").find("not valid JSON"), std::string::npos);
+  EXPECT_NE(error_of("[]").find("must be a JSON object"), std::string::npos);
+  EXPECT_NE(error_of(R"({"tls":{"cert_file":"/etc/hostname"}})").find("set together"), std::string::npos);
+  EXPECT_NE(error_of(R"({"tls":{"cert_file":"/nonexistent/c","key_file":"/nonexistent/k"}})")
+                .find("cannot read"),
+            std::string::npos);
+  char* env[] = {nullptr};
+  EXPECT_THROW(load_config("/nonexistent/gateway.json", env, {}), config_error);
+}
+
+TEST(Settings, TableIsConsistent) {
+  for (const auto& s : settings()) {
+    EXPECT_EQ(find_setting(s.name), &s);
+    if (s.type == setting_type::integer) {
+      EXPECT_NE(s.set_int, nullptr) << s.name;
+      EXPECT_LE(s.min, s.max) << s.name;
+      // The documented default must itself be valid.
+      config c;
+      EXPECT_EQ(apply_text(s, c, s.default_text), "") << s.name;
+    } else {
+      EXPECT_NE(s.set_str, nullptr) << s.name;
+    }
+  }
+  EXPECT_EQ(env_name("http.max_body_bytes"), "GATEWAY_HTTP_MAX_BODY_BYTES");
+  EXPECT_NE(describe_settings().find("ws.max_outbound_bytes"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gw

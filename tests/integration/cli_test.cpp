@@ -1,0 +1,83 @@
+// The executable's command line: help, version, config checks and exit codes.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/support/process.hpp"
+
+namespace gw::test {
+namespace {
+
+std::string write_file(const temp_dir& d, const std::string& name, const std::string& text) {
+  auto path = d.path() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+TEST(Cli, HelpListsFlagsAndEverySetting) {
+  auto r = run_gateway({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (auto word : {"--config", "--listen", "--data-dir", "--threads", "--check-config",
+                    "http.max_header_bytes", "ws.max_frame_bytes", "GATEWAY_HTTP_IDLE_TIMEOUT_MS"})
+    EXPECT_NE(r.out.find(word), std::string::npos) << word;
+}
+
+TEST(Cli, Version) {
+  auto r = run_gateway({"--version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out.rfind("gateway ", 0), 0u);
+}
+
+TEST(Cli, CheckConfigAcceptsTheShippedConfigs) {
+  for (auto name : {"/deploy/demo.json", "/deploy/gateway.example.json"}) {
+    auto r = run_gateway({"--check-config", "--config", std::string(GATEWAY_SOURCE_DIR) + name});
+    EXPECT_EQ(r.exit_code, 0) << name << ": " << r.err;
+    EXPECT_NE(r.out.find("config ok"), std::string::npos);
+  }
+}
+
+TEST(Cli, BadSettingsExitTwoWithOneLineNamingTheKey) {
+  temp_dir d;
+  struct {
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string expect;
+  } cases[] = {
+      {{"--config", write_file(d, "typo.json", R"({"http":{"max_body_byte":10}})")}, {}, "http.max_body_byte"},
+      {{"--config", write_file(d, "range.json", R"({"ws":{"max_frame_bytes":1}})")}, {}, "ws.max_frame_bytes"},
+      {{"--config", write_file(d, "broken.json", "{")}, {}, "not valid JSON"},
+      {{"--threads", "many"}, {}, "threads (flag)"},
+      {{}, {"GATEWAY_HTTP_MAX_CONNECTIONS=0"}, "GATEWAY_HTTP_MAX_CONNECTIONS"},
+      {{}, {"GATEWAY_LISTEN_PORT=1"}, "GATEWAY_LISTEN_PORT (environment): unknown setting"},
+      {{"--bogus"}, {}, "unknown argument"},
+      {{"--config"}, {}, "needs a value"},
+  };
+  for (auto& c : cases) {
+    auto args = c.args;
+    args.insert(args.begin(), "--check-config");
+    auto r = run_gateway(args, c.env);
+    EXPECT_EQ(r.exit_code, 2) << c.expect;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << r.err;
+    // Without --check-config the same problem stops start-up the same way.
+    auto start = run_gateway(c.args, c.env);
+    EXPECT_EQ(start.exit_code, 2) << c.expect;
+  }
+}
+
+TEST(Cli, UnbindableAddressExitsOne) {
+  auto r = run_gateway({"--listen", "192.0.2.1:1", "--data-dir", temp_dir().path() + "/d"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("cannot start"), std::string::npos) << r.err;
+}
+
+TEST(Cli, UnwritableDataDirExitsTwo) {
+  auto r = run_gateway({"--listen", "127.0.0.1:0", "--data-dir", "/proc/forbidden"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("data_dir"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace gw::test

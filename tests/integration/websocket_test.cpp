@@ -1,0 +1,140 @@
+// The /v1/agent WebSocket endpoint: handshake, subprotocol, frames, limits.
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include "tests/support/clients.hpp"
+#include "tests/support/process.hpp"
+
+namespace gw::test {
+namespace {
+
+boost::json::object parse(const std::string& s) { return boost::json::parse(s).as_object(); }
+
+TEST(WebSocket, HandshakeNegotiatesSubprotocolAndAnswersPing) {
+  gateway_process gw;
+  ws_client ws(gw.port());
+  EXPECT_EQ(ws.accepted_subprotocol(), "gw.agent.v1");
+  ws.send_text(R"({"c":"ping","id":"p1"})");
+  auto pong = parse(ws.read_text());
+  EXPECT_EQ(pong.at("t").as_string(), "pong");
+  EXPECT_EQ(pong.at("id").as_string(), "p1");
+
+  // Protocol-level ping: Beast's client sees the pong through its control callback.
+  std::atomic<bool> got_pong{false};
+  ws.stream().control_callback([&](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::pong) got_pong = true;
+  });
+  auto f = ws.stream().async_ping({}, asio::use_future);
+  await(f, 2s, "ping");
+  ws.send_text(R"({"c":"ping","id":"p2"})");
+  EXPECT_EQ(parse(ws.read_text()).at("id").as_string(), "p2");
+  EXPECT_TRUE(got_pong.load());
+
+  auto m = http_get(gw.port(), "/metrics").body();
+  EXPECT_NE(m.find("gateway_ws_sessions_open 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("route=\"/v1/agent\",status=\"101\"} 1\n"), std::string::npos);
+  EXPECT_NE(m.find("gateway_ws_frames_total{direction=\"in\"} 2\n"), std::string::npos);
+}
+
+TEST(WebSocket, BadFramesGetErrorsAndTheSessionGoesOn) {
+  gateway_process gw;
+  ws_client ws(gw.port());
+  ws.send_text("{oops");
+  auto e1 = parse(ws.read_text());
+  EXPECT_EQ(e1.at("t").as_string(), "err");
+  EXPECT_EQ(e1.at("code").as_string(), "bad_frame");
+  ws.send_text(R"({"c":"teleport","id":"x"})");
+  auto e2 = parse(ws.read_text());
+  EXPECT_EQ(e2.at("code").as_string(), "unknown_command");
+  EXPECT_EQ(e2.at("id").as_string(), "x");
+  ws.send_text(R"({"c":"ping","id":"still-here"})");
+  EXPECT_EQ(parse(ws.read_text()).at("t").as_string(), "pong");
+}
+
+TEST(WebSocket, UnknownOrMissingSubprotocolIsRefusedWithHttpError) {
+  gateway_process gw;
+  for (std::string offered : {"chat.v9", ""}) {
+    tcp_client c(gw.port());
+    std::string req =
+        "GET /v1/agent HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+    if (!offered.empty()) req += "Sec-WebSocket-Protocol: " + offered + "\r\n";
+    c.send(req + "\r\n");
+    auto res = c.read_response();
+    EXPECT_EQ(res.result_int(), 400) << offered;
+    auto body = parse(res.body());
+    EXPECT_EQ(body.at("error").as_string(), "unsupported_subprotocol");
+    EXPECT_NE(std::string(body.at("message").as_string()).find("gw.agent.v1"), std::string::npos);
+  }
+  EXPECT_THROW(ws_client(gw.port(), "other"), boost::system::system_error);
+}
+
+TEST(WebSocket, UpgradeOnOtherPathIs404) {
+  gateway_process gw;
+  tcp_client c(gw.port());
+  c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+         "Sec-WebSocket-Protocol: gw.agent.v1\r\n\r\n");
+  EXPECT_EQ(c.read_response().result_int(), 404);
+}
+
+TEST(WebSocket, OversizedFrameClosesWith1009) {
+  gateway_process gw({}, {"GATEWAY_WS_MAX_FRAME_BYTES=1024"});
+  ws_client ws(gw.port());
+  ws.send_text(R"({"c":"ping","id":"ok"})");
+  EXPECT_EQ(parse(ws.read_text()).at("t").as_string(), "pong");
+  ws.send_text(std::string(2000, ' '));
+  int messages = -1;
+  EXPECT_EQ(ws.read_until_close(&messages), 1009);
+  EXPECT_EQ(messages, 0);
+  EXPECT_NE(http_get(gw.port(), "/metrics").body().find("gateway_ws_closes_total{code=\"1009\"} 1\n"),
+            std::string::npos);
+}
+
+TEST(WebSocket, BinaryFramesCloseWith1003) {
+  gateway_process gw;
+  ws_client ws(gw.port());
+  ws.stream().binary(true);
+  ws.send_text("\x01\x02");
+  EXPECT_EQ(ws.read_until_close(), 1003);
+}
+
+TEST(WebSocket, ClientCloseIsOrderly) {
+  gateway_process gw;
+  {
+    ws_client ws(gw.port());
+    auto f = ws.stream().async_close(websocket::close_code::normal, asio::use_future);
+    await(f, 2s, "close");
+  }
+  for (int i = 0; i < 100; ++i) {
+    auto m = http_get(gw.port(), "/metrics").body();
+    if (m.find("gateway_ws_closes_total{code=\"1000\"} 1\n") != std::string::npos) {
+      EXPECT_NE(m.find("gateway_ws_sessions_open 0\n"), std::string::npos);
+      return;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  ADD_FAILURE() << "the server did not record the client's close";
+}
+
+// A client that sends but never reads: its replies pile up beyond the
+// outbound budget and the server closes it with 4001 (slow consumer).
+TEST(WebSocket, SlowConsumerIsClosedWith4001) {
+  gateway_process gw({}, {"GATEWAY_WS_MAX_OUTBOUND_BYTES=4096"});
+  ws_client ws(gw.port(), "gw.agent.v1", 10s, /*rcvbuf=*/4096);
+  std::string ping = R"({"c":"ping","id":")" + std::string(60, 'x') + "\"}";
+  bool closed = false;
+  for (int batch = 0; batch < 200 && !closed; ++batch) {
+    for (int i = 0; i < 2000; ++i) ws.send_text(ping);
+    closed = http_get(gw.port(), "/metrics").body().find("gateway_ws_closes_total{code=\"4001\"} 1\n") !=
+             std::string::npos;
+  }
+  ASSERT_TRUE(closed) << "the server never hit the outbound budget";
+  // Now read: the replies already on the wire, then the close frame.
+  int pongs = 0;
+  EXPECT_EQ(ws.read_until_close(&pongs), 4001);
+  EXPECT_GT(pongs, 0);
+}
+
+}  // namespace
+}  // namespace gw::test

@@ -1,0 +1,200 @@
+// Child-process management for integration tests (posix_spawn + pipes).
+#include "tests/support/process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+namespace gw::test {
+
+namespace {
+
+struct spawned {
+  pid_t pid;
+  int out_fd;
+  int err_fd;
+};
+
+spawned spawn(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  std::vector<std::string> argv_s{GATEWAY_BINARY};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<std::string> env_s{std::string("PATH=") + (std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin")};
+  env_s.insert(env_s.end(), env.begin(), env.end());
+  std::vector<char*> argv, envp;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(out[1]);
+  ::close(err[1]);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv_s[0]);
+  return {pid, out[0], err[0]};
+}
+
+int decode_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// Waits for `pid` up to `limit`; the exit code, or -1 when still running.
+int wait_for(pid_t pid, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    int status = 0;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return decode_status(status);
+    if (std::chrono::steady_clock::now() >= deadline) return -1;
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+}  // namespace
+
+temp_dir::temp_dir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "gwtest-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp");
+  path_ = tmpl;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+run_result run_gateway(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  auto child = spawn(args, env);
+  run_result r;
+  pollfd fds[2] = {{child.out_fd, POLLIN, 0}, {child.err_fd, POLLIN, 0}};
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  int open = 2;
+  char buf[4096];
+  while (open > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (poll(fds, 2, 100) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open;
+      } else {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) ::close(f.fd);
+  r.exit_code = wait_for(child.pid, 5s);
+  if (r.exit_code == -1) {
+    ::kill(child.pid, SIGKILL);
+    wait_for(child.pid, 5s);
+  }
+  return r;
+}
+
+gateway_process::gateway_process(std::vector<std::string> extra, std::vector<std::string> env) {
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--threads", "2", "--data-dir",
+                                data_.path() + "/data"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto child = spawn(args, env);
+  ::close(child.out_fd);
+  pid_ = child.pid;
+  reader_ = std::thread([this, fd = child.err_fd] { read_stderr(fd); });
+
+  std::unique_lock lock(mu_);
+  bool ok = cv_.wait_for(lock, 15s, [this] { return port_ != 0 || eof_; });
+  if (!ok || port_ == 0) {
+    std::string log;
+    for (auto& l : lines_) log += l + "\n";
+    lock.unlock();
+    ::kill(pid_, SIGKILL);
+    wait_exit(5s);
+    throw std::runtime_error("gateway did not start listening; its log:\n" + log);
+  }
+}
+
+gateway_process::~gateway_process() {
+  if (!exited_) {
+    ::kill(pid_, SIGKILL);
+    wait_exit(5s);
+  }
+  if (reader_.joinable()) reader_.join();
+}
+
+void gateway_process::read_stderr(int fd) {
+  std::string pending;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    pending.append(buf, static_cast<std::size_t>(n));
+    std::size_t nl;
+    while ((nl = pending.find('\n')) != std::string::npos) {
+      std::string line = pending.substr(0, nl);
+      pending.erase(0, nl + 1);
+      std::lock_guard lock(mu_);
+      if (port_ == 0 && line.find("\"msg\":\"listening\"") != std::string::npos) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(line, ec);
+        if (!ec) port_ = static_cast<std::uint16_t>(v.at("port").to_number<int>());
+      }
+      lines_.push_back(std::move(line));
+      cv_.notify_all();
+    }
+  }
+  ::close(fd);
+  std::lock_guard lock(mu_);
+  eof_ = true;
+  cv_.notify_all();
+}
+
+void gateway_process::signal(int sig) { ::kill(pid_, sig); }
+
+int gateway_process::wait_exit(std::chrono::milliseconds limit) {
+  if (exited_) return exit_code_;
+  int code = wait_for(pid_, limit);
+  if (code != -1) {
+    exited_ = true;
+    exit_code_ = code;
+  }
+  return code;
+}
+
+bool gateway_process::wait_log(std::string_view needle, std::chrono::milliseconds limit) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, limit, [&] {
+    for (const auto& l : lines_)
+      if (l.find(needle) != std::string::npos) return true;
+    return eof_;
+  }) && [&] {
+    for (const auto& l : lines_)
+      if (l.find(needle) != std::string::npos) return true;
+    return false;
+  }();
+}
+
+std::vector<std::string> gateway_process::log_lines() const {
+  std::lock_guard lock(mu_);
+  return lines_;
+}
+
+}  // namespace gw::test
