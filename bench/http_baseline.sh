@@ -3,13 +3,15 @@
 # backends) against nginx `return 200`, same client (wrk), same run,
 # interleaved rounds. Loopback only; every wrk run is bounded in time.
 #
-# usage: bench/http_baseline.sh [ROUNDS] [SECONDS] [CONNECTIONS]
-# Needs: build/release and build/release-uring (cmake --workflow --preset
-# release; cmake --preset release-uring && cmake --build --preset release-uring).
+# usage: [BENCH_THREADS=N] bench/http_baseline.sh [ROUNDS] [SECONDS] [CONNECTIONS]
+# Needs: build/release (io_uring, the default) and build/release-epoll
+# (cmake --workflow --preset release; cmake --preset release-epoll &&
+# cmake --build --preset release-epoll).
 set -eu
 rounds=${1:-5}
 secs=${2:-5}
 conns=${3:-64}
+threads=${BENCH_THREADS:-2}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/gw-bench-XXXXXX)
 pids=""
@@ -24,11 +26,11 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# nginx: two workers (as many as the gateway's threads), no logging.
+# nginx: as many workers as the gateway has threads, no logging.
 nginx_port=$(free_port)
 mkdir -p "$work/nginx"
 cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes 2;
+worker_processes $threads;
 daemon off;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log warn;
@@ -50,20 +52,19 @@ CONF
 /usr/sbin/nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 pids="$pids $!"
 
-start_gateway() {  # $1 binary, $2 name; prints the port
-  "$1" --listen 127.0.0.1:0 --threads 2 --data-dir "$work/$2" \
-    2> "$work/$2.log" &
+start_gateway() {  # $1 binary, $2 name; sets $port
+  "$1" --listen 127.0.0.1:0 --threads "$threads" --data-dir "$work/$2" 2> "$work/$2.log" &
   pids="$pids $!"
+  port=""
   for _ in $(seq 1 100); do
     port=$(grep -o '"port":[0-9]*' "$work/$2.log" 2>/dev/null | head -1 | cut -d: -f2)
-    [ -n "$port" ] && { echo "$port"; return; }
+    [ -n "$port" ] && return
     sleep 0.05
   done
-  echo "gateway $2 did not start" >&2; exit 1
+  echo "gateway $2 did not start:" >&2; cat "$work/$2.log" >&2; exit 1
 }
-GATEWAY_LOG_LEVEL=warn; export GATEWAY_LOG_LEVEL
-epoll_port=$(start_gateway "$root/build/release/gateway/gateway" epoll)
-uring_port=$(start_gateway "$root/build/release-uring/gateway/gateway" io_uring)
+start_gateway "$root/build/release-epoll/gateway/gateway" epoll; epoll_port=$port
+start_gateway "$root/build/release/gateway/gateway" io_uring; uring_port=$port
 sleep 0.5
 
 run_wrk() {  # $1 port; prints requests/s
@@ -85,7 +86,7 @@ n=$(median nginx); e=$(median epoll); u=$(median io_uring)
 echo
 echo "| target | median req/s ($rounds rounds x ${secs}s, $conns connections) | vs nginx |"
 echo "|---|---|---|"
-printf '| nginx 1.22 `return 200` (2 workers) | %.0f | 1.00 |\n' "$n"
-printf '| gateway, epoll backend (2 threads) | %.0f | %.2f |\n' "$e" "$(echo "$e / $n" | bc -l)"
-printf '| gateway, io_uring backend (2 threads) | %.0f | %.2f |\n' "$u" "$(echo "$u / $n" | bc -l)"
+printf '| nginx 1.22 `return 200` ('"$threads"' workers) | %.0f | 1.00 |\n' "$n"
+printf '| gateway, epoll backend ('"$threads"' threads) | %.0f | %.2f |\n' "$e" "$(echo "$e / $n" | bc -l)"
+printf '| gateway, io_uring backend ('"$threads"' threads) | %.0f | %.2f |\n' "$u" "$(echo "$u / $n" | bc -l)"
 printf '\nio_uring / epoll: %.2f\n' "$(echo "$u / $e" | bc -l)"

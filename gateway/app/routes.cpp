@@ -6,19 +6,23 @@ namespace gw::app {
 namespace http = boost::beast::http;
 
 void add_operational_routes(net::router& r, const std::atomic<lifecycle>& state,
-                            const metrics::registry& m) {
+                            std::function<bool()> healthy, const metrics::registry& m) {
   // Alive: the process answers HTTP. Nothing else is checked on purpose.
   r.add(http::verb::get, "/healthz", [](net::request_context&, net::responder answer) {
     answer.json(http::status::ok, R"({"status":"ok"})");
   });
 
-  // Ready: start-up finished (later milestones: recovery done, journal
-  // writable) and not draining. Load balancers take traffic away on 503.
-  r.add(http::verb::get, "/readyz", [&state](net::request_context&, net::responder answer) {
+  // Ready: recovery finished, the journal can write, and not draining.
+  // Load balancers take traffic away on 503.
+  r.add(http::verb::get, "/readyz", [&state, healthy = std::move(healthy)](
+                                        net::request_context&, net::responder answer) {
     switch (state.load(std::memory_order_acquire)) {
-      case lifecycle::ready: return answer.json(http::status::ok, R"({"status":"ready"})");
+      case lifecycle::ready:
+        if (!healthy())
+          return answer.json(http::status::service_unavailable, R"({"status":"journal_failed"})");
+        return answer.json(http::status::ok, R"({"status":"ready"})");
       case lifecycle::starting:
-        return answer.json(http::status::service_unavailable, R"({"status":"starting"})");
+        return answer.json(http::status::service_unavailable, R"({"status":"recovering"})");
       case lifecycle::draining:
         return answer.json(http::status::service_unavailable, R"({"status":"draining"})");
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 
 #include "gateway/net/router.hpp"
 #include "gateway/obs/metrics.hpp"
@@ -11,7 +12,8 @@ namespace gw::app {
 
 enum class lifecycle : int { starting, ready, draining };
 
+// `healthy` reports whether the durable store can write (false: /readyz 503).
 void add_operational_routes(net::router& r, const std::atomic<lifecycle>& state,
-                            const metrics::registry& m);
+                            std::function<bool()> healthy, const metrics::registry& m);
 
 }  // namespace gw::app

@@ -30,23 +30,42 @@ server::server(const config& cfg)
       tls_(tls_for(cfg)),
       ctx_{cfg_, metrics_, router_, tls_.get()},
       shards_(cfg.effective_threads()) {
-  add_operational_routes(router_, state_, metrics_);
+  domain::core_options core;
+  core.data_dir = cfg.data_dir;
+  core.segment_bytes = cfg.journal.segment_bytes;
+  core.commit_window = cfg.journal.commit_window;
+  core.commit_bytes = cfg.journal.commit_bytes;
+  core.snapshot_every = cfg.journal.snapshot_every_records;
+  core.actor_batch = cfg.actor_batch;
+  core_ = std::make_unique<domain::conversation_service>(shards_, core);
+  add_operational_routes(router_, state_, [c = core_.get()] { return c->healthy(); }, metrics_);
   metrics_.set_routes(router_.labels());
   listener_ = std::make_shared<net::listener>(ctx_, shards_, listen_endpoint(cfg));
   endpoint_ = listener_->local_endpoint();
 }
 
-server::~server() { shards_.stop(); }
+server::~server() {
+  shards_.stop();
+  core_.reset();  // flushes the journals
+}
 
 void server::start() {
   shards_.start();
   asio::post(shards_.at(0).ioc, [l = listener_] { l->start(); });
-  state_.store(lifecycle::ready, std::memory_order_release);
   log::info("listening", {{"address", endpoint_.address().to_string()},
                           {"port", endpoint_.port()},
                           {"tls", cfg_.tls.enabled()},
                           {"threads", shards_.size()},
                           {"backend", GATEWAY_ASIO_BACKEND_NAME}});
+  auto r = core_->recover();
+  log::info("recovered", {{"records", r.records},
+                          {"events", r.events},
+                          {"conversations", r.conversations},
+                          {"from_snapshot", r.from_snapshot},
+                          {"dropped_bytes", r.dropped_bytes},
+                          {"ms", r.took.count()},
+                          {"epoch", core_->epoch()}});
+  state_.store(lifecycle::ready, std::memory_order_release);
 }
 
 std::int64_t server::shutdown() {

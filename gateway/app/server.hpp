@@ -11,6 +11,7 @@
 
 #include "gateway/app/routes.hpp"
 #include "gateway/config/config.hpp"
+#include "gateway/domain/conversations.hpp"
 #include "gateway/net/context.hpp"
 #include "gateway/net/listener.hpp"
 #include "gateway/runtime/shards.hpp"
@@ -27,8 +28,12 @@ class server {
   boost::asio::ip::tcp::endpoint endpoint() const { return endpoint_; }
   const metrics::registry& metrics() const noexcept { return metrics_; }
 
-  // Starts the shard threads and accepting; /readyz turns ready.
+  // Starts the shard threads and accepting (/healthz answers, /readyz says
+  // "recovering"), recovers the conversation core, then turns ready.
+  // Throws when recovery fails.
   void start();
+
+  domain::conversation_service& core() noexcept { return *core_; }
 
   // Graceful stop: stop accepting, let in-flight requests finish, close
   // WebSockets with 1001; waits at most shutdown_grace for connections to
@@ -44,6 +49,7 @@ class server {
   std::unique_ptr<boost::asio::ssl::context> tls_;
   net::server_context ctx_;
   runtime::shard_set shards_;
+  std::unique_ptr<domain::conversation_service> core_;
   std::shared_ptr<net::listener> listener_;
   boost::asio::ip::tcp::endpoint endpoint_;
 };

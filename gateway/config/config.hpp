@@ -31,6 +31,13 @@ struct ws_config {
   milliseconds idle_timeout{60'000};             // ping after half of it, drop after all
 };
 
+struct journal_config {
+  std::size_t segment_bytes = 64 * 1024 * 1024;   // rotate segment files past this
+  std::chrono::microseconds commit_window{0};     // group commit: wait for more appends
+  std::size_t commit_bytes = 1024 * 1024;         // ...unless this many bytes wait
+  std::uint64_t snapshot_every_records = 1'000'000;  // per shard
+};
+
 struct tls_config {
   std::string cert_file;  // PEM chain; TLS is on when both files are set
   std::string key_file;   // PEM private key
@@ -46,6 +53,8 @@ struct config {
   milliseconds shutdown_grace{10'000};
   http_config http;
   ws_config ws;
+  journal_config journal;
+  std::size_t actor_batch = 64;  // messages one actor handles before yielding its shard
   tls_config tls;
 
   // threads, with 0 resolved to the number of cores.

@@ -1,0 +1,345 @@
+// Conversation actors, per-shard journals, recovery and snapshots.
+#include "gateway/domain/conversations.hpp"
+
+#include <boost/asio/post.hpp>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <random>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "gateway/domain/wire.hpp"
+#include "gateway/obs/log.hpp"
+#include "gateway/runtime/actor.hpp"
+#include "gateway/store/journal.hpp"
+#include "gateway/store/snapshot.hpp"
+
+namespace gw::domain {
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::system_clock;
+
+// Per-tenant offset counters shared by all shards. Lookups take a shared
+// lock; a tenant's first event takes the exclusive one once.
+class conversation_service::tenant_clock {
+ public:
+  std::uint64_t next(const std::string& tenant) { return counter(tenant).fetch_add(1) + 1; }
+  void observe(const std::string& tenant, std::uint64_t offset) {
+    auto& c = counter(tenant);
+    auto cur = c.load();
+    while (cur < offset && !c.compare_exchange_weak(cur, offset)) {
+    }
+  }
+
+ private:
+  std::atomic<std::uint64_t>& counter(const std::string& tenant) {
+    {
+      std::shared_lock lock(mu_);
+      if (auto it = map_.find(tenant); it != map_.end()) return *it->second;
+    }
+    std::unique_lock lock(mu_);
+    auto& slot = map_[tenant];
+    if (!slot) slot = std::make_unique<std::atomic<std::uint64_t>>(0);
+    return *slot;
+  }
+  std::shared_mutex mu_;
+  std::unordered_map<std::string, std::unique_ptr<std::atomic<std::uint64_t>>> map_;
+};
+
+// An actor's state: the conversation plus what is being written right now.
+struct conversation_service::cell {
+  conversation conv;
+  std::uint64_t next_seq = 1;
+  std::vector<std::string> inflight_ids;  // provider and client ids not yet durable
+  std::uint64_t issued = 0;               // appends started
+  std::uint64_t completed = 0;            // appends finished (in order)
+  std::vector<std::pair<std::uint64_t, submit_done>> retries;  // answer when completed >= first
+};
+
+struct conversation_service::shard_part {
+  using conv_actor = runtime::actor<cell>;
+
+  runtime::shard* shard = nullptr;
+  std::string dir;
+  std::unique_ptr<store::journal> journal;
+  std::shared_mutex mu;  // guards `actors` (inserts from any thread)
+  std::unordered_map<std::string, std::unique_ptr<conv_actor>> actors;
+  std::unordered_map<std::string, std::uint64_t> max_offset;  // per tenant, home thread
+  std::uint64_t applied_lsn = 0;
+  std::uint64_t snapshot_lsn = 0;
+  bool snapshot_running = false;
+  std::thread snapshot_thread;
+
+  conv_actor& actor_for(const conversation_key& key, std::size_t batch) {
+    auto name = key.str();
+    {
+      std::shared_lock lock(mu);
+      if (auto it = actors.find(name); it != actors.end()) return *it->second;
+    }
+    std::unique_lock lock(mu);
+    auto& slot = actors[name];
+    if (!slot) slot = std::make_unique<conv_actor>(shard->ioc, batch);
+    return *slot;
+  }
+};
+
+std::uint64_t load_or_create_epoch(const std::string& data_dir) {
+  fs::create_directories(data_dir);
+  auto path = fs::path(data_dir) / "EPOCH";
+  std::uint64_t epoch = 0;
+  if (std::ifstream in(path); in >> epoch && epoch != 0) return epoch;
+  std::random_device rd;
+  // 53 bits: exact in JavaScript numbers, which agent UIs will compare.
+  epoch = ((static_cast<std::uint64_t>(rd()) << 32) | rd()) & ((1ULL << 53) - 1);
+  if (epoch == 0) epoch = 1;
+  auto tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << epoch << '\n';
+    out.flush();
+    if (!out) throw std::system_error(errno, std::system_category(), "write " + tmp);
+  }
+  fs::rename(tmp, path);
+  return epoch;
+}
+
+conversation_service::conversation_service(runtime::shard_set& shards, core_options opts)
+    : shards_(shards), opts_(std::move(opts)), clock_(std::make_unique<tenant_clock>()) {
+  epoch_ = load_or_create_epoch(opts_.data_dir);
+  for (unsigned i = 0; i < shards_.size(); ++i) {
+    auto p = std::make_unique<shard_part>();
+    p->shard = &shards_.at(i);
+    p->dir = (fs::path(opts_.data_dir) / ("shard-" + std::to_string(i))).string();
+    fs::create_directories(p->dir);
+    parts_.push_back(std::move(p));
+  }
+}
+
+conversation_service::~conversation_service() {
+  for (auto& p : parts_) {
+    if (p->snapshot_thread.joinable()) p->snapshot_thread.join();
+    p->journal.reset();  // flushes and joins its syncer
+  }
+}
+
+bool conversation_service::healthy() const noexcept {
+  for (const auto& p : parts_)
+    if (!p->journal || p->journal->failed()) return false;
+  return true;
+}
+
+conversation_service::shard_part& conversation_service::part_for(const conversation_key& key) {
+  return *parts_[home_shard(key, static_cast<unsigned>(parts_.size()))];
+}
+
+recovery_stats conversation_service::recover() {
+  auto started = std::chrono::steady_clock::now();
+  std::vector<recovery_stats> per(parts_.size());
+  std::vector<std::future<void>> done;
+  for (std::size_t i = 0; i < parts_.size(); ++i) {
+    auto task = std::make_shared<std::packaged_task<void()>>(
+        [this, i, &per] { recover_shard(*parts_[i], per[i]); });
+    done.push_back(task->get_future());
+    boost::asio::post(parts_[i]->shard->ioc, [task] { (*task)(); });
+  }
+  recovery_stats total;
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    done[i].get();  // rethrows a shard's I/O error
+    total.records += per[i].records;
+    total.events += per[i].events;
+    total.conversations += per[i].conversations;
+    total.dropped_bytes += per[i].dropped_bytes;
+    total.dropped_segments += per[i].dropped_segments;
+    total.from_snapshot = total.from_snapshot || per[i].from_snapshot;
+  }
+  total.took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  return total;
+}
+
+// Runs on the shard's own thread before any submit reaches it.
+void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
+  auto observe = [&](const std::string& tenant, std::uint64_t offset) {
+    auto& m = p.max_offset[tenant];
+    m = std::max(m, offset);
+    clock_->observe(tenant, offset);
+  };
+  std::uint64_t from = 1;
+  if (auto snap = store::load_latest_snapshot(p.dir, p.shard->index)) {
+    wire::reader r{snap->payload};
+    auto tenants = r.varint();
+    for (std::uint64_t i = 0; r.ok && i < tenants; ++i) {
+      std::string t;
+      r.str(t);
+      observe(t, r.varint());
+    }
+    auto count = r.varint();
+    std::string_view rest = r.in;
+    for (std::uint64_t i = 0; r.ok && i < count; ++i) {
+      conversation c;
+      if (!decode_conversation(rest, c)) throw std::runtime_error("snapshot in " + p.dir + " is malformed");
+      auto& a = p.actor_for(c.key, opts_.actor_batch);
+      a.state().next_seq = c.seq + 1;
+      a.state().conv = std::move(c);
+    }
+    if (!r.ok) throw std::runtime_error("snapshot in " + p.dir + " is malformed");
+    from = snap->lsn + 1;
+    p.applied_lsn = p.snapshot_lsn = snap->lsn;
+    stats.from_snapshot = true;
+  }
+  auto result = store::recover_journal(p.dir, from, [&](const store::record_view& rec) {
+    auto events = decode_events(rec.payload);
+    if (!events) throw std::runtime_error("journal record " + std::to_string(rec.lsn) + " in " + p.dir +
+                                          " has a valid CRC but undecodable events");
+    for (auto& e : *events) {
+      auto& a = p.actor_for(e.conv, opts_.actor_batch);
+      auto& c = a.state();
+      if (c.conv.key.tenant.empty()) c.conv.key = e.conv;
+      observe(e.conv.tenant, e.offset);
+      apply(c.conv, e);
+      c.next_seq = e.seq + 1;
+      ++stats.events;
+    }
+    p.applied_lsn = rec.lsn;
+  });
+  stats.records = result.records;
+  stats.dropped_bytes = result.dropped_bytes;
+  stats.dropped_segments = result.dropped_segments;
+  stats.conversations = p.actors.size();
+  if (result.dropped_bytes > 0)
+    log::warn("journal tail dropped during recovery",
+              {{"dir", p.dir}, {"bytes", result.dropped_bytes}, {"segments", result.dropped_segments}});
+  store::journal_options jo;
+  jo.dir = p.dir;
+  jo.shard = p.shard->index;
+  jo.segment_bytes = opts_.segment_bytes;
+  jo.commit_window = opts_.commit_window;
+  jo.commit_bytes = opts_.commit_bytes;
+  p.journal = std::make_unique<store::journal>(p.shard->ioc, jo, result);
+}
+
+void conversation_service::submit(conversation_key key, std::vector<event> events, submit_done done) {
+  auto& p = part_for(key);
+  auto& a = p.actor_for(key, opts_.actor_batch);
+  a.tell([this, &p, key = std::move(key), events = std::move(events),
+          done = std::move(done)](cell& c) mutable {
+    if (c.conv.key.tenant.empty()) c.conv.key = std::move(key);
+    handle_submit(p, c, std::move(events), std::move(done));
+  });
+}
+
+void conversation_service::inspect(const conversation_key& key,
+                                   std::function<void(const conversation*)> fn) {
+  auto& p = part_for(key);
+  boost::asio::post(p.shard->ioc, [&p, name = key.str(), fn = std::move(fn)] {
+    std::shared_lock lock(p.mu);
+    auto it = p.actors.find(name);
+    fn(it == p.actors.end() || it->second->state().conv.seq == 0 ? nullptr
+                                                                   : &it->second->state().conv);
+  });
+}
+
+// Home thread, inside the actor's drain.
+void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<event> events,
+                                         submit_done done) {
+  auto known = [&c](const event& e) {
+    const std::string* id = nullptr;
+    if (e.kind == event_kind::message_in && !e.provider_id.empty()) {
+      if (c.conv.provider_ids.contains(e.provider_id)) return true;
+      id = &e.provider_id;
+    } else if ((e.kind == event_kind::message_out || e.kind == event_kind::note) &&
+               !e.client_id.empty()) {
+      if (c.conv.client_ids.contains(e.client_id)) return true;
+      id = &e.client_id;
+    }
+    return id && std::find(c.inflight_ids.begin(), c.inflight_ids.end(), *id) != c.inflight_ids.end();
+  };
+  std::erase_if(events, known);
+  if (events.empty()) {
+    // All retries. If any original is still being written, answer after it.
+    if (c.completed < c.issued) c.retries.emplace_back(c.issued, std::move(done));
+    else done({}, submit_result{{}, true});
+    return;
+  }
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 clock_type::now().time_since_epoch()).count();
+  for (auto& e : events) {
+    e.conv = c.conv.key;
+    e.seq = c.next_seq++;
+    e.offset = clock_->next(e.conv.tenant);
+    e.epoch = epoch_;
+    if (e.at_ms == 0) e.at_ms = now;
+    if (e.kind == event_kind::message_in && !e.provider_id.empty()) c.inflight_ids.push_back(e.provider_id);
+    if ((e.kind == event_kind::message_out || e.kind == event_kind::note) && !e.client_id.empty())
+      c.inflight_ids.push_back(e.client_id);
+  }
+  ++c.issued;
+  auto payload = encode_events(events);
+  p.journal->append(store::record_type::events, payload,
+                    [this, &p, &c, events = std::move(events), done = std::move(done)](
+                        std::error_code ec, std::uint64_t lsn) mutable {
+                      ++c.completed;
+                      for (const auto& e : events) {
+                        std::erase(c.inflight_ids, e.provider_id);
+                        std::erase(c.inflight_ids, e.client_id);
+                      }
+                      if (!ec) {
+                        for (const auto& e : events) {
+                          apply(c.conv, e);
+                          auto& m = p.max_offset[e.conv.tenant];
+                          m = std::max(m, e.offset);
+                        }
+                        p.applied_lsn = lsn;
+                        appended_.fetch_add(events.size(), std::memory_order_relaxed);
+                      }
+                      done(ec, submit_result{std::move(events), false});
+                      std::erase_if(c.retries, [&](auto& r) {
+                        if (r.first > c.completed) return false;
+                        r.second(ec, submit_result{{}, true});
+                        return true;
+                      });
+                      if (!ec) maybe_snapshot(p);
+                    });
+}
+
+// Home thread. Encodes the shard's state now (consistent: every applied
+// record, none in flight) and writes it on a helper thread.
+void conversation_service::maybe_snapshot(shard_part& p) {
+  if (p.snapshot_running || p.applied_lsn - p.snapshot_lsn < opts_.snapshot_every) return;
+  p.snapshot_running = true;
+  if (p.snapshot_thread.joinable()) p.snapshot_thread.join();  // finished: running was false
+  store::snapshot snap;
+  snap.lsn = p.applied_lsn;
+  wire::put_varint(snap.payload, p.max_offset.size());
+  for (const auto& [t, o] : p.max_offset) {
+    wire::put_str(snap.payload, t);
+    wire::put_varint(snap.payload, o);
+  }
+  {
+    std::shared_lock lock(p.mu);
+    std::size_t live = 0;
+    for (const auto& [name, a] : p.actors) live += a->state().conv.seq > 0;
+    wire::put_varint(snap.payload, live);
+    for (const auto& [name, a] : p.actors)
+      if (a->state().conv.seq > 0) encode_conversation(snap.payload, a->state().conv);
+  }
+  p.snapshot_thread = std::thread([&p, snap = std::move(snap)] {
+    bool ok = true;
+    try {
+      store::write_snapshot(p.dir, p.shard->index, snap);
+    } catch (const std::exception& e) {
+      ok = false;
+      log::error("snapshot failed; the journal keeps everything", {{"dir", p.dir}, {"what", e.what()}});
+    }
+    boost::asio::post(p.shard->ioc, [&p, lsn = snap.lsn, ok] {
+      p.snapshot_running = false;
+      if (!ok) return;
+      p.snapshot_lsn = lsn;
+      p.journal->release_through(lsn);
+    });
+  });
+}
+
+}  // namespace gw::domain

@@ -1,0 +1,101 @@
+// The conversation core: one actor per conversation on its home shard, each
+// shard with its own journal. submit() is the durable-ack API every later
+// milestone (webhooks, agent commands, outbound) goes through.
+//
+// Threads: construct, recover() and destroy on the main thread while the
+// shards run; submit() and inspect() from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "gateway/domain/conversation.hpp"
+#include "gateway/domain/event.hpp"
+#include "gateway/runtime/shards.hpp"
+
+namespace gw::domain {
+
+struct core_options {
+  std::string data_dir;
+  std::size_t segment_bytes = 64 * 1024 * 1024;
+  std::chrono::microseconds commit_window{0};
+  std::size_t commit_bytes = 1024 * 1024;
+  std::uint64_t snapshot_every = 1'000'000;  // records between snapshots, per shard
+  std::size_t actor_batch = 64;              // messages per actor drain before yielding
+};
+
+struct submit_result {
+  std::vector<event> events;  // as stored: seq, offset, epoch and at_ms filled in
+  bool duplicate = false;     // every event was a retry of one already stored
+};
+
+// Runs on the conversation's home shard thread.
+using submit_done = std::function<void(std::error_code, submit_result)>;
+
+struct recovery_stats {
+  std::size_t records = 0;
+  std::size_t events = 0;
+  std::size_t conversations = 0;
+  std::size_t dropped_bytes = 0;
+  std::size_t dropped_segments = 0;
+  bool from_snapshot = false;
+  std::chrono::milliseconds took{0};
+};
+
+class conversation_service {
+ public:
+  conversation_service(runtime::shard_set& shards, core_options opts);
+  ~conversation_service();
+
+  // Loads snapshots and replays journals, every shard on its own thread in
+  // parallel, then opens the journals for appends. Throws on I/O errors.
+  recovery_stats recover();
+
+  // Appends `events` (all of conversation `key`) atomically. Each event gets
+  // the next conversation seq, a tenant offset, the epoch and, if at_ms is 0,
+  // the current time. Inbound messages whose provider_id, and agent messages
+  // or notes whose client_id, were already stored are dropped as retries.
+  //
+  // `done` runs once, on the home shard, only after the events are durable
+  // and applied (or failed: then nothing was applied, the journal is failed
+  // and healthy() turns false). A retry of an event still being written is
+  // answered only after that write is durable.
+  void submit(conversation_key key, std::vector<event> events, submit_done done);
+
+  // Runs `fn` on the conversation's home shard with its state (null when it
+  // does not exist). For tests and admin reads.
+  void inspect(const conversation_key& key, std::function<void(const conversation*)> fn);
+
+  bool healthy() const noexcept;
+  std::uint64_t epoch() const noexcept { return epoch_; }
+
+  // Any thread: totals for /metrics.
+  std::uint64_t appended_events() const noexcept { return appended_.load(std::memory_order_relaxed); }
+
+ private:
+  struct cell;
+  struct shard_part;
+  class tenant_clock;
+
+  shard_part& part_for(const conversation_key& key);
+  void recover_shard(shard_part& p, recovery_stats& stats);
+  void handle_submit(shard_part& p, cell& c, std::vector<event> events, submit_done done);
+  void maybe_snapshot(shard_part& p);
+
+  runtime::shard_set& shards_;
+  core_options opts_;
+  std::uint64_t epoch_ = 0;
+  std::unique_ptr<tenant_clock> clock_;
+  std::vector<std::unique_ptr<shard_part>> parts_;
+  std::atomic<std::uint64_t> appended_{0};
+};
+
+// Reads data_dir/EPOCH, creating it with a fresh random epoch on first use.
+std::uint64_t load_or_create_epoch(const std::string& data_dir);
+
+}  // namespace gw::domain

@@ -1,0 +1,86 @@
+// Event naming, shard hashing and the binary batch codec.
+#include "gateway/domain/event.hpp"
+
+#include "gateway/domain/wire.hpp"
+
+namespace gw::domain {
+
+using wire::put_str;
+using wire::put_varint;
+
+std::string conversation_key::str() const { return tenant + '/' + channel + '/' + address; }
+
+unsigned home_shard(const conversation_key& k, unsigned shards) noexcept {
+  std::uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    h ^= 0xFF;  // separator: ("ab","c") and ("a","bc") differ
+    h *= 1099511628211ull;
+  };
+  mix(k.tenant);
+  mix(k.channel);
+  mix(k.address);
+  return shards == 0 ? 0 : static_cast<unsigned>(h % shards);
+}
+
+std::string_view name_of(event_kind k) noexcept {
+  switch (k) {
+    case event_kind::message_in: return "message_in";
+    case event_kind::message_out: return "message_out";
+    case event_kind::message_status: return "message_status";
+    case event_kind::note: return "note";
+    case event_kind::assignment: return "assignment";
+    case event_kind::state_change: return "state_change";
+  }
+  return "unknown";
+}
+
+std::string encode_events(std::span<const event> events) {
+  std::string out;
+  out.reserve(events.size() * 128);
+  put_varint(out, events.size());
+  for (const auto& e : events) {
+    out.push_back(static_cast<char>(e.kind));
+    put_str(out, e.conv.tenant);
+    put_str(out, e.conv.channel);
+    put_str(out, e.conv.address);
+    put_varint(out, e.seq);
+    put_varint(out, e.offset);
+    put_varint(out, e.epoch);
+    put_varint(out, static_cast<std::uint64_t>(e.at_ms));
+    for (const std::string* s : {&e.message_id, &e.provider_id, &e.client_id, &e.author, &e.text,
+                                 &e.value, &e.detail})
+      put_str(out, *s);
+  }
+  return out;
+}
+
+std::optional<std::vector<event>> decode_events(std::string_view payload) {
+  wire::reader r{payload};
+  auto n = r.varint();
+  if (!r.ok || n > payload.size()) return std::nullopt;  // each event takes > 1 byte
+  std::vector<event> out(n);
+  for (auto& e : out) {
+    auto kind = r.byte();
+    if (!r.ok || kind < 1 || kind > 6) return std::nullopt;
+    e.kind = static_cast<event_kind>(kind);
+    r.str(e.conv.tenant);
+    r.str(e.conv.channel);
+    r.str(e.conv.address);
+    e.seq = r.varint();
+    e.offset = r.varint();
+    e.epoch = r.varint();
+    e.at_ms = static_cast<std::int64_t>(r.varint());
+    for (std::string* s : {&e.message_id, &e.provider_id, &e.client_id, &e.author, &e.text,
+                           &e.value, &e.detail})
+      r.str(*s);
+    if (!r.ok) return std::nullopt;
+  }
+  if (!r.in.empty()) return std::nullopt;
+  return out;
+}
+
+}  // namespace gw::domain

@@ -1,0 +1,254 @@
+// Group-commit journal writer and recovery scan.
+#include "gateway/store/journal.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "gateway/obs/log.hpp"
+
+namespace gw::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::error_code last_error() { return {errno, std::system_category()}; }
+
+std::error_code write_all(int fd, const char* p, std::size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return last_error();
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return {};
+}
+
+void sync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw std::system_error(errno, std::system_category(), "open " + p.string());
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Segment files in lsn order.
+std::vector<std::pair<std::uint64_t, fs::path>> list_segments(const std::string& dir) {
+  std::vector<std::pair<std::uint64_t, fs::path>> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    auto name = e.path().filename().string();
+    if (name.size() != 28 || !name.starts_with("seg-") || !name.ends_with(".wal")) continue;
+    out.emplace_back(std::stoull(name.substr(4, 20)), e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+std::string segment_name(std::uint64_t first_lsn) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "seg-%020llu.wal", static_cast<unsigned long long>(first_lsn));
+  return buf;
+}
+
+recovery_result recover_journal(const std::string& dir, std::uint64_t from_lsn,
+                                const std::function<void(const record_view&)>& fn) {
+  recovery_result r;
+  auto segments = list_segments(dir);
+  std::uint64_t expected = 0;  // unknown until the first segment
+  if (!segments.empty() && segments.front().first > from_lsn)
+    throw std::runtime_error("journal in " + dir + " starts at record " +
+                             std::to_string(segments.front().first) + " but recovery needs record " +
+                             std::to_string(from_lsn) + ": history is missing (snapshot lost?)");
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const auto& [first, path] = segments[i];
+    std::string bytes = read_file(path);
+    auto header = decode_segment_header(bytes);
+    bool bad_start = !header || header->first_lsn != first || (expected != 0 && first != expected);
+    std::size_t cut = 0;
+    if (!bad_start) {
+      if (expected == 0) expected = first;
+      std::size_t pos = segment_header_bytes;
+      record_view rec{};
+      while (pos < bytes.size()) {
+        auto st = decode_record(std::string_view(bytes).substr(pos), expected, rec);
+        if (st != decode_status::ok) break;
+        if (rec.lsn >= from_lsn) {
+          fn(rec);
+          ++r.records;
+        }
+        ++expected;
+        pos += rec.size;
+      }
+      cut = pos;
+    }
+    if (bad_start || cut < bytes.size()) {
+      // The first bad byte: keep what precedes it, drop everything after.
+      if (bad_start) {
+        r.dropped_bytes += bytes.size();
+        fs::remove(path);
+        ++r.dropped_segments;
+      } else {
+        r.dropped_bytes += bytes.size() - cut;
+        if (::truncate(path.c_str(), static_cast<off_t>(cut)) != 0)
+          throw std::system_error(errno, std::system_category(), "truncate " + path.string());
+        r.last_segment = path.string();
+        r.last_segment_size = cut;
+      }
+      for (std::size_t j = i + 1; j < segments.size(); ++j) {
+        r.dropped_bytes += fs::file_size(segments[j].second);
+        fs::remove(segments[j].second);
+        ++r.dropped_segments;
+      }
+      sync_dir(dir);
+      break;
+    }
+    r.last_segment = path.string();
+    r.last_segment_size = bytes.size();
+  }
+  r.next_lsn = expected == 0 ? std::max<std::uint64_t>(from_lsn, 1) : std::max(expected, from_lsn);
+  return r;
+}
+
+journal::journal(boost::asio::io_context& home, journal_options opts, const recovery_result& from)
+    : home_(home), opts_(std::move(opts)), next_lsn_(from.next_lsn) {
+  fs::create_directories(opts_.dir);
+  for (auto& [first, path] : list_segments(opts_.dir)) segments_.push_back(first);
+  if (!from.last_segment.empty()) {
+    fd_ = ::open(from.last_segment.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd_ < 0) throw std::system_error(last_error(), "open " + from.last_segment);
+    segment_size_ = from.last_segment_size;
+    segment_first_lsn_ = segments_.empty() ? from.next_lsn : segments_.back();
+  }
+  syncer_ = std::thread([this] { run_syncer(); });
+}
+
+journal::~journal() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  syncer_.join();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool journal::failed() const noexcept { return failed_.load(std::memory_order_acquire); }
+
+void journal::append(record_type type, std::string_view payload, done_fn done) {
+  if (failed()) {
+    boost::asio::post(home_, [done = std::move(done), ec = failure_] { done(ec, 0); });
+    return;
+  }
+  std::uint64_t lsn = next_lsn_++;
+  bool wake;
+  {
+    std::lock_guard lock(mu_);
+    if (pending_.waiters.empty()) {
+      pending_.first_lsn = lsn;
+      pending_since_ = std::chrono::steady_clock::now();
+    }
+    encode_record(pending_.bytes, lsn, type, payload);
+    pending_.waiters.emplace_back(lsn, std::move(done));
+    wake = pending_.waiters.size() == 1 || pending_.bytes.size() >= opts_.commit_bytes;
+  }
+  if (wake) cv_.notify_one();
+}
+
+void journal::run_syncer() {
+  for (;;) {
+    batch b;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !pending_.waiters.empty(); });
+      if (pending_.waiters.empty()) return;  // stopping, nothing left
+      // Group commit window: give concurrent appends a moment to join.
+      if (opts_.commit_window.count() > 0 && !stopping_) {
+        auto until = pending_since_ + opts_.commit_window;
+        cv_.wait_until(lock, until, [this] {
+          return stopping_ || pending_.bytes.size() >= opts_.commit_bytes;
+        });
+      }
+      std::swap(b, pending_);
+    }
+    std::error_code ec = failed() ? failure_ : write_batch(b);
+    if (ec && !failed()) {
+      failure_ = ec;
+      failed_.store(true, std::memory_order_release);
+      log::error("journal write failed; the journal stops accepting writes",
+                 {{"dir", opts_.dir}, {"error", ec.message()}});
+    }
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+    if (!ec) synced_records_.fetch_add(b.waiters.size(), std::memory_order_relaxed);
+    boost::asio::post(home_, [waiters = std::move(b.waiters), ec]() mutable {
+      for (auto& [lsn, done] : waiters) done(ec, lsn);
+    });
+  }
+}
+
+std::error_code journal::open_segment(std::uint64_t first_lsn) {
+  if (fd_ >= 0) ::close(fd_);
+  auto path = (fs::path(opts_.dir) / segment_name(first_lsn)).string();
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) return last_error();
+  std::string header;
+  encode_segment_header(header, {opts_.shard, first_lsn});
+  if (auto ec = write_all(fd_, header.data(), header.size())) return ec;
+  if (::fdatasync(fd_) != 0) return last_error();
+  sync_dir(opts_.dir);  // the new name must survive a crash too
+  segment_size_ = header.size();
+  segment_first_lsn_ = first_lsn;
+  std::lock_guard lock(mu_);
+  segments_.push_back(first_lsn);
+  return {};
+}
+
+std::error_code journal::write_batch(batch& b) {
+  if (fd_ < 0 || (segment_size_ + b.bytes.size() > opts_.segment_bytes &&
+                  segment_size_ > segment_header_bytes)) {
+    if (auto ec = open_segment(b.first_lsn)) return ec;
+  }
+  if (auto ec = write_all(fd_, b.bytes.data(), b.bytes.size())) return ec;
+  if (::fdatasync(fd_) != 0) return last_error();
+  segment_size_ += b.bytes.size();
+  return {};
+}
+
+void journal::release_through(std::uint64_t lsn) {
+  std::vector<std::uint64_t> doomed;
+  {
+    std::lock_guard lock(mu_);
+    // Segment i is covered when segment i+1 starts at or before lsn + 1.
+    while (segments_.size() >= 2 && segments_[1] <= lsn + 1) {
+      doomed.push_back(segments_.front());
+      segments_.erase(segments_.begin());
+    }
+  }
+  for (auto first : doomed) {
+    std::error_code ec;
+    fs::remove(fs::path(opts_.dir) / segment_name(first), ec);
+  }
+  if (!doomed.empty()) sync_dir(opts_.dir);
+}
+
+}  // namespace gw::store

@@ -1,0 +1,116 @@
+// A shard's journal: append-only segment files with group commit, and the
+// recovery scan that replays them. See FORMAT.md for the bytes.
+//
+// Durability contract of append(): `done(ec, lsn)` runs on the home
+// io_context's thread. With !ec, the record and every record appended before
+// it have been written and fdatasync'ed (so are on stable storage as far as
+// the kernel and device report). Completions run in append order. With ec,
+// the record may or may not be on disk; the journal is then `failed()` for
+// good (a failed fsync leaves the page cache state unknown, so it is not
+// retried), every later append fails at once with the same error, and the
+// process keeps running so /readyz can say why.
+//
+// Threads: append() and failed() on the home thread; a private syncer thread
+// does the writes and syncs.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "gateway/store/record.hpp"
+
+namespace gw::store {
+
+struct journal_options {
+  std::string dir;                                  // this shard's directory
+  unsigned shard = 0;
+  std::size_t segment_bytes = 64 * 1024 * 1024;     // rotate past this size
+  std::chrono::microseconds commit_window{0};       // wait for more appends before a sync
+  std::size_t commit_bytes = 1024 * 1024;           // ...unless this much is waiting
+};
+
+// What recovery found; the journal continues from here.
+struct recovery_result {
+  std::uint64_t next_lsn = 1;
+  std::size_t records = 0;          // valid records replayed (lsn >= from_lsn)
+  std::size_t dropped_bytes = 0;    // torn or corrupt tail cut off
+  std::size_t dropped_segments = 0; // whole segments after the cut, removed
+  std::string last_segment;         // path of the segment to append to, or ""
+  std::uint64_t last_segment_size = 0;
+};
+
+// Replays `dir`'s segments in order, calling `fn(record)` for each valid
+// record with lsn >= from_lsn. Stops at the first torn or corrupt record,
+// truncates that segment there and removes the segments after it. A missing
+// directory is an empty journal. Throws std::system_error on I/O errors and
+// std::runtime_error when the first segment starts after `from_lsn` (records
+// the caller needs were removed).
+recovery_result recover_journal(const std::string& dir, std::uint64_t from_lsn,
+                                const std::function<void(const record_view&)>& fn);
+
+class journal {
+ public:
+  using done_fn = std::function<void(std::error_code, std::uint64_t lsn)>;
+
+  journal(boost::asio::io_context& home, journal_options opts, const recovery_result& from);
+  ~journal();  // writes and syncs what was appended, then stops
+  journal(const journal&) = delete;
+  journal& operator=(const journal&) = delete;
+
+  void append(record_type type, std::string_view payload, done_fn done);
+  bool failed() const noexcept;
+  std::uint64_t next_lsn() const noexcept { return next_lsn_; }
+
+  // Removes whole segments whose records all have lsn <= `lsn` (after a
+  // snapshot covers them). Home thread; the syncer is not disturbed.
+  void release_through(std::uint64_t lsn);
+
+  // Counters for /metrics (any thread).
+  std::uint64_t syncs() const noexcept { return syncs_.load(std::memory_order_relaxed); }
+  std::uint64_t synced_records() const noexcept { return synced_records_.load(std::memory_order_relaxed); }
+
+ private:
+  struct batch {
+    std::string bytes;
+    std::uint64_t first_lsn = 0;
+    std::vector<std::pair<std::uint64_t, done_fn>> waiters;
+  };
+  void run_syncer();
+  std::error_code write_batch(batch& b);
+  std::error_code open_segment(std::uint64_t first_lsn);
+
+  boost::asio::io_context& home_;
+  journal_options opts_;
+  std::uint64_t next_lsn_;  // home thread
+
+  // Shared with the syncer under mu_.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  batch pending_;
+  std::chrono::steady_clock::time_point pending_since_{};
+  bool stopping_ = false;
+  std::vector<std::uint64_t> segments_;  // first lsn of each live segment, ascending
+  std::atomic<bool> failed_{false};
+  std::error_code failure_;
+
+  // Syncer thread only.
+  int fd_ = -1;
+  std::uint64_t segment_size_ = 0;
+  std::uint64_t segment_first_lsn_ = 0;
+  std::atomic<std::uint64_t> syncs_{0};
+  std::atomic<std::uint64_t> synced_records_{0};
+  std::thread syncer_;
+};
+
+std::string segment_name(std::uint64_t first_lsn);
+
+}  // namespace gw::store

@@ -1,0 +1,25 @@
+// Snapshot files: a shard's whole state as of a journal position, written
+// atomically (temporary file, fsync, rename, fsync of the directory), so
+// recovery replays only the records after it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace gw::store {
+
+struct snapshot {
+  std::uint64_t lsn = 0;  // every record with lsn <= this is included
+  std::string payload;
+};
+
+// Writes snap-<lsn>.snap in `dir` and removes older snapshots. Throws
+// std::system_error on I/O errors (the previous snapshot stays valid).
+void write_snapshot(const std::string& dir, unsigned shard, const snapshot& s);
+
+// The newest snapshot whose header and CRC check out; corrupt ones are
+// skipped (and logged), older valid ones used instead.
+std::optional<snapshot> load_latest_snapshot(const std::string& dir, unsigned shard);
+
+}  // namespace gw::store
