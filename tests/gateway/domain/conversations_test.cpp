@@ -1,0 +1,199 @@
+#include "gateway/domain/conversations.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+
+namespace gw::domain {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+struct tmpdir {
+  tmpdir() {
+    char t[] = "/tmp/gwcore-XXXXXX";
+    path = mkdtemp(t);
+  }
+  ~tmpdir() { fs::remove_all(path); }
+  std::string path;
+};
+
+// A running core over `dir`: shards + service, recovered.
+struct core {
+  explicit core(const std::string& dir, std::uint64_t snapshot_every = 1'000'000) : shards(3) {
+    core_options o;
+    o.data_dir = dir;
+    o.snapshot_every = snapshot_every;
+    shards.start();
+    service = std::make_unique<conversation_service>(shards, o);
+    stats = service->recover();
+  }
+  ~core() {
+    shards.stop();
+    service.reset();
+  }
+
+  submit_result submit(const conversation_key& k, std::vector<event> events) {
+    std::promise<std::pair<std::error_code, submit_result>> p;
+    service->submit(k, std::move(events), [&](std::error_code ec, submit_result r) {
+      p.set_value({ec, std::move(r)});
+    });
+    auto f = p.get_future();
+    EXPECT_EQ(f.wait_for(10s), std::future_status::ready);
+    auto [ec, r] = f.get();
+    EXPECT_FALSE(ec) << ec.message();
+    return r;
+  }
+
+  std::optional<conversation> get(const conversation_key& k) {
+    std::promise<std::optional<conversation>> p;
+    service->inspect(k, [&](const conversation* c) {
+      p.set_value(c ? std::optional<conversation>(*c) : std::nullopt);
+    });
+    return p.get_future().get();
+  }
+
+  runtime::shard_set shards;
+  std::unique_ptr<conversation_service> service;
+  recovery_stats stats;
+};
+
+event inbound(std::string provider_id, std::string text) {
+  event e;
+  e.kind = event_kind::message_in;
+  e.provider_id = std::move(provider_id);
+  e.text = std::move(text);
+  return e;
+}
+
+const conversation_key ana{"clinic-1", "wa", "+34600000001"};
+const conversation_key ben{"clinic-1", "wa", "+34600000002"};
+
+TEST(ConversationService, AssignsSeqOffsetEpochAndApplies) {
+  tmpdir d;
+  core c(d.path);
+  auto r1 = c.submit(ana, {inbound("wamid.1", "hola")});
+  ASSERT_EQ(r1.events.size(), 1u);
+  EXPECT_FALSE(r1.duplicate);
+  EXPECT_EQ(r1.events[0].seq, 1u);
+  EXPECT_EQ(r1.events[0].offset, 1u);
+  EXPECT_EQ(r1.events[0].epoch, c.service->epoch());
+  EXPECT_GT(r1.events[0].at_ms, 0);
+  EXPECT_EQ(r1.events[0].conv, ana);
+
+  auto r2 = c.submit(ben, {inbound("wamid.2", "buenas"), inbound("wamid.3", "¿cita?")});
+  EXPECT_EQ(r2.events[0].seq, 1u);  // per conversation
+  EXPECT_EQ(r2.events[1].seq, 2u);
+  EXPECT_EQ(r2.events[1].offset, 3u);  // per tenant, across conversations
+
+  auto conv = c.get(ben);
+  ASSERT_TRUE(conv);
+  EXPECT_EQ(conv->seq, 2u);
+  EXPECT_EQ(conv->messages, 2u);
+  EXPECT_TRUE(conv->window_open(r2.events[1].at_ms));
+  EXPECT_FALSE(c.get({"clinic-1", "wa", "+nobody"}));
+}
+
+TEST(ConversationService, ProviderAndClientRetriesAreDroppedOnce) {
+  tmpdir d;
+  core c(d.path);
+  c.submit(ana, {inbound("wamid.A", "x")});
+  auto again = c.submit(ana, {inbound("wamid.A", "x")});
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_TRUE(again.events.empty());
+  // A batch with one old and one new id stores only the new one.
+  auto mixed = c.submit(ana, {inbound("wamid.A", "x"), inbound("wamid.B", "y")});
+  EXPECT_FALSE(mixed.duplicate);
+  ASSERT_EQ(mixed.events.size(), 1u);
+  EXPECT_EQ(mixed.events[0].provider_id, "wamid.B");
+
+  event out;
+  out.kind = event_kind::message_out;
+  out.client_id = "cmd-9";
+  out.author = "agent-1";
+  out.text = "le confirmamos la cita";
+  EXPECT_FALSE(c.submit(ana, {out}).duplicate);
+  EXPECT_TRUE(c.submit(ana, {out}).duplicate);
+  EXPECT_EQ(c.get(ana)->messages, 3u);
+}
+
+// Retries arriving while the original is still being written: all submits
+// are queued before any completes; exactly one stores, and the retries are
+// answered only after it is durable.
+TEST(ConversationService, ConcurrentRetriesWaitForTheOriginal) {
+  tmpdir d;
+  core c(d.path);
+  std::vector<std::future<std::pair<std::error_code, submit_result>>> futures;
+  std::vector<std::promise<std::pair<std::error_code, submit_result>>> promises(20);
+  for (auto& p : promises) {
+    futures.push_back(p.get_future());
+    c.service->submit(ana, {inbound("wamid.same", "x")}, [&p](std::error_code ec, submit_result r) {
+      p.set_value({ec, std::move(r)});
+    });
+  }
+  int stored = 0;
+  for (auto& f : futures) {
+    ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+    auto [ec, r] = f.get();
+    EXPECT_FALSE(ec);
+    stored += r.duplicate ? 0 : 1;
+  }
+  EXPECT_EQ(stored, 1);
+  EXPECT_EQ(c.get(ana)->messages, 1u);
+}
+
+TEST(ConversationService, RestartRecoversStateOffsetsAndIdempotency) {
+  tmpdir d;
+  std::uint64_t epoch;
+  {
+    core c(d.path);
+    epoch = c.service->epoch();
+    c.submit(ana, {inbound("wamid.1", "a")});
+    event close;
+    close.kind = event_kind::state_change;
+    close.value = "closed";
+    close.author = "agent-2";
+    c.submit(ana, {close});
+    c.submit(ben, {inbound("wamid.2", "b")});
+  }
+  core c(d.path);
+  EXPECT_EQ(c.service->epoch(), epoch);
+  EXPECT_EQ(c.stats.events, 3u);
+  EXPECT_EQ(c.stats.conversations, 2u);
+  auto a = c.get(ana);
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->closed);
+  EXPECT_EQ(a->participants, std::vector<std::string>{"agent-2"});
+  EXPECT_TRUE(c.submit(ana, {inbound("wamid.1", "a")}).duplicate);  // still known
+  auto next = c.submit(ana, {inbound("wamid.3", "c")});
+  EXPECT_EQ(next.events[0].seq, 3u);     // continues the conversation
+  EXPECT_EQ(next.events[0].offset, 4u);  // continues the tenant
+  EXPECT_FALSE(c.get(ana)->closed);      // the patient wrote: reopened
+}
+
+TEST(ConversationService, SnapshotsBoundReplayAndKeepEverything) {
+  tmpdir d;
+  {
+    core c(d.path, /*snapshot_every=*/300);  // per shard: ~833 records each
+    for (int i = 0; i < 2500; ++i)
+      c.submit({"clinic-1", "wa", "+34" + std::to_string(i % 50)}, {inbound("w" + std::to_string(i), "m")});
+    // Let the snapshot writer finish.
+    std::this_thread::sleep_for(200ms);
+  }
+  core c(d.path, 300);
+  EXPECT_TRUE(c.stats.from_snapshot);
+  EXPECT_LT(c.stats.events, 2500u);  // only the tail after the snapshot was replayed
+  EXPECT_EQ(c.stats.conversations, 50u);
+  std::uint32_t total = 0;
+  for (int i = 0; i < 50; ++i) total += c.get({"clinic-1", "wa", "+34" + std::to_string(i)})->messages;
+  EXPECT_EQ(total, 2500u);
+  EXPECT_TRUE(c.submit({"clinic-1", "wa", "+340"}, {inbound("w0", "m")}).duplicate);
+  auto next = c.submit({"clinic-1", "wa", "+340"}, {inbound("w-new", "m")});
+  EXPECT_EQ(next.events[0].offset, 2501u);
+  EXPECT_EQ(next.events[0].seq, 51u);
+}
+
+}  // namespace
+}  // namespace gw::domain
