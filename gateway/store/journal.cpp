@@ -83,6 +83,10 @@ recovery_result recover_journal(const std::string& dir, std::uint64_t from_lsn,
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const auto& [first, path] = segments[i];
     std::string bytes = read_file(path);
+    if (segment_version(bytes) > format_version)
+      throw std::runtime_error(path.string() + " has journal format " +
+                               std::to_string(segment_version(bytes)) + "; this build reads " +
+                               std::to_string(format_version) + ": refusing to touch it");
     auto header = decode_segment_header(bytes);
     bool bad_start = !header || header->first_lsn != first || (expected != 0 && first != expected);
     std::size_t cut = 0;

@@ -44,6 +44,11 @@ std::optional<segment_header> decode_segment_header(std::string_view b) noexcept
   return segment_header{get<std::uint32_t>(b.data() + 12), get<std::uint64_t>(b.data() + 16)};
 }
 
+std::uint32_t segment_version(std::string_view b) noexcept {
+  if (b.size() < 12 || std::memcmp(b.data(), magic, sizeof magic) != 0) return 0;
+  return get<std::uint32_t>(b.data() + 8);
+}
+
 // Record: crc32c u32 | length u32 | lsn u64 | type u8 | flags u8 | reserved u16 |
 // reserved u32 | payload. The CRC covers everything after itself.
 void encode_record(std::string& out, std::uint64_t lsn, record_type type, std::string_view payload) {

@@ -26,6 +26,8 @@ struct segment_header {
 
 void encode_segment_header(std::string& out, const segment_header& h);
 std::optional<segment_header> decode_segment_header(std::string_view bytes) noexcept;
+// The version field of a segment that starts with the magic, else 0.
+std::uint32_t segment_version(std::string_view bytes) noexcept;
 
 // Appends one record (header + payload) to `out`.
 void encode_record(std::string& out, std::uint64_t lsn, record_type type, std::string_view payload);

@@ -153,6 +153,28 @@ TEST(Journal, TornOrCorruptTailIsCutAtEveryOffset) {
   EXPECT_EQ(replay(d.path), (std::vector<std::string>{"first", "second", "third again"}));
 }
 
+TEST(Journal, NewerFormatIsRefusedNotTruncated) {
+  tmpdir d;
+  append_all(d.path, {"a", "b"});
+  auto seg = fs::path(d.path) / segment_name(1);
+  std::string bytes;
+  {
+    std::ifstream in(seg, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  bytes[8] = 2;  // format version 2
+  std::ofstream(seg, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  EXPECT_THROW(recover_journal(d.path, 1, [](const record_view&) {}), std::runtime_error);
+  EXPECT_EQ(fs::file_size(seg), bytes.size());
+}
+
+TEST(Journal, MissingHistoryIsAnError) {
+  tmpdir d;
+  append_all(d.path, {"a"});
+  fs::rename(fs::path(d.path) / segment_name(1), fs::path(d.path) / segment_name(5));
+  EXPECT_THROW(recover_journal(d.path, 1, [](const record_view&) {}), std::runtime_error);
+}
+
 TEST(Journal, WriteErrorFailsTheAppendAndEveryLaterOne) {
   if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
   tmpdir d;
