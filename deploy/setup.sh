@@ -6,7 +6,7 @@ set -eu
 
 packages="g++ cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libssl-dev openssl liburing-dev libhiredis-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev
   wrk nginx-light curl procps bc python3"
 
 missing=""
