@@ -25,6 +25,7 @@ void apply(conversation& c, const event& e) {
         c.status = "open";
       }
       c.last_inbound_ms = std::max(c.last_inbound_ms, e.at_ms);
+      if (!e.author.empty()) c.contact_name = e.author;
       if (!e.provider_id.empty()) c.provider_ids.insert(e.provider_id);
       ++c.messages;
       break;
@@ -58,6 +59,7 @@ void encode_conversation(std::string& out, const conversation& c) {
   put_str(out, c.key.tenant);
   put_str(out, c.key.channel);
   put_str(out, c.key.address);
+  put_str(out, c.contact_name);
   put_varint(out, c.seq);
   put_varint(out, c.closed ? 1 : 0);
   put_str(out, c.status);
@@ -81,6 +83,7 @@ bool decode_conversation(std::string_view& in, conversation& c) {
   r.str(c.key.tenant);
   r.str(c.key.channel);
   r.str(c.key.address);
+  r.str(c.contact_name);
   c.seq = r.varint();
   c.closed = r.varint() != 0;
   r.str(c.status);

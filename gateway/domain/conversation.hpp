@@ -16,7 +16,8 @@ namespace gw::domain {
 inline constexpr std::int64_t whatsapp_window_ms = 24LL * 3600 * 1000;
 
 struct conversation {
-  conversation_key key;
+  conversation_key key;              // the contact is key.address on key.channel
+  std::string contact_name;          // from the provider's profile (message_in author)
   std::uint64_t seq = 0;             // seq of the last applied event
   bool closed = false;               // open/closed
   std::string status = "open";       // open|closed|pending|resolved|bot|spam

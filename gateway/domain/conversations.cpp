@@ -67,6 +67,7 @@ struct conversation_service::shard_part {
   std::shared_mutex mu;  // guards `actors` (inserts from any thread)
   std::unordered_map<std::string, std::unique_ptr<conv_actor>> actors;
   std::unordered_map<std::string, std::uint64_t> max_offset;  // per tenant, home thread
+  std::atomic<bool> ready{false};  // set once recovery opened the journal
   std::uint64_t applied_lsn = 0;
   std::uint64_t snapshot_lsn = 0;
   bool snapshot_running = false;
@@ -126,7 +127,7 @@ conversation_service::~conversation_service() {
 
 bool conversation_service::healthy() const noexcept {
   for (const auto& p : parts_)
-    if (!p->journal || p->journal->failed()) return false;
+    if (!p->ready.load(std::memory_order_acquire) || p->journal->failed()) return false;
   return true;
 }
 
@@ -134,16 +135,18 @@ conversation_service::shard_part& conversation_service::part_for(const conversat
   return *parts_[home_shard(key, static_cast<unsigned>(parts_.size()))];
 }
 
+// Each shard is recovered on a thread of its own, in parallel, so the shard
+// threads keep serving (/healthz, /readyz) meanwhile; submits that reach a
+// shard before it is ready are refused, never applied half-way.
 recovery_stats conversation_service::recover() {
   auto started = std::chrono::steady_clock::now();
   std::vector<recovery_stats> per(parts_.size());
   std::vector<std::future<void>> done;
-  for (std::size_t i = 0; i < parts_.size(); ++i) {
-    auto task = std::make_shared<std::packaged_task<void()>>(
-        [this, i, &per] { recover_shard(*parts_[i], per[i]); });
-    done.push_back(task->get_future());
-    boost::asio::post(parts_[i]->shard->ioc, [task] { (*task)(); });
-  }
+  for (std::size_t i = 0; i < parts_.size(); ++i)
+    done.push_back(std::async(std::launch::async, [this, i, &per] {
+      recover_shard(*parts_[i], per[i]);
+      parts_[i]->ready.store(true, std::memory_order_release);
+    }));
   recovery_stats total;
   for (std::size_t i = 0; i < done.size(); ++i) {
     done[i].get();  // rethrows a shard's I/O error
@@ -159,7 +162,8 @@ recovery_stats conversation_service::recover() {
   return total;
 }
 
-// Runs on the shard's own thread before any submit reaches it.
+// Runs on a recovery thread while the shard is not `ready`: nothing on the
+// shard thread touches this part's state until then.
 void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
   auto observe = [&](const std::string& tenant, std::uint64_t offset) {
     auto& m = p.max_offset[tenant];
@@ -225,6 +229,10 @@ void conversation_service::submit(conversation_key key, std::vector<event> event
   auto& a = p.actor_for(key, opts_.actor_batch);
   a.tell([this, &p, key = std::move(key), events = std::move(events),
           done = std::move(done)](cell& c) mutable {
+    if (!p.ready.load(std::memory_order_acquire)) {  // recovery still owns the state
+      done(std::make_error_code(std::errc::resource_unavailable_try_again), {});
+      return;
+    }
     if (c.conv.key.tenant.empty()) c.conv.key = std::move(key);
     handle_submit(p, c, std::move(events), std::move(done));
   });
@@ -234,6 +242,7 @@ void conversation_service::inspect(const conversation_key& key,
                                    std::function<void(const conversation*)> fn) {
   auto& p = part_for(key);
   boost::asio::post(p.shard->ioc, [&p, name = key.str(), fn = std::move(fn)] {
+    if (!p.ready.load(std::memory_order_acquire)) return fn(nullptr);
     std::shared_lock lock(p.mu);
     auto it = p.actors.find(name);
     fn(it == p.actors.end() || it->second->state().conv.seq == 0 ? nullptr

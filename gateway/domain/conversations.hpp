@@ -52,8 +52,9 @@ class conversation_service {
   conversation_service(runtime::shard_set& shards, core_options opts);
   ~conversation_service();
 
-  // Loads snapshots and replays journals, every shard on its own thread in
-  // parallel, then opens the journals for appends. Throws on I/O errors.
+  // Loads snapshots and replays journals, every shard on a thread of its own
+  // in parallel (the shard threads keep serving), then opens the journals
+  // for appends. Throws on I/O errors.
   recovery_stats recover();
 
   // Appends `events` (all of conversation `key`) atomically. Each event gets
@@ -64,7 +65,8 @@ class conversation_service {
   // `done` runs once, on the home shard, only after the events are durable
   // and applied (or failed: then nothing was applied, the journal is failed
   // and healthy() turns false). A retry of an event still being written is
-  // answered only after that write is durable.
+  // answered only after that write is durable. Until recover() has finished
+  // with the shard, `done` gets resource_unavailable_try_again (answer 503).
   void submit(conversation_key key, std::vector<event> events, submit_done done);
 
   // Runs `fn` on the conversation's home shard with its state (null when it

@@ -96,6 +96,19 @@ TEST(ConversationService, AssignsSeqOffsetEpochAndApplies) {
   EXPECT_FALSE(c.get({"clinic-1", "wa", "+nobody"}));
 }
 
+TEST(ConversationService, SubmitBeforeRecoveryIsRefusedNotLost) {
+  tmpdir d;
+  runtime::shard_set shards(2);
+  shards.start();
+  core_options o;
+  o.data_dir = d.path;
+  conversation_service svc(shards, o);
+  std::promise<std::error_code> p;
+  svc.submit(ana, {inbound("w", "x")}, [&](std::error_code ec, submit_result) { p.set_value(ec); });
+  EXPECT_EQ(p.get_future().get(), std::errc::resource_unavailable_try_again);
+  shards.stop();
+}
+
 TEST(ConversationService, ProviderAndClientRetriesAreDroppedOnce) {
   tmpdir d;
   core c(d.path);

@@ -58,7 +58,9 @@ TEST(Conversation, ApplyRules) {
   conversation c;
   c.key = {"t", "c", "+1"};
   auto in = sample(event_kind::message_in, 1);
+  in.author = "Ana García";
   apply(c, in);
+  EXPECT_EQ(c.contact_name, "Ana García");
   EXPECT_EQ(c.seq, 1u);
   EXPECT_EQ(c.last_inbound_ms, in.at_ms);
   EXPECT_TRUE(c.window_open(in.at_ms + whatsapp_window_ms));
@@ -97,6 +99,7 @@ TEST(Conversation, ApplyRules) {
   ASSERT_TRUE(decode_conversation(in_view, back));
   EXPECT_TRUE(in_view.empty());
   EXPECT_EQ(back.key, c.key);
+  EXPECT_EQ(back.contact_name, "Ana García");
   EXPECT_EQ(back.participants, c.participants);
   EXPECT_EQ(back.provider_ids, c.provider_ids);
   EXPECT_EQ(back.client_ids, c.client_ids);
