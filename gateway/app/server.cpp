@@ -39,6 +39,15 @@ server::server(const config& cfg)
   core.actor_batch = cfg.actor_batch;
   core_ = std::make_unique<domain::conversation_service>(shards_, core);
   add_operational_routes(router_, state_, [c = core_.get()] { return c->healthy(); }, metrics_);
+  metrics_.add_collector([c = core_.get()](std::string& out) {
+    metrics::write_metric(out, "gateway_journal_events_total", "counter",
+                          "Events made durable by the journals.", c->appended_events());
+    metrics::write_metric(out, "gateway_journal_syncs_total", "counter",
+                          "fdatasync calls (group commits) of the journals.", c->journal_syncs());
+    metrics::write_metric(out, "gateway_journal_healthy", "gauge",
+                          "1 while every shard's journal is recovered and writable.",
+                          c->healthy() ? 1 : 0);
+  });
   metrics_.set_routes(router_.labels());
   listener_ = std::make_shared<net::listener>(ctx_, shards_, listen_endpoint(cfg));
   endpoint_ = listener_->local_endpoint();

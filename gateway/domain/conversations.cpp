@@ -131,6 +131,13 @@ bool conversation_service::healthy() const noexcept {
   return true;
 }
 
+std::uint64_t conversation_service::journal_syncs() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& p : parts_)
+    if (p->ready.load(std::memory_order_acquire)) n += p->journal->syncs();
+  return n;
+}
+
 conversation_service::shard_part& conversation_service::part_for(const conversation_key& key) {
   return *parts_[home_shard(key, static_cast<unsigned>(parts_.size()))];
 }

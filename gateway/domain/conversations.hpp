@@ -78,6 +78,7 @@ class conversation_service {
 
   // Any thread: totals for /metrics.
   std::uint64_t appended_events() const noexcept { return appended_.load(std::memory_order_relaxed); }
+  std::uint64_t journal_syncs() const noexcept;
 
  private:
   struct cell;

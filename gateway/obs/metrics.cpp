@@ -150,7 +150,14 @@ std::string registry::render() const {
     std::string code = i < counted_close_codes.size() ? std::to_string(counted_close_codes[i]) : "other";
     line(out, "gateway_ws_closes_total", "code=\"" + code + "\"", ws_closes_[i].load(relaxed));
   }
+  for (const auto& collect : collectors_) collect(out);
   return out;
+}
+
+void write_metric(std::string& out, std::string_view name, std::string_view type,
+                  std::string_view help, std::uint64_t value) {
+  head(out, name, type, help);
+  line(out, name, {}, value);
 }
 
 }  // namespace gw::metrics

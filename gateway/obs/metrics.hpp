@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,6 +62,10 @@ class registry {
   std::atomic<std::uint64_t> ws_frames_sent{0};
   std::atomic<std::int64_t> ws_outbound_queued_bytes{0};  // across all sessions
 
+  // Adds a function that appends more families at scrape time (other
+  // subsystems' counters). Before the server starts only.
+  void add_collector(std::function<void(std::string&)> fn) { collectors_.push_back(std::move(fn)); }
+
   void count_request(std::size_t route, unsigned status, std::chrono::nanoseconds took) noexcept;
   void count_ws_close(std::uint16_t code) noexcept;
 
@@ -73,6 +78,11 @@ class registry {
   std::unique_ptr<std::atomic<std::uint64_t>[]> requests_;  // [route][status]
   std::array<histogram, max_routes> latency_;
   std::array<std::atomic<std::uint64_t>, counted_close_codes.size() + 1> ws_closes_{};
+  std::vector<std::function<void(std::string&)>> collectors_;
 };
+
+// One unlabelled sample with its HELP and TYPE lines, for collectors.
+void write_metric(std::string& out, std::string_view name, std::string_view type,
+                  std::string_view help, std::uint64_t value);
 
 }  // namespace gw::metrics

@@ -30,6 +30,8 @@ TEST(Http, HealthReadyAndMetrics) {
   EXPECT_NE(text.find("gateway_http_requests_total{route=\"/readyz\",status=\"200\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("gateway_connections_open 1\n"), std::string::npos);  // this request's own
   EXPECT_NE(text.find("gateway_http_request_duration_seconds_count{route=\"/healthz\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("gateway_journal_healthy 1\n"), std::string::npos);
+  EXPECT_NE(text.find("gateway_journal_events_total 0\n"), std::string::npos);
 }
 
 TEST(Http, KeepAliveServesManyRequestsOnOneConnection) {
