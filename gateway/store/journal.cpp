@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "gateway/obs/log.hpp"
+#include "gateway/store/files.hpp"
 
 namespace gw::store {
 
@@ -23,27 +24,6 @@ namespace {
 
 std::error_code last_error() { return {errno, std::system_category()}; }
 
-std::error_code write_all(int fd, const char* p, std::size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return last_error();
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return {};
-}
-
-void sync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   if (!in) throw std::system_error(errno, std::system_category(), "open " + p.string());
@@ -52,24 +32,12 @@ std::string read_file(const fs::path& p) {
 
 // Segment files in lsn order.
 std::vector<std::pair<std::uint64_t, fs::path>> list_segments(const std::string& dir) {
-  std::vector<std::pair<std::uint64_t, fs::path>> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    auto name = e.path().filename().string();
-    if (name.size() != 28 || !name.starts_with("seg-") || !name.ends_with(".wal")) continue;
-    out.emplace_back(std::stoull(name.substr(4, 20)), e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  return numbered_files(dir, "seg-", ".wal");
 }
 
 }  // namespace
 
-std::string segment_name(std::uint64_t first_lsn) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "seg-%020llu.wal", static_cast<unsigned long long>(first_lsn));
-  return buf;
-}
+std::string segment_name(std::uint64_t first_lsn) { return numbered_name("seg-", first_lsn, ".wal"); }
 
 recovery_result recover_journal(const std::string& dir, std::uint64_t from_lsn,
                                 const std::function<void(const record_view&)>& fn) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/process.hpp"
+
 #include <filesystem>
 #include <future>
 
@@ -11,13 +13,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+// A fresh directory, removed afterwards.
 struct tmpdir {
-  tmpdir() {
-    char t[] = "/tmp/gwcore-XXXXXX";
-    path = mkdtemp(t);
-  }
-  ~tmpdir() { fs::remove_all(path); }
-  std::string path;
+  test::temp_dir dir;
+  const std::string& path = dir.path();
 };
 
 // A running core over `dir`: shards + service, recovered.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/process.hpp"
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
@@ -13,13 +15,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A fresh directory, removed afterwards.
 struct tmpdir {
-  tmpdir() {
-    char t[] = "/tmp/gwjournal-XXXXXX";
-    path = mkdtemp(t);
-  }
-  ~tmpdir() { fs::remove_all(path); }
-  std::string path;
+  test::temp_dir dir;
+  const std::string& path = dir.path();
 };
 
 std::vector<std::string> replay(const std::string& dir, recovery_result* out = nullptr,

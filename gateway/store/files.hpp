@@ -1,0 +1,41 @@
+// Small file helpers shared by the journal and the snapshots: little-endian
+// fields, whole writes, directory sync, and listing numbered files.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace gw::store {
+
+template <class T>
+void put_le(std::string& out, T v) {
+  for (std::size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+template <class T>
+T get_le(const char* p) noexcept {
+  T v = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    v |= static_cast<T>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+// Writes all of [p, p+n), retrying short writes and EINTR.
+std::error_code write_all(int fd, const char* p, std::size_t n);
+
+// fsync of a directory, so that names created or removed in it are durable.
+void sync_dir(const std::string& dir);
+
+// Files named <prefix><20-digit number><suffix> in `dir`, by number.
+std::vector<std::pair<std::uint64_t, std::filesystem::path>> numbered_files(
+    const std::string& dir, std::string_view prefix, std::string_view suffix);
+
+// "<prefix><20-digit number><suffix>".
+std::string numbered_name(std::string_view prefix, std::uint64_t n, std::string_view suffix);
+
+}  // namespace gw::store
