@@ -1,0 +1,39 @@
+// Webhook signatures: Meta's X-Hub-Signature-256 and Twilio's
+// X-Twilio-Signature, computed and verified without I/O. Comparisons are
+// constant-time in the length of the expected signature.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gw::protocol {
+
+using form_params = std::vector<std::pair<std::string, std::string>>;
+
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
+
+// "sha256=" + lowercase hex HMAC-SHA256(app_secret, body).
+std::string meta_signature(std::string_view app_secret, std::string_view body);
+// `header` is the X-Hub-Signature-256 value as received.
+bool verify_meta_signature(std::string_view header, std::string_view app_secret,
+                           std::string_view body);
+
+// Base64 HMAC-SHA1(auth_token, url + every POST parameter sorted by name,
+// each name immediately followed by its value).
+std::string twilio_signature(std::string_view auth_token, std::string_view url,
+                             const form_params& params);
+// Accepts the URL as given and with its default port added or removed
+// (Twilio signs whichever form it was configured with, as its own
+// validators accept).
+bool verify_twilio_signature(std::string_view header, std::string_view auth_token,
+                             std::string_view url, const form_params& params);
+// The JSON-body variant: the URL carries bodySHA256=<hex SHA-256 of body>;
+// the signature covers the URL alone, and the hash must match the body.
+bool verify_twilio_body_signature(std::string_view header, std::string_view auth_token,
+                                  std::string_view url, std::string_view body);
+
+std::string hex_sha256(std::string_view data);
+
+}  // namespace gw::protocol
