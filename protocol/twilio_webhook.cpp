@@ -1,0 +1,110 @@
+// Form decoding and the Twilio inbound/status shapes.
+#include "protocol/twilio_webhook.hpp"
+
+#include <charconv>
+
+namespace gw::protocol {
+
+namespace {
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> decode_component(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string get(const form_params& p, std::string_view name) {
+  for (const auto& [k, v] : p)
+    if (k == name) return v;
+  return {};
+}
+
+}  // namespace
+
+std::optional<form_params> parse_form(std::string_view body) {
+  form_params out;
+  while (!body.empty()) {
+    auto amp = body.find('&');
+    auto pair = body.substr(0, amp);
+    if (!pair.empty()) {
+      auto eq = pair.find('=');
+      auto name = decode_component(pair.substr(0, eq));
+      auto value = decode_component(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+      if (!name || !value) return std::nullopt;
+      out.emplace_back(std::move(*name), std::move(*value));
+    }
+    if (amp == std::string_view::npos) break;
+    body.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+std::variant<twilio_inbound, webhook_error> parse_twilio_inbound(std::string_view body) {
+  auto form = parse_form(body);
+  if (!form) return webhook_error{"body is not valid application/x-www-form-urlencoded"};
+  twilio_inbound in;
+  in.message_sid = get(*form, "MessageSid");
+  if (in.message_sid.empty()) in.message_sid = get(*form, "SmsMessageSid");
+  in.account_sid = get(*form, "AccountSid");
+  in.from = get(*form, "From");
+  in.to = get(*form, "To");
+  in.body = get(*form, "Body");
+  if (in.message_sid.empty() || in.from.empty() || in.to.empty())
+    return webhook_error{"MessageSid, From and To are required"};
+  auto num_media = get(*form, "NumMedia");
+  unsigned n = 0;
+  if (!num_media.empty()) {
+    auto [end, ec] = std::from_chars(num_media.data(), num_media.data() + num_media.size(), n);
+    if (ec != std::errc{} || end != num_media.data() + num_media.size() || n > 10)
+      return webhook_error{"NumMedia must be a number from 0 to 10"};
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    twilio_media m{get(*form, "MediaUrl" + std::to_string(i)),
+                   get(*form, "MediaContentType" + std::to_string(i))};
+    if (m.url.empty()) return webhook_error{"MediaUrl" + std::to_string(i) + " is missing"};
+    in.media.push_back(std::move(m));
+  }
+  in.params = std::move(*form);
+  return in;
+}
+
+std::variant<twilio_status, webhook_error> parse_twilio_status(std::string_view body) {
+  auto form = parse_form(body);
+  if (!form) return webhook_error{"body is not valid application/x-www-form-urlencoded"};
+  twilio_status st;
+  st.message_sid = get(*form, "MessageSid");
+  if (st.message_sid.empty()) st.message_sid = get(*form, "SmsSid");
+  st.status = get(*form, "MessageStatus");
+  if (st.status.empty()) st.status = get(*form, "SmsStatus");
+  if (st.message_sid.empty() || st.status.empty())
+    return webhook_error{"MessageSid and MessageStatus are required"};
+  st.error_code = get(*form, "ErrorCode");
+  st.error_message = get(*form, "ErrorMessage");
+  st.from = get(*form, "From");
+  st.to = get(*form, "To");
+  st.params = std::move(*form);
+  return st;
+}
+
+}  // namespace gw::protocol

@@ -1,0 +1,123 @@
+#include "protocol/whatsapp_webhook.hpp"
+
+#include <gtest/gtest.h>
+
+namespace gw::protocol {
+namespace {
+
+wa_webhook ok(std::string_view body) {
+  auto r = parse_whatsapp_webhook(body);
+  if (auto* e = std::get_if<webhook_error>(&r)) ADD_FAILURE() << e->message;
+  return std::holds_alternative<wa_webhook>(r) ? std::get<wa_webhook>(r) : wa_webhook{};
+}
+
+std::string error_of(std::string_view body) {
+  auto r = parse_whatsapp_webhook(body);
+  return std::holds_alternative<webhook_error>(r) ? std::get<webhook_error>(r).message : "";
+}
+
+// The documented shape, two entries, several messages of several types.
+constexpr std::string_view inbound = R"({
+  "object": "whatsapp_business_account",
+  "entry": [{
+    "id": "102290129340398",
+    "changes": [{
+      "field": "messages",
+      "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "contacts": [{"profile": {"name": "Ana García"}, "wa_id": "34600111222"}],
+        "messages": [
+          {"from": "34600111222", "id": "wamid.T1", "timestamp": "1749416383", "type": "text",
+           "text": {"body": "¿Puedo cambiar mi cita?"}},
+          {"from": "34600111222", "id": "wamid.I1", "timestamp": "1749416384", "type": "image",
+           "image": {"caption": "receta", "mime_type": "image/jpeg", "sha256": "abc", "id": "1003383421387256"}},
+          {"from": "34600111222", "id": "wamid.D1", "timestamp": "1749416385", "type": "document",
+           "document": {"filename": "informe.pdf", "mime_type": "application/pdf", "id": "m-doc"}},
+          {"from": "34600111222", "id": "wamid.L1", "timestamp": "1749416386", "type": "location",
+           "location": {"latitude": 40.4168, "longitude": -3.7038, "name": "Clínica", "address": "Calle Mayor 1"}},
+          {"from": "34600111222", "id": "wamid.B1", "timestamp": "1749416387", "type": "interactive",
+           "context": {"from": "15550783881", "id": "wamid.OUT1"},
+           "interactive": {"type": "button_reply", "button_reply": {"id": "confirm", "title": "Confirmar"}}},
+          {"from": "34600111222", "id": "wamid.R1", "timestamp": "1749416388", "type": "reaction",
+           "reaction": {"message_id": "wamid.OUT1", "emoji": "👍"}},
+          {"from": "34600111222", "id": "wamid.Q1", "timestamp": "1749416389", "type": "order",
+           "order": {"catalog_id": "1", "product_items": []}}
+        ]
+      }
+    }]
+  }, {
+    "id": "102290129340398",
+    "changes": [{"field": "message_template_status_update", "value": {"event": "APPROVED"}}]
+  }]
+})";
+
+TEST(WhatsAppWebhook, ParsesEveryMessageTypeAndKeepsUnknownOnes) {
+  auto w = ok(inbound);
+  ASSERT_EQ(w.messages.size(), 7u);
+  EXPECT_EQ(w.ignored_changes, 1u);
+  const auto& t = w.messages[0];
+  EXPECT_EQ(t.phone_number_id, "106540352242922");
+  EXPECT_EQ(t.from, "34600111222");
+  EXPECT_EQ(t.id, "wamid.T1");
+  EXPECT_EQ(t.timestamp, 1749416383);
+  EXPECT_EQ(t.type, "text");
+  EXPECT_EQ(t.text, "¿Puedo cambiar mi cita?");
+  EXPECT_EQ(t.contact_name, "Ana García");
+
+  EXPECT_EQ(w.messages[1].media_id, "1003383421387256");
+  EXPECT_EQ(w.messages[1].mime_type, "image/jpeg");
+  EXPECT_EQ(w.messages[1].text, "receta");
+  EXPECT_EQ(w.messages[2].filename, "informe.pdf");
+  EXPECT_EQ(w.messages[3].text, "40.4168,-3.7038 Clínica (Calle Mayor 1)");
+  EXPECT_EQ(w.messages[4].reply_id, "confirm");
+  EXPECT_EQ(w.messages[4].text, "Confirmar");
+  EXPECT_EQ(w.messages[4].context_id, "wamid.OUT1");
+  EXPECT_EQ(w.messages[5].type, "reaction");
+  EXPECT_EQ(w.messages[5].reply_id, "wamid.OUT1");
+  EXPECT_EQ(w.messages[5].text, "👍");
+
+  const auto& unknown = w.messages[6];
+  EXPECT_EQ(unknown.type, "unsupported");
+  EXPECT_EQ(unknown.id, "wamid.Q1");
+  EXPECT_NE(unknown.raw.find("\"catalog_id\""), std::string::npos);  // kept, not dropped
+}
+
+TEST(WhatsAppWebhook, ParsesStatusesWithErrors) {
+  auto w = ok(R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages",
+    "value":{"messaging_product":"whatsapp","metadata":{"phone_number_id":"PN"},
+    "statuses":[
+      {"id":"wamid.OUT1","status":"delivered","timestamp":"1749416400","recipient_id":"34600111222"},
+      {"id":"wamid.OUT2","status":"failed","timestamp":"1749416401","recipient_id":"34600111222",
+       "errors":[{"code":131047,"title":"Re-engagement message","message":"Re-engagement message",
+                  "error_data":{"details":"Message failed to send because more than 24 hours have passed"}}]}
+    ]}}]}]})");
+  ASSERT_EQ(w.statuses.size(), 2u);
+  EXPECT_EQ(w.statuses[0].status, "delivered");
+  EXPECT_EQ(w.statuses[0].error_code, 0);
+  EXPECT_EQ(w.statuses[1].status, "failed");
+  EXPECT_EQ(w.statuses[1].error_code, 131047);
+  EXPECT_EQ(w.statuses[1].error_title, "Re-engagement message");
+  EXPECT_NE(w.statuses[1].error_details.find("24 hours"), std::string::npos);
+  EXPECT_EQ(w.statuses[1].phone_number_id, "PN");
+}
+
+TEST(WhatsAppWebhook, MalformedInputNamesTheProblem) {
+  EXPECT_NE(error_of("{").find("not valid JSON"), std::string::npos);
+  EXPECT_NE(error_of("[]").find("JSON object"), std::string::npos);
+  EXPECT_NE(error_of(R"({"object":"page","entry":[]})").find("whatsapp_business_account"), std::string::npos);
+  EXPECT_NE(error_of(R"({"object":"whatsapp_business_account"})").find("\"entry\""), std::string::npos);
+  EXPECT_NE(error_of(R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages",
+      "value":{"metadata":{}}}]}]})").find("phone_number_id"), std::string::npos);
+  EXPECT_NE(error_of(R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages",
+      "value":{"metadata":{"phone_number_id":"P"},"messages":[{"from":"1","type":"text"}]}}]}]})")
+                .find("\"id\""), std::string::npos);
+  // Every truncation of a valid body is rejected cleanly, never a crash.
+  for (std::size_t cut = 0; cut < inbound.size(); cut += 7) {
+    auto r = parse_whatsapp_webhook(inbound.substr(0, cut));
+    EXPECT_TRUE(std::holds_alternative<webhook_error>(r)) << cut;
+  }
+}
+
+}  // namespace
+}  // namespace gw::protocol
