@@ -7,6 +7,7 @@ set -eu
 packages="g++ cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libssl-dev openssl liburing-dev libhiredis-dev
   libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
   wrk nginx-light curl procps bc python3"
 
 missing=""

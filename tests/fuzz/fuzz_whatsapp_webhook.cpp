@@ -1,0 +1,15 @@
+// Fuzz target: the WhatsApp webhook parser never crashes, and what it
+// accepts is well-formed (every message has id, from and type).
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "protocol/whatsapp_webhook.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  auto r = gw::protocol::parse_whatsapp_webhook({reinterpret_cast<const char*>(data), size});
+  if (auto* w = std::get_if<gw::protocol::wa_webhook>(&r))
+    for (const auto& m : w->messages)
+      if (m.id.empty() || m.from.empty() || m.type.empty() || m.raw.empty()) std::abort();
+  return 0;
+}
