@@ -13,8 +13,7 @@
 #include "gateway/domain/wire.hpp"
 #include "gateway/obs/log.hpp"
 #include "gateway/runtime/actor.hpp"
-#include "gateway/store/journal.hpp"
-#include "gateway/store/snapshot.hpp"
+#include "gateway/store/event_store.hpp"
 
 namespace gw::domain {
 
@@ -62,8 +61,7 @@ struct conversation_service::shard_part {
   using conv_actor = runtime::actor<cell>;
 
   runtime::shard* shard = nullptr;
-  std::string dir;
-  std::unique_ptr<store::journal> journal;
+  std::unique_ptr<store::shard_log> journal;
   std::shared_mutex mu;  // guards `actors` (inserts from any thread)
   std::unordered_map<std::string, std::unique_ptr<conv_actor>> actors;
   std::unordered_map<std::string, std::uint64_t> max_offset;  // per tenant, home thread
@@ -109,11 +107,16 @@ std::uint64_t load_or_create_epoch(const std::string& data_dir) {
 conversation_service::conversation_service(runtime::shard_set& shards, core_options opts)
     : shards_(shards), opts_(std::move(opts)), clock_(std::make_unique<tenant_clock>()) {
   epoch_ = load_or_create_epoch(opts_.data_dir);
+  if (!opts_.store) {
+    store::journal_options tuning;
+    tuning.segment_bytes = opts_.segment_bytes;
+    tuning.commit_window = opts_.commit_window;
+    tuning.commit_bytes = opts_.commit_bytes;
+    opts_.store = std::make_shared<store::journal_store>(opts_.data_dir, tuning);
+  }
   for (unsigned i = 0; i < shards_.size(); ++i) {
     auto p = std::make_unique<shard_part>();
     p->shard = &shards_.at(i);
-    p->dir = (fs::path(opts_.data_dir) / ("shard-" + std::to_string(i))).string();
-    fs::create_directories(p->dir);
     parts_.push_back(std::move(p));
   }
 }
@@ -178,7 +181,9 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
     clock_->observe(tenant, offset);
   };
   std::uint64_t from = 1;
-  if (auto snap = store::load_latest_snapshot(p.dir, p.shard->index)) {
+  const unsigned shard = p.shard->index;
+  const std::string where = "shard " + std::to_string(shard);
+  if (auto snap = opts_.store->load_snapshot(shard)) {
     wire::reader r{snap->payload};
     auto tenants = r.varint();
     for (std::uint64_t i = 0; r.ok && i < tenants; ++i) {
@@ -190,19 +195,19 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
     std::string_view rest = r.in;
     for (std::uint64_t i = 0; r.ok && i < count; ++i) {
       conversation c;
-      if (!decode_conversation(rest, c)) throw std::runtime_error("snapshot in " + p.dir + " is malformed");
+      if (!decode_conversation(rest, c)) throw std::runtime_error("snapshot of " + where + " is malformed");
       auto& a = p.actor_for(c.key, opts_.actor_batch);
       a.state().next_seq = c.seq + 1;
       a.state().conv = std::move(c);
     }
-    if (!r.ok) throw std::runtime_error("snapshot in " + p.dir + " is malformed");
+    if (!r.ok) throw std::runtime_error("snapshot of " + where + " is malformed");
     from = snap->lsn + 1;
     p.applied_lsn = p.snapshot_lsn = snap->lsn;
     stats.from_snapshot = true;
   }
-  auto result = store::recover_journal(p.dir, from, [&](const store::record_view& rec) {
+  auto result = opts_.store->replay(shard, from, [&](const store::record_view& rec) {
     auto events = decode_events(rec.payload);
-    if (!events) throw std::runtime_error("journal record " + std::to_string(rec.lsn) + " in " + p.dir +
+    if (!events) throw std::runtime_error("journal record " + std::to_string(rec.lsn) + " of " + where +
                                           " has a valid CRC but undecodable events");
     for (auto& e : *events) {
       auto& a = p.actor_for(e.conv, opts_.actor_batch);
@@ -221,14 +226,8 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
   stats.conversations = p.actors.size();
   if (result.dropped_bytes > 0)
     log::warn("journal tail dropped during recovery",
-              {{"dir", p.dir}, {"bytes", result.dropped_bytes}, {"segments", result.dropped_segments}});
-  store::journal_options jo;
-  jo.dir = p.dir;
-  jo.shard = p.shard->index;
-  jo.segment_bytes = opts_.segment_bytes;
-  jo.commit_window = opts_.commit_window;
-  jo.commit_bytes = opts_.commit_bytes;
-  p.journal = std::make_unique<store::journal>(p.shard->ioc, jo, result);
+              {{"shard", shard}, {"bytes", result.dropped_bytes}, {"segments", result.dropped_segments}});
+  p.journal = opts_.store->open(shard, p.shard->ioc, result);
 }
 
 void conversation_service::submit(conversation_key key, std::vector<event> events, submit_done done) {
@@ -341,13 +340,14 @@ void conversation_service::maybe_snapshot(shard_part& p) {
     for (const auto& [name, a] : p.actors)
       if (a->state().conv.seq > 0) encode_conversation(snap.payload, a->state().conv);
   }
-  p.snapshot_thread = std::thread([&p, snap = std::move(snap)] {
+  p.snapshot_thread = std::thread([&p, store = opts_.store, snap = std::move(snap)] {
     bool ok = true;
     try {
-      store::write_snapshot(p.dir, p.shard->index, snap);
+      store->save_snapshot(p.shard->index, snap);
     } catch (const std::exception& e) {
       ok = false;
-      log::error("snapshot failed; the journal keeps everything", {{"dir", p.dir}, {"what", e.what()}});
+      log::error("snapshot failed; the journal keeps everything",
+                 {{"shard", p.shard->index}, {"what", e.what()}});
     }
     boost::asio::post(p.shard->ioc, [&p, lsn = snap.lsn, ok] {
       p.snapshot_running = false;

@@ -17,11 +17,13 @@
 #include "gateway/domain/conversation.hpp"
 #include "gateway/domain/event.hpp"
 #include "gateway/runtime/shards.hpp"
+#include "gateway/store/event_store.hpp"
 
 namespace gw::domain {
 
 struct core_options {
-  std::string data_dir;
+  std::string data_dir;                      // EPOCH lives here; and the journal, by default
+  std::shared_ptr<store::event_store> store; // null: a journal_store over data_dir
   std::size_t segment_bytes = 64 * 1024 * 1024;
   std::chrono::microseconds commit_window{0};
   std::size_t commit_bytes = 1024 * 1024;

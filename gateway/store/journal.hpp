@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "gateway/store/record.hpp"
+#include "gateway/store/shard_log.hpp"
 
 namespace gw::store {
 
@@ -57,25 +58,24 @@ struct recovery_result {
 recovery_result recover_journal(const std::string& dir, std::uint64_t from_lsn,
                                 const std::function<void(const record_view&)>& fn);
 
-class journal {
+class journal final : public shard_log {
  public:
-  using done_fn = std::function<void(std::error_code, std::uint64_t lsn)>;
 
   journal(boost::asio::io_context& home, journal_options opts, const recovery_result& from);
-  ~journal();  // writes and syncs what was appended, then stops
+  ~journal() override;  // writes and syncs what was appended, then stops
   journal(const journal&) = delete;
   journal& operator=(const journal&) = delete;
 
-  void append(record_type type, std::string_view payload, done_fn done);
-  bool failed() const noexcept;
+  void append(record_type type, std::string_view payload, done_fn done) override;
+  bool failed() const noexcept override;
   std::uint64_t next_lsn() const noexcept { return next_lsn_; }
 
   // Removes whole segments whose records all have lsn <= `lsn` (after a
   // snapshot covers them). Home thread; the syncer is not disturbed.
-  void release_through(std::uint64_t lsn);
+  void release_through(std::uint64_t lsn) override;
 
   // Counters for /metrics (any thread).
-  std::uint64_t syncs() const noexcept { return syncs_.load(std::memory_order_relaxed); }
+  std::uint64_t syncs() const noexcept override { return syncs_.load(std::memory_order_relaxed); }
   std::uint64_t synced_records() const noexcept { return synced_records_.load(std::memory_order_relaxed); }
 
  private:

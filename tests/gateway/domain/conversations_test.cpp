@@ -95,6 +95,59 @@ TEST(ConversationService, AssignsSeqOffsetEpochAndApplies) {
   EXPECT_FALSE(c.get({"clinic-1", "wa", "+nobody"}));
 }
 
+// The core reaches storage only through the event_store interface: a store
+// that wraps the journal and counts calls sees every open, replay and append.
+struct counting_store final : store::event_store {
+  explicit counting_store(const std::string& dir) : inner(dir, {}) {}
+  std::optional<store::snapshot> load_snapshot(unsigned shard) override { return inner.load_snapshot(shard); }
+  void save_snapshot(unsigned shard, const store::snapshot& s) override {
+    ++saves;
+    inner.save_snapshot(shard, s);
+  }
+  store::recovery_result replay(unsigned shard, std::uint64_t from,
+                                const std::function<void(const store::record_view&)>& fn) override {
+    ++replays;
+    return inner.replay(shard, from, fn);
+  }
+  std::unique_ptr<store::shard_log> open(unsigned shard, boost::asio::io_context& home,
+                                         const store::recovery_result& from) override {
+    ++opens;
+    return inner.open(shard, home, from);
+  }
+  store::journal_store inner;
+  std::atomic<int> saves{0}, replays{0}, opens{0};
+};
+
+TEST(ConversationService, UsesOnlyTheStoreInterface) {
+  tmpdir d;
+  auto counting = std::make_shared<counting_store>(d.path + "/elsewhere");
+  runtime::shard_set shards(2);
+  shards.start();
+  {
+    core_options o;
+    o.data_dir = d.path;
+    o.store = counting;
+    o.snapshot_every = 10;
+    conversation_service svc(shards, o);
+    svc.recover();
+    EXPECT_EQ(counting->replays.load(), 2);
+    EXPECT_EQ(counting->opens.load(), 2);
+    for (int i = 0; i < 40; ++i) {
+      std::promise<void> p;
+      svc.submit(ana, {inbound("w" + std::to_string(i), "x")}, [&](std::error_code ec, submit_result) {
+        EXPECT_FALSE(ec);
+        p.set_value();
+      });
+      p.get_future().wait();
+    }
+    shards.stop();
+  }
+  EXPECT_GE(counting->saves.load(), 1);
+  // Nothing was written beside the store's own directory except the epoch.
+  EXPECT_FALSE(fs::exists(d.path + "/shard-0"));
+  EXPECT_TRUE(fs::exists(d.path + "/elsewhere/shard-0"));
+}
+
 TEST(ConversationService, SubmitBeforeRecoveryIsRefusedNotLost) {
   tmpdir d;
   runtime::shard_set shards(2);
