@@ -104,9 +104,31 @@ std::uint64_t load_or_create_epoch(const std::string& data_dir) {
   return epoch;
 }
 
+void check_shard_count(const std::string& data_dir, unsigned shards) {
+  auto path = fs::path(data_dir) / "SHARDS";
+  unsigned recorded = 0;
+  if (std::ifstream in(path); in >> recorded) {
+    if (recorded != shards)
+      throw std::runtime_error("data_dir " + data_dir + " holds " + std::to_string(recorded) +
+                               " shards but the gateway runs " + std::to_string(shards) +
+                               " threads; conversations are pinned to shards, so start it with "
+                               "--threads " + std::to_string(recorded));
+    return;
+  }
+  auto tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << shards << '\n';
+    out.flush();
+    if (!out) throw std::system_error(errno, std::system_category(), "write " + tmp);
+  }
+  fs::rename(tmp, path);
+}
+
 conversation_service::conversation_service(runtime::shard_set& shards, core_options opts)
     : shards_(shards), opts_(std::move(opts)), clock_(std::make_unique<tenant_clock>()) {
   epoch_ = load_or_create_epoch(opts_.data_dir);
+  check_shard_count(opts_.data_dir, shards_.size());
   if (!opts_.store) {
     store::journal_options tuning;
     tuning.segment_bytes = opts_.segment_bytes;

@@ -51,6 +51,8 @@ struct recovery_stats {
 
 class conversation_service {
  public:
+  // Throws std::runtime_error when data_dir was written with another shard
+  // count (see check_shard_count), std::system_error on I/O errors.
   conversation_service(runtime::shard_set& shards, core_options opts);
   ~conversation_service();
 
@@ -102,5 +104,10 @@ class conversation_service {
 
 // Reads data_dir/EPOCH, creating it with a fresh random epoch on first use.
 std::uint64_t load_or_create_epoch(const std::string& data_dir);
+
+// Records the shard count in data_dir/SHARDS on first use; afterwards throws
+// std::runtime_error when `shards` differs (keys hash to shards, so a new
+// count would split conversations from their history).
+void check_shard_count(const std::string& data_dir, unsigned shards);
 
 }  // namespace gw::domain

@@ -73,6 +73,16 @@ TEST(Cli, UnbindableAddressExitsOne) {
   EXPECT_NE(r.err.find("cannot start"), std::string::npos) << r.err;
 }
 
+TEST(Cli, ChangedThreadCountOnExistingDataIsRefused) {
+  temp_dir d;
+  {
+    gateway_process first({"--data-dir", d.path() + "/data", "--threads", "2"});
+  }
+  auto r = run_gateway({"--listen", "127.0.0.1:0", "--data-dir", d.path() + "/data", "--threads", "3"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("--threads 2"), std::string::npos) << r.err;
+}
+
 TEST(Cli, UnwritableDataDirExitsTwo) {
   auto r = run_gateway({"--listen", "127.0.0.1:0", "--data-dir", "/proc/forbidden"});
   EXPECT_EQ(r.exit_code, 2) << r.err;

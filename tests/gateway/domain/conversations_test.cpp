@@ -148,6 +148,20 @@ TEST(ConversationService, UsesOnlyTheStoreInterface) {
   EXPECT_TRUE(fs::exists(d.path + "/elsewhere/shard-0"));
 }
 
+TEST(ConversationService, RefusesADataDirWrittenWithAnotherShardCount) {
+  tmpdir d;
+  { core c(d.path); }  // three shards
+  runtime::shard_set two(2);
+  core_options o;
+  o.data_dir = d.path;
+  try {
+    conversation_service svc(two, o);
+    ADD_FAILURE() << "expected a refusal";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--threads 3"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ConversationService, SubmitBeforeRecoveryIsRefusedNotLost) {
   tmpdir d;
   runtime::shard_set shards(2);
