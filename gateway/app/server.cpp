@@ -54,8 +54,16 @@ server::server(const config& cfg)
 }
 
 server::~server() {
+  // After a failed start the listener may still be accepting.
+  stop_listener(std::chrono::steady_clock::now() + std::chrono::seconds(1));
   shards_.stop();
   core_.reset();  // flushes the journals
+}
+
+void server::stop_listener(std::chrono::steady_clock::time_point deadline) {
+  asio::post(shards_.at(0).ioc, [l = listener_] { l->stop(); });
+  if (listener_->quiet().wait_until(deadline) != std::future_status::ready)
+    log::warn("the acceptor did not stop in time");
 }
 
 void server::start() {
@@ -82,11 +90,9 @@ std::int64_t server::shutdown() {
   state_.store(lifecycle::draining, std::memory_order_release);
   auto deadline = clock::now() + cfg_.shutdown_grace;
   // Close the acceptor first, then reach every shard: a connection accepted
-  // just before is posted to its shard ahead of the shutdown task.
-  asio::post(shards_.at(0).ioc, [this] {
-    listener_->stop();
-    shards_.post_all([](runtime::shard& s) { s.sessions.shutdown_all(); });
-  });
+  // just before was posted to its shard ahead of the shutdown task.
+  stop_listener(deadline);
+  shards_.post_all([](runtime::shard& s) { s.sessions.shutdown_all(); });
   auto open = [this] { return metrics_.connections_open.load(std::memory_order_relaxed); };
   while (open() > 0 && clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

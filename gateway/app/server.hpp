@@ -42,6 +42,10 @@ class server {
   std::int64_t shutdown();
 
  private:
+  // Stops accepting and waits (until `deadline`) for the acceptor's last
+  // operation to finish on shard 0.
+  void stop_listener(std::chrono::steady_clock::time_point deadline);
+
   const config& cfg_;
   std::atomic<lifecycle> state_{lifecycle::starting};
   metrics::registry metrics_;

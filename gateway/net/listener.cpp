@@ -27,23 +27,33 @@ tcp::endpoint listener::local_endpoint() const { return acceptor_.local_endpoint
 void listener::start() { accept(); }
 
 void listener::stop() {
+  if (stopped_) return;
   stopped_ = true;
   error_code ignored;
   acceptor_.close(ignored);
   backoff_.cancel();
+  if (!accepting_) become_quiet();
+}
+
+void listener::become_quiet() {
+  if (quiet_set_) return;
+  quiet_set_ = true;
+  quiet_.set_value();
 }
 
 void listener::accept() {
   if (stopped_) return;
   auto& target = shards_.at(next_);
   next_ = (next_ + 1) % shards_.size();
+  accepting_ = true;
   acceptor_.async_accept(target.ioc, [self = shared_from_this()](error_code ec, tcp::socket s) {
+    self->accepting_ = false;
     self->on_accept(ec, std::move(s));
   });
 }
 
 void listener::on_accept(error_code ec, tcp::socket socket) {
-  if (stopped_) return;
+  if (stopped_) return become_quiet();
   if (ec) {
     // Out of descriptors or memory: back off briefly instead of spinning.
     log::warn("accept failed", {{"error", ec.message()}});

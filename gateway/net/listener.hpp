@@ -7,6 +7,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <future>
 #include <memory>
 
 #include "gateway/net/context.hpp"
@@ -22,7 +23,12 @@ class listener : public std::enable_shared_from_this<listener> {
 
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   void start();
+  // Closes the acceptor. The pending accept completes (aborted) later; only
+  // then is it safe to destroy the io_contexts, since that operation holds a
+  // socket of the shard it was accepting for.
   void stop();
+  // Ready once stop() was called and no accept is outstanding. Any thread.
+  std::shared_future<void> quiet() const { return quiet_future_; }
 
  private:
   void accept();
@@ -35,6 +41,11 @@ class listener : public std::enable_shared_from_this<listener> {
   boost::asio::steady_timer backoff_;
   unsigned next_ = 0;
   bool stopped_ = false;
+  bool accepting_ = false;  // an async_accept is outstanding
+  bool quiet_set_ = false;
+  std::promise<void> quiet_;
+  std::shared_future<void> quiet_future_ = quiet_.get_future().share();
+  void become_quiet();
 };
 
 }  // namespace gw::net

@@ -120,7 +120,9 @@ TEST(WebSocket, ClientCloseIsOrderly) {
 // A client that sends but never reads: its replies pile up beyond the
 // outbound budget and the server closes it with 4001 (slow consumer).
 TEST(WebSocket, SlowConsumerIsClosedWith4001) {
-  gateway_process gw({}, {"GATEWAY_WS_MAX_OUTBOUND_BYTES=4096"});
+  // A long closing handshake: slow builds (sanitizers) may take seconds to
+  // get from the budget being hit to this client reading.
+  gateway_process gw({}, {"GATEWAY_WS_MAX_OUTBOUND_BYTES=4096", "GATEWAY_WS_HANDSHAKE_TIMEOUT_MS=120000"});
   ws_client ws(gw.port(), "gw.agent.v1", 10s, /*rcvbuf=*/4096);
   std::string ping = R"({"c":"ping","id":")" + std::string(60, 'x') + "\"}";
   bool closed = false;
