@@ -47,7 +47,7 @@ TEST(Recovery, ReadyOnlyAfterReplay) {
   constexpr long events = 300'000;
   fill_journal(data, events);
 
-  gateway_process gw({"--data-dir", data});
+  gateway_process gw({"--data-dir", data}, {}, gateway_process::start_until::listening);
   // Right after "listening" the journal is still being replayed.
   auto first = http_get(gw.port(), "/readyz");
   std::vector<std::string> states{std::string(first.body())};

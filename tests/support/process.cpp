@@ -111,7 +111,8 @@ run_result run_gateway(const std::vector<std::string>& args, const std::vector<s
   return r;
 }
 
-gateway_process::gateway_process(std::vector<std::string> extra, std::vector<std::string> env) {
+gateway_process::gateway_process(std::vector<std::string> extra, std::vector<std::string> env,
+                                 start_until until) {
   std::vector<std::string> args{"--listen", "127.0.0.1:0", "--threads", "2", "--data-dir",
                                 data_.path() + "/data"};
   args.insert(args.end(), extra.begin(), extra.end());
@@ -120,16 +121,25 @@ gateway_process::gateway_process(std::vector<std::string> extra, std::vector<std
   pid_ = child.pid;
   reader_ = std::thread([this, fd = child.err_fd] { read_stderr(fd); });
 
-  std::unique_lock lock(mu_);
-  bool ok = cv_.wait_for(lock, 15s, [this] { return port_ != 0 || eof_; });
-  if (!ok || port_ == 0) {
-    std::string log;
-    for (auto& l : lines_) log += l + "\n";
-    lock.unlock();
-    ::kill(pid_, SIGKILL);
-    wait_exit(5s);
-    throw std::runtime_error("gateway did not start listening; its log:\n" + log);
+  bool listening;
+  {
+    std::unique_lock lock(mu_);
+    listening = cv_.wait_for(lock, 15s, [this] { return port_ != 0 || eof_; }) && port_ != 0;
   }
+  if (!listening) abort_start("did not start listening");
+  if (until == start_until::ready && !wait_log("\"msg\":\"recovered\"", 30s))
+    abort_start("did not finish recovery");
+}
+
+// A constructor that throws gets no destructor: stop the child and the
+// reader here, then report with the child's log.
+void gateway_process::abort_start(const std::string& what) {
+  ::kill(pid_, SIGKILL);
+  wait_exit(5s);
+  if (reader_.joinable()) reader_.join();
+  std::string log;
+  for (auto& l : log_lines()) log += l + "\n";
+  throw std::runtime_error("gateway " + what + "; its log:\n" + log);
 }
 
 gateway_process::~gateway_process() {

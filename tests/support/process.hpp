@@ -40,10 +40,14 @@ run_result run_gateway(const std::vector<std::string>& args,
 
 class gateway_process {
  public:
+  enum class start_until { listening, ready };
+
   // Starts the gateway on 127.0.0.1:0 with a private data dir, two threads
-  // and `extra` arguments (later flags win), and waits until it listens.
+  // and `extra` arguments (later flags win), and waits until it listens and,
+  // by default, has finished recovery (so /readyz says ready).
   explicit gateway_process(std::vector<std::string> extra = {},
-                           std::vector<std::string> env = {});
+                           std::vector<std::string> env = {},
+                           start_until until = start_until::ready);
   ~gateway_process();
 
   std::uint16_t port() const noexcept { return port_; }
@@ -57,6 +61,7 @@ class gateway_process {
 
  private:
   void read_stderr(int fd);
+  [[noreturn]] void abort_start(const std::string& what);
 
   temp_dir data_;
   pid_t pid_ = -1;
