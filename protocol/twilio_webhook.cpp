@@ -40,6 +40,14 @@ std::string get(const form_params& p, std::string_view name) {
   return {};
 }
 
+// The current parameter name, or the legacy one Twilio still sends for SMS.
+std::string get(const form_params& p, std::string_view name, std::string_view legacy) {
+  auto v = get(p, name);
+  return v.empty() ? get(p, legacy) : v;
+}
+
+constexpr std::string_view not_a_form = "body is not valid application/x-www-form-urlencoded";
+
 }  // namespace
 
 std::optional<form_params> parse_form(std::string_view body) {
@@ -62,10 +70,9 @@ std::optional<form_params> parse_form(std::string_view body) {
 
 std::variant<twilio_inbound, webhook_error> parse_twilio_inbound(std::string_view body) {
   auto form = parse_form(body);
-  if (!form) return webhook_error{"body is not valid application/x-www-form-urlencoded"};
+  if (!form) return webhook_error{std::string(not_a_form)};
   twilio_inbound in;
-  in.message_sid = get(*form, "MessageSid");
-  if (in.message_sid.empty()) in.message_sid = get(*form, "SmsMessageSid");
+  in.message_sid = get(*form, "MessageSid", "SmsMessageSid");
   in.account_sid = get(*form, "AccountSid");
   in.from = get(*form, "From");
   in.to = get(*form, "To");
@@ -91,12 +98,10 @@ std::variant<twilio_inbound, webhook_error> parse_twilio_inbound(std::string_vie
 
 std::variant<twilio_status, webhook_error> parse_twilio_status(std::string_view body) {
   auto form = parse_form(body);
-  if (!form) return webhook_error{"body is not valid application/x-www-form-urlencoded"};
+  if (!form) return webhook_error{std::string(not_a_form)};
   twilio_status st;
-  st.message_sid = get(*form, "MessageSid");
-  if (st.message_sid.empty()) st.message_sid = get(*form, "SmsSid");
-  st.status = get(*form, "MessageStatus");
-  if (st.status.empty()) st.status = get(*form, "SmsStatus");
+  st.message_sid = get(*form, "MessageSid", "SmsSid");
+  st.status = get(*form, "MessageStatus", "SmsStatus");
   if (st.message_sid.empty() || st.status.empty())
     return webhook_error{"MessageSid and MessageStatus are required"};
   st.error_code = get(*form, "ErrorCode");

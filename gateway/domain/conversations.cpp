@@ -14,6 +14,7 @@
 #include "gateway/obs/log.hpp"
 #include "gateway/runtime/actor.hpp"
 #include "gateway/store/event_store.hpp"
+#include "gateway/store/files.hpp"
 
 namespace gw::domain {
 
@@ -93,14 +94,7 @@ std::uint64_t load_or_create_epoch(const std::string& data_dir) {
   // 53 bits: exact in JavaScript numbers, which agent UIs will compare.
   epoch = ((static_cast<std::uint64_t>(rd()) << 32) | rd()) & ((1ULL << 53) - 1);
   if (epoch == 0) epoch = 1;
-  auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << epoch << '\n';
-    out.flush();
-    if (!out) throw std::system_error(errno, std::system_category(), "write " + tmp);
-  }
-  fs::rename(tmp, path);
+  store::write_file_atomically(data_dir, "EPOCH", {std::to_string(epoch) + '\n'});
   return epoch;
 }
 
@@ -115,14 +109,7 @@ void check_shard_count(const std::string& data_dir, unsigned shards) {
                                "--threads " + std::to_string(recorded));
     return;
   }
-  auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << shards << '\n';
-    out.flush();
-    if (!out) throw std::system_error(errno, std::system_category(), "write " + tmp);
-  }
-  fs::rename(tmp, path);
+  store::write_file_atomically(data_dir, "SHARDS", {std::to_string(shards) + '\n'});
 }
 
 conversation_service::conversation_service(runtime::shard_set& shards, core_options opts)

@@ -31,6 +31,23 @@ void sync_dir(const std::string& dir) {
   }
 }
 
+void write_file_atomically(const std::string& dir, const std::string& name,
+                           std::initializer_list<std::string_view> parts) {
+  auto path = (std::filesystem::path(dir) / name).string();
+  auto tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::system_error(errno, std::system_category(), "open " + tmp);
+  std::error_code ec;
+  for (auto part : parts)
+    if (!ec) ec = write_all(fd, part.data(), part.size());
+  if (!ec && ::fdatasync(fd) != 0) ec = {errno, std::system_category()};
+  ::close(fd);
+  if (ec) throw std::system_error(ec, "write " + tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    throw std::system_error(errno, std::system_category(), "rename " + tmp);
+  sync_dir(dir);
+}
+
 std::vector<std::pair<std::uint64_t, std::filesystem::path>> numbered_files(
     const std::string& dir, std::string_view prefix, std::string_view suffix) {
   std::vector<std::pair<std::uint64_t, std::filesystem::path>> out;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -30,6 +31,13 @@ std::error_code write_all(int fd, const char* p, std::size_t n);
 
 // fsync of a directory, so that names created or removed in it are durable.
 void sync_dir(const std::string& dir);
+
+// Replaces dir/name with the concatenation of `parts` so that a crash leaves
+// either the old file or the whole new one: a temporary file is written and
+// fdatasync'ed, renamed over the name, and the directory fsync'ed. Throws
+// std::system_error.
+void write_file_atomically(const std::string& dir, const std::string& name,
+                           std::initializer_list<std::string_view> parts);
 
 // Files named <prefix><20-digit number><suffix> in `dir`, by number.
 std::vector<std::pair<std::uint64_t, std::filesystem::path>> numbered_files(

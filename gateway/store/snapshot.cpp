@@ -1,11 +1,7 @@
 // Snapshot write/load with CRC-32C over header and payload.
 #include "gateway/store/snapshot.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -30,10 +26,6 @@ std::string snapshot_name(std::uint64_t lsn) { return numbered_name("snap-", lsn
 std::vector<std::pair<std::uint64_t, fs::path>> list_snapshots(const std::string& dir) {
   return numbered_files(dir, "snap-", ".snap");
 }
-
-void check(bool ok, const std::string& what) {
-  if (!ok) throw std::system_error(errno, std::system_category(), what);
-}
 }  // namespace
 
 void write_snapshot(const std::string& dir, unsigned shard, const snapshot& s) {
@@ -46,17 +38,7 @@ void write_snapshot(const std::string& dir, unsigned shard, const snapshot& s) {
   put_le<std::uint32_t>(header, crc32c(0, s.payload.data(), s.payload.size()));
   put_le<std::uint32_t>(header, crc32c(0, header.data(), header.size()));
 
-  auto final_path = fs::path(dir) / snapshot_name(s.lsn);
-  auto tmp = final_path.string() + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  check(fd >= 0, "open " + tmp);
-  std::error_code ec = write_all(fd, header.data(), header.size());
-  if (!ec) ec = write_all(fd, s.payload.data(), s.payload.size());
-  if (!ec && ::fdatasync(fd) != 0) ec = {errno, std::system_category()};
-  ::close(fd);
-  if (ec) throw std::system_error(ec, "write " + tmp);
-  check(::rename(tmp.c_str(), final_path.c_str()) == 0, "rename " + tmp);
-  sync_dir(dir);
+  write_file_atomically(dir, snapshot_name(s.lsn), {header, s.payload});
   for (auto& [lsn, path] : list_snapshots(dir))
     if (lsn < s.lsn) fs::remove(path);
 }
