@@ -16,7 +16,7 @@ struct mailbox_node {
 
 class mailbox {
  public:
-  mailbox() noexcept : head_(&stub_), tail_(&stub_) {}
+  mailbox() noexcept : head_(&sentinel_), tail_(&sentinel_) {}
   mailbox(const mailbox&) = delete;
   mailbox& operator=(const mailbox&) = delete;
 
@@ -33,7 +33,7 @@ class mailbox {
   mailbox_node* pop() noexcept {
     mailbox_node* tail = tail_;
     mailbox_node* next = tail->next.load(std::memory_order_acquire);
-    if (tail == &stub_) {
+    if (tail == &sentinel_) {
       if (!next) return nullptr;
       tail_ = next;
       tail = next;
@@ -44,7 +44,7 @@ class mailbox {
       return tail;
     }
     if (tail != head_.load(std::memory_order_acquire)) return nullptr;  // a push in progress
-    push(&stub_);
+    push(&sentinel_);
     next = tail->next.load(std::memory_order_acquire);
     if (next) {
       tail_ = next;
@@ -54,9 +54,9 @@ class mailbox {
   }
 
   // False only when every push that has started was returned by pop().
-  // (tail_ is the next node to return, or the stub when none is known.)
+  // (tail_ is the next node to return, or the sentinel when none is known.)
   bool maybe_nonempty() const noexcept {
-    return tail_ != &stub_ || head_.load(std::memory_order_seq_cst) != &stub_;
+    return tail_ != &sentinel_ || head_.load(std::memory_order_seq_cst) != &sentinel_;
   }
 
  private:
@@ -65,7 +65,9 @@ class mailbox {
   // producer/consumer false sharing on one conversation.
   std::atomic<mailbox_node*> head_;  // producers
   mailbox_node* tail_;               // consumer
-  mailbox_node stub_;
+  // Vyukov's dummy node: the queue is never empty of nodes, so push needs no
+  // branch. It is re-pushed when the consumer reaches the last real node.
+  mailbox_node sentinel_;
 };
 
 }  // namespace gw::runtime

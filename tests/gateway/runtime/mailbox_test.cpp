@@ -34,7 +34,7 @@ TEST(Mailbox, FifoOnOneThread) {
   }
   EXPECT_EQ(box.pop(), nullptr);
   EXPECT_FALSE(box.maybe_nonempty());
-  box.push(&items[0]);  // reusable after emptying (the stub goes around)
+  box.push(&items[0]);  // reusable after emptying (the sentinel goes around)
   EXPECT_EQ(box.pop(), &items[0]);
   EXPECT_FALSE(box.maybe_nonempty());
 }
