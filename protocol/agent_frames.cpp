@@ -9,8 +9,10 @@ namespace gw::protocol {
 
 std::string_view code_of(frame_error e) noexcept {
   switch (e) {
-    case frame_error::bad_frame: return "bad_frame";
-    case frame_error::unknown_command: return "unknown_command";
+    case frame_error::bad_frame:
+      return "bad_frame";
+    case frame_error::unknown_command:
+      return "unknown_command";
   }
   return "bad_frame";
 }
@@ -18,7 +20,8 @@ std::string_view code_of(frame_error e) noexcept {
 decode_result decode_command(std::string_view frame) {
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(frame, ec);
-  if (ec) return decode_failure{frame_error::bad_frame, {}, "frame is not valid JSON: " + ec.message()};
+  if (ec)
+    return decode_failure{frame_error::bad_frame, {}, "frame is not valid JSON: " + ec.message()};
   auto* obj = v.if_object();
   if (!obj) return decode_failure{frame_error::bad_frame, {}, "frame must be a JSON object"};
 

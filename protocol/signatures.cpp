@@ -30,8 +30,8 @@ std::string base64(const unsigned char* p, std::size_t n) {
 }
 
 std::pair<std::array<unsigned char, EVP_MAX_MD_SIZE>, unsigned> hmac(const EVP_MD* md,
-                                                                      std::string_view key,
-                                                                      std::string_view data) {
+                                                                     std::string_view key,
+                                                                     std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
   unsigned len = 0;
   HMAC(md, key.data(), static_cast<int>(key.size()),
@@ -42,9 +42,12 @@ std::pair<std::array<unsigned char, EVP_MAX_MD_SIZE>, unsigned> hmac(const EVP_M
 // The URL with its default port toggled: "https://h/p" <-> "https://h:443/p".
 std::string toggle_default_port(std::string_view url) {
   std::string_view scheme, port;
-  if (url.starts_with("https://")) scheme = "https://", port = ":443";
-  else if (url.starts_with("http://")) scheme = "http://", port = ":80";
-  else return std::string(url);
+  if (url.starts_with("https://"))
+    scheme = "https://", port = ":443";
+  else if (url.starts_with("http://"))
+    scheme = "http://", port = ":80";
+  else
+    return std::string(url);
   auto rest = url.substr(scheme.size());
   auto path_at = rest.find_first_of("/?");
   auto authority = rest.substr(0, path_at);

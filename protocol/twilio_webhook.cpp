@@ -58,7 +58,8 @@ std::optional<form_params> parse_form(std::string_view body) {
     if (!pair.empty()) {
       auto eq = pair.find('=');
       auto name = decode_component(pair.substr(0, eq));
-      auto value = decode_component(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+      auto value =
+          decode_component(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
       if (!name || !value) return std::nullopt;
       out.emplace_back(std::move(*name), std::move(*value));
     }

@@ -27,18 +27,18 @@ struct twilio_media {
 struct twilio_inbound {
   std::string message_sid;  // the idempotency key
   std::string account_sid;
-  std::string from;         // the patient, E.164
-  std::string to;           // our number
+  std::string from;  // the patient, E.164
+  std::string to;    // our number
   std::string body;
   std::vector<twilio_media> media;
-  form_params params;       // everything, as received
+  form_params params;  // everything, as received
 };
 
 struct twilio_status {
   std::string message_sid;
-  std::string status;        // queued, sent, delivered, undelivered, failed, read, ...
-  std::string error_code;    // ErrorCode, empty when none
-  std::string error_message; // ErrorMessage, if Twilio sent one
+  std::string status;         // queued, sent, delivered, undelivered, failed, read, ...
+  std::string error_code;     // ErrorCode, empty when none
+  std::string error_message;  // ErrorMessage, if Twilio sent one
   std::string from, to;
   form_params params;
 };

@@ -23,21 +23,21 @@ struct wa_message {
   std::string text;             // body, caption, reply title, reaction emoji, location summary
   std::string media_id;         // image/document/audio/video/sticker
   std::string mime_type;
-  std::string filename;         // document
-  std::string reply_id;         // interactive/button reply id or payload; reacted-to message id
-  std::string context_id;       // the message this one replies to (context.id)
-  std::string raw;              // this message's JSON as received
+  std::string filename;    // document
+  std::string reply_id;    // interactive/button reply id or payload; reacted-to message id
+  std::string context_id;  // the message this one replies to (context.id)
+  std::string raw;         // this message's JSON as received
 };
 
 struct wa_status {
   std::string phone_number_id;
-  std::string id;              // the wamid of our outbound message
-  std::string status;          // sent, delivered, read, failed (others kept as given)
+  std::string id;      // the wamid of our outbound message
+  std::string status;  // sent, delivered, read, failed (others kept as given)
   std::int64_t timestamp = 0;
-  std::string recipient_id;    // the patient's WhatsApp id
-  std::int64_t error_code = 0; // failed: errors[0].code
-  std::string error_title;     // errors[0].title
-  std::string error_details;   // errors[0].error_data.details
+  std::string recipient_id;     // the patient's WhatsApp id
+  std::int64_t error_code = 0;  // failed: errors[0].code
+  std::string error_title;      // errors[0].title
+  std::string error_details;    // errors[0].error_data.details
 };
 
 struct wa_webhook {

@@ -18,7 +18,6 @@ inline constexpr std::string_view agent_subprotocols[] = {agent_subprotocol_v1};
 // Return value: the chosen name (a view into `supported`), or nullopt when the
 // client offered none we support, or offered nothing at all.
 std::optional<std::string_view> negotiate_subprotocol(
-    std::string_view offered,
-    std::span<const std::string_view> supported = agent_subprotocols);
+    std::string_view offered, std::span<const std::string_view> supported = agent_subprotocols);
 
 }  // namespace gw::protocol

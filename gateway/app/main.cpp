@@ -41,7 +41,8 @@ void print_usage() {
 void prepare_data_dir(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) throw gw::config_error("data_dir (check): cannot create \"" + dir + "\": " + ec.message());
+  if (ec)
+    throw gw::config_error("data_dir (check): cannot create \"" + dir + "\": " + ec.message());
   auto probe = std::filesystem::path(dir) / ".write-probe";
   {
     std::ofstream out(probe);
@@ -76,13 +77,18 @@ int parse_args(int argc, char** argv, command_line& out) {
       return exit_ok;
     } else if (arg == "--check-config") {
       out.check_only = true;
-    } else if (arg == "--config" || arg == "--listen" || arg == "--data-dir" || arg == "--threads") {
+    } else if (arg == "--config" || arg == "--listen" || arg == "--data-dir" ||
+               arg == "--threads") {
       const char* v = value(arg.c_str());
       if (!v) return exit_config;
-      if (arg == "--config") out.config_file = v;
-      else if (arg == "--listen") out.flags["listen"] = v;
-      else if (arg == "--data-dir") out.flags["data_dir"] = v;
-      else out.flags["threads"] = v;
+      if (arg == "--config")
+        out.config_file = v;
+      else if (arg == "--listen")
+        out.flags["listen"] = v;
+      else if (arg == "--data-dir")
+        out.flags["data_dir"] = v;
+      else
+        out.flags["threads"] = v;
     } else {
       std::fprintf(stderr, "gateway: unknown argument \"%s\"; see gateway --help\n", arg.c_str());
       return exit_config;
@@ -128,8 +134,8 @@ int main(int argc, char** argv) {
       if (!ec) received = sig;
     });
     control.run();
-    gw::log::info("shutting down", {{"signal", received},
-                                    {"grace_ms", cfg.shutdown_grace.count()}});
+    gw::log::info("shutting down",
+                  {{"signal", received}, {"grace_ms", cfg.shutdown_grace.count()}});
     auto left = srv.shutdown();
     if (left > 0)
       gw::log::warn("grace period over; closing remaining connections", {{"open", left}});

@@ -38,7 +38,8 @@ server::server(const config& cfg)
   core.snapshot_every = cfg.journal.snapshot_every_records;
   core.actor_batch = cfg.actor_batch;
   core_ = std::make_unique<domain::conversation_service>(shards_, core);
-  add_operational_routes(router_, state_, [c = core_.get()] { return c->healthy(); }, metrics_);
+  add_operational_routes(
+      router_, state_, [c = core_.get()] { return c->healthy(); }, metrics_);
   metrics_.add_collector([c = core_.get()](std::string& out) {
     metrics::write_metric(out, "gateway_journal_events_total", "counter",
                           "Events made durable by the journals.", c->appended_events());

@@ -16,25 +16,25 @@ namespace gw {
 using std::chrono::milliseconds;
 
 struct http_config {
-  std::size_t max_header_bytes = 16 * 1024;      // larger headers: 431
-  std::size_t max_body_bytes = 1024 * 1024;      // larger bodies: 413, before reading them
-  milliseconds header_timeout{10'000};           // first byte to end of headers
-  milliseconds body_timeout{30'000};             // end of headers to end of body
-  milliseconds idle_timeout{60'000};             // keep-alive wait for the next request
-  std::size_t max_connections = 10'000;          // HTTP and WebSocket together
+  std::size_t max_header_bytes = 16 * 1024;  // larger headers: 431
+  std::size_t max_body_bytes = 1024 * 1024;  // larger bodies: 413, before reading them
+  milliseconds header_timeout{10'000};       // first byte to end of headers
+  milliseconds body_timeout{30'000};         // end of headers to end of body
+  milliseconds idle_timeout{60'000};         // keep-alive wait for the next request
+  std::size_t max_connections = 10'000;      // HTTP and WebSocket together
 };
 
 struct ws_config {
-  std::size_t max_frame_bytes = 64 * 1024;       // larger messages: close 1009
+  std::size_t max_frame_bytes = 64 * 1024;           // larger messages: close 1009
   std::size_t max_outbound_bytes = 4 * 1024 * 1024;  // per-session send budget: close 4001
-  milliseconds handshake_timeout{10'000};        // also bounds the closing handshake
-  milliseconds idle_timeout{60'000};             // ping after half of it, drop after all
+  milliseconds handshake_timeout{10'000};            // also bounds the closing handshake
+  milliseconds idle_timeout{60'000};                 // ping after half of it, drop after all
 };
 
 struct journal_config {
-  std::size_t segment_bytes = 64 * 1024 * 1024;   // rotate segment files past this
-  std::chrono::microseconds commit_window{0};     // group commit: wait for more appends
-  std::size_t commit_bytes = 1024 * 1024;         // ...unless this many bytes wait
+  std::size_t segment_bytes = 64 * 1024 * 1024;      // rotate segment files past this
+  std::chrono::microseconds commit_window{0};        // group commit: wait for more appends
+  std::size_t commit_bytes = 1024 * 1024;            // ...unless this many bytes wait
   std::uint64_t snapshot_every_records = 1'000'000;  // per shard
 };
 

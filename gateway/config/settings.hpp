@@ -15,9 +15,9 @@ struct config;
 enum class setting_type : std::uint8_t { integer, string, choice };
 
 struct setting {
-  std::string_view name;          // dotted path in the JSON file, e.g. "http.max_body_bytes"
+  std::string_view name;  // dotted path in the JSON file, e.g. "http.max_body_bytes"
   setting_type type;
-  std::int64_t min = 0;           // integer: inclusive range
+  std::int64_t min = 0;  // integer: inclusive range
   std::int64_t max = 0;
   std::string_view choices;       // choice: '|'-separated allowed values
   std::string_view default_text;  // as shown to humans

@@ -48,8 +48,10 @@ void apply(conversation& c, const event& e) {
     case event_kind::state_change:
       take_part(c, e.author);
       c.status = e.value;
-      if (e.value == "closed") c.closed = true;
-      else if (e.value == "open") c.closed = false;
+      if (e.value == "closed")
+        c.closed = true;
+      else if (e.value == "open")
+        c.closed = false;
       break;
   }
 }

@@ -24,9 +24,9 @@ struct conversation {
   std::int64_t last_inbound_ms = 0;  // the patient's last message: the 24-hour window
   std::string assignee;              // agent, "" when unassigned
   std::string team;
-  std::vector<std::string> participants;            // agents who wrote or acted, first time order
-  std::uint32_t messages = 0;                        // in + out (notes excluded)
-  std::unordered_set<std::string> provider_ids;      // inbound ids seen: webhook retries dedupe here
+  std::vector<std::string> participants;         // agents who wrote or acted, first time order
+  std::uint32_t messages = 0;                    // in + out (notes excluded)
+  std::unordered_set<std::string> provider_ids;  // inbound ids seen: webhook retries dedupe here
   std::unordered_map<std::string, std::string> client_ids;  // agent command id -> message id
 
   // WhatsApp: free-form messages are allowed within 24 h of the patient's

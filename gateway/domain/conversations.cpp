@@ -106,7 +106,8 @@ void check_shard_count(const std::string& data_dir, unsigned shards) {
       throw std::runtime_error("data_dir " + data_dir + " holds " + std::to_string(recorded) +
                                " shards but the gateway runs " + std::to_string(shards) +
                                " threads; conversations are pinned to shards, so start it with "
-                               "--threads " + std::to_string(recorded));
+                               "--threads " +
+                               std::to_string(recorded));
     return;
   }
   store::write_file_atomically(data_dir, "SHARDS", {std::to_string(shards) + '\n'});
@@ -204,7 +205,8 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
     std::string_view rest = r.in;
     for (std::uint64_t i = 0; r.ok && i < count; ++i) {
       conversation c;
-      if (!decode_conversation(rest, c)) throw std::runtime_error("snapshot of " + where + " is malformed");
+      if (!decode_conversation(rest, c))
+        throw std::runtime_error("snapshot of " + where + " is malformed");
       auto& a = p.actor_for(c.key, opts_.actor_batch);
       a.state().next_seq = c.seq + 1;
       a.state().conv = std::move(c);
@@ -216,8 +218,9 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
   }
   auto result = opts_.store->replay(shard, from, [&](const store::record_view& rec) {
     auto events = decode_events(rec.payload);
-    if (!events) throw std::runtime_error("journal record " + std::to_string(rec.lsn) + " of " + where +
-                                          " has a valid CRC but undecodable events");
+    if (!events)
+      throw std::runtime_error("journal record " + std::to_string(rec.lsn) + " of " + where +
+                               " has a valid CRC but undecodable events");
     for (auto& e : *events) {
       auto& a = p.actor_for(e.conv, opts_.actor_batch);
       auto& c = a.state();
@@ -234,12 +237,14 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
   stats.dropped_segments = result.dropped_segments;
   stats.conversations = p.actors.size();
   if (result.dropped_bytes > 0)
-    log::warn("journal tail dropped during recovery",
-              {{"shard", shard}, {"bytes", result.dropped_bytes}, {"segments", result.dropped_segments}});
+    log::warn(
+        "journal tail dropped during recovery",
+        {{"shard", shard}, {"bytes", result.dropped_bytes}, {"segments", result.dropped_segments}});
   p.journal = opts_.store->open(shard, p.shard->ioc, result);
 }
 
-void conversation_service::submit(conversation_key key, std::vector<event> events, submit_done done) {
+void conversation_service::submit(conversation_key key, std::vector<event> events,
+                                  submit_done done) {
   auto& p = part_for(key);
   auto& a = p.actor_for(key, opts_.actor_batch);
   a.tell([this, &p, key = std::move(key), events = std::move(events),
@@ -261,7 +266,7 @@ void conversation_service::inspect(const conversation_key& key,
     std::shared_lock lock(p.mu);
     auto it = p.actors.find(name);
     fn(it == p.actors.end() || it->second->state().conv.seq == 0 ? nullptr
-                                                                   : &it->second->state().conv);
+                                                                 : &it->second->state().conv);
   });
 }
 
@@ -278,24 +283,29 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
       if (c.conv.client_ids.contains(e.client_id)) return true;
       id = &e.client_id;
     }
-    return id && std::find(c.inflight_ids.begin(), c.inflight_ids.end(), *id) != c.inflight_ids.end();
+    return id &&
+           std::find(c.inflight_ids.begin(), c.inflight_ids.end(), *id) != c.inflight_ids.end();
   };
   std::erase_if(events, known);
   if (events.empty()) {
     // All retries. If any original is still being written, answer after it.
-    if (c.completed < c.issued) c.retries.emplace_back(c.issued, std::move(done));
-    else done({}, submit_result{{}, true});
+    if (c.completed < c.issued)
+      c.retries.emplace_back(c.issued, std::move(done));
+    else
+      done({}, submit_result{{}, true});
     return;
   }
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 clock_type::now().time_since_epoch()).count();
+  auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now().time_since_epoch())
+          .count();
   for (auto& e : events) {
     e.conv = c.conv.key;
     e.seq = c.next_seq++;
     e.offset = clock_->next(e.conv.tenant);
     e.epoch = epoch_;
     if (e.at_ms == 0) e.at_ms = now;
-    if (e.kind == event_kind::message_in && !e.provider_id.empty()) c.inflight_ids.push_back(e.provider_id);
+    if (e.kind == event_kind::message_in && !e.provider_id.empty())
+      c.inflight_ids.push_back(e.provider_id);
     if ((e.kind == event_kind::message_out || e.kind == event_kind::note) && !e.client_id.empty())
       c.inflight_ids.push_back(e.client_id);
   }

@@ -22,8 +22,8 @@
 namespace gw::domain {
 
 struct core_options {
-  std::string data_dir;                      // EPOCH lives here; and the journal, by default
-  std::shared_ptr<store::event_store> store; // null: a journal_store over data_dir
+  std::string data_dir;                       // EPOCH lives here; and the journal, by default
+  std::shared_ptr<store::event_store> store;  // null: a journal_store over data_dir
   std::size_t segment_bytes = 64 * 1024 * 1024;
   std::chrono::microseconds commit_window{0};
   std::size_t commit_bytes = 1024 * 1024;
@@ -81,7 +81,9 @@ class conversation_service {
   std::uint64_t epoch() const noexcept { return epoch_; }
 
   // Any thread: totals for /metrics.
-  std::uint64_t appended_events() const noexcept { return appended_.load(std::memory_order_relaxed); }
+  std::uint64_t appended_events() const noexcept {
+    return appended_.load(std::memory_order_relaxed);
+  }
   std::uint64_t journal_syncs() const noexcept;
 
  private:

@@ -28,12 +28,18 @@ unsigned home_shard(const conversation_key& k, unsigned shards) noexcept {
 
 std::string_view name_of(event_kind k) noexcept {
   switch (k) {
-    case event_kind::message_in: return "message_in";
-    case event_kind::message_out: return "message_out";
-    case event_kind::message_status: return "message_status";
-    case event_kind::note: return "note";
-    case event_kind::assignment: return "assignment";
-    case event_kind::state_change: return "state_change";
+    case event_kind::message_in:
+      return "message_in";
+    case event_kind::message_out:
+      return "message_out";
+    case event_kind::message_status:
+      return "message_status";
+    case event_kind::note:
+      return "note";
+    case event_kind::assignment:
+      return "assignment";
+    case event_kind::state_change:
+      return "state_change";
   }
   return "unknown";
 }
@@ -51,8 +57,8 @@ std::string encode_events(std::span<const event> events) {
     put_varint(out, e.offset);
     put_varint(out, e.epoch);
     put_varint(out, static_cast<std::uint64_t>(e.at_ms));
-    for (const std::string* s : {&e.message_id, &e.provider_id, &e.client_id, &e.author, &e.text,
-                                 &e.value, &e.detail})
+    for (const std::string* s :
+         {&e.message_id, &e.provider_id, &e.client_id, &e.author, &e.text, &e.value, &e.detail})
       put_str(out, *s);
   }
   return out;
@@ -74,8 +80,8 @@ std::optional<std::vector<event>> decode_events(std::string_view payload) {
     e.offset = r.varint();
     e.epoch = r.varint();
     e.at_ms = static_cast<std::int64_t>(r.varint());
-    for (std::string* s : {&e.message_id, &e.provider_id, &e.client_id, &e.author, &e.text,
-                           &e.value, &e.detail})
+    for (std::string* s :
+         {&e.message_id, &e.provider_id, &e.client_id, &e.author, &e.text, &e.value, &e.detail})
       r.str(*s);
     if (!r.ok) return std::nullopt;
   }

@@ -28,8 +28,8 @@ struct conversation_key {
 unsigned home_shard(const conversation_key& k, unsigned shards) noexcept;
 
 enum class event_kind : std::uint8_t {
-  message_in = 1,      // patient -> clinic. message_id, provider_id, author (profile name), text
-  message_out = 2,     // clinic -> patient, state queued. message_id, client_id, author (agent), text
+  message_in = 1,   // patient -> clinic. message_id, provider_id, author (profile name), text
+  message_out = 2,  // clinic -> patient, state queued. message_id, client_id, author (agent), text
   message_status = 3,  // message_id, value (sent|delivered|read|failed), detail (code: reason)
   note = 4,            // internal note, never sent. message_id, client_id, author, text
   assignment = 5,      // author (who), value (assignee agent, "" = none), detail (team)

@@ -28,7 +28,8 @@ constexpr auto linger_time = std::chrono::seconds(2);
 constexpr std::size_t max_path_in_messages = 200;
 
 std::string quote_path(std::string_view path) {
-  if (path.size() > max_path_in_messages) return std::string(path.substr(0, max_path_in_messages)) + "...";
+  if (path.size() > max_path_in_messages)
+    return std::string(path.substr(0, max_path_in_messages)) + "...";
   return std::string(path);
 }
 
@@ -47,10 +48,9 @@ class http_session final : public runtime::session_base,
     if constexpr (is_tls_v<Stream>) {
       phase_ = phase::handshake;
       lowest().expires_after(cfg().http.header_timeout);
-      stream_.async_handshake(asio::ssl::stream_base::server,
-                              [self = this->shared_from_this()](error_code ec) {
-                                self->on_handshake(ec);
-                              });
+      stream_.async_handshake(
+          asio::ssl::stream_base::server,
+          [self = this->shared_from_this()](error_code ec) { self->on_handshake(ec); });
     } else {
       wait_request();
     }
@@ -171,15 +171,13 @@ class http_session final : public runtime::session_base,
       return reply_error(http_error::not_found, "no WebSocket endpoint at " + quote_path(path));
     auto proto = protocol::negotiate_subprotocol(req[beast::http::field::sec_websocket_protocol]);
     if (!proto)
-      return reply_error(http_error::unsupported_subprotocol,
-                         "Sec-WebSocket-Protocol must offer " +
-                             std::string(protocol::agent_subprotocol_v1));
-    if (draining_)
-      return reply_error(http_error::unavailable, "the gateway is shutting down");
+      return reply_error(
+          http_error::unsupported_subprotocol,
+          "Sec-WebSocket-Protocol must offer " + std::string(protocol::agent_subprotocol_v1));
+    if (draining_) return reply_error(http_error::unavailable, "the gateway is shutting down");
     ctx_.metrics.count_request(route_index_, 101, clock::now() - started_);
     phase_ = phase::closing;  // this object is done; the WebSocket session takes over
-    start_ws_session(std::move(stream_), parser_->release(), *proto, ctx_, home_,
-                     std::move(slot_));
+    start_ws_session(std::move(stream_), parser_->release(), *proto, ctx_, home_, std::move(slot_));
   }
 
   void route() {
@@ -198,18 +196,18 @@ class http_session final : public runtime::session_base,
       return respond(std::move(res));
     }
     if (m.websocket) {
-      auto res = make_error(http_error::upgrade_required,
-                            quote_path(path) + " accepts only WebSocket upgrades with subprotocol " +
-                                std::string(protocol::agent_subprotocol_v1));
+      auto res =
+          make_error(http_error::upgrade_required,
+                     quote_path(path) + " accepts only WebSocket upgrades with subprotocol " +
+                         std::string(protocol::agent_subprotocol_v1));
       res.set(beast::http::field::upgrade, "websocket");
       return respond(std::move(res));
     }
     phase_ = phase::handling;
     responder answer([self = self()](response res) {
       // Handlers may answer from any thread: hop home first.
-      asio::dispatch(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
-        self->respond(std::move(res));
-      });
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, res = std::move(res)]() mutable { self->respond(std::move(res)); });
     });
     try {
       (*m.h)(rc, std::move(answer));

@@ -11,8 +11,8 @@
 namespace gw::net {
 
 namespace asio = boost::asio;
-using boost::system::error_code;
 using asio::ip::tcp;
+using boost::system::error_code;
 
 listener::listener(server_context& ctx, runtime::shard_set& shards, const tcp::endpoint& at)
     : ctx_(ctx), shards_(shards), acceptor_(shards.at(0).ioc), backoff_(shards.at(0).ioc) {

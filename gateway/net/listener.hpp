@@ -19,7 +19,8 @@ class listener : public std::enable_shared_from_this<listener> {
  public:
   // Binds and listens. Throws boost::system::system_error when the address
   // cannot be bound.
-  listener(server_context& ctx, runtime::shard_set& shards, const boost::asio::ip::tcp::endpoint& at);
+  listener(server_context& ctx, runtime::shard_set& shards,
+           const boost::asio::ip::tcp::endpoint& at);
 
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   void start();

@@ -73,8 +73,8 @@ class router {
   struct match {
     const handler* h = nullptr;  // null: no route for this method (see allow)
     bool websocket = false;
-    std::size_t index = 0;       // 0: the path matched nothing
-    std::string allow;           // methods the path accepts, for 405
+    std::size_t index = 0;  // 0: the path matched nothing
+    std::string allow;      // methods the path accepts, for 405
   };
   // Matches `path` (no query string); fills ctx.params on success.
   match find(http::verb method, std::string_view path, request_context* ctx) const;

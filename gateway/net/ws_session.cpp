@@ -63,7 +63,8 @@ class ws_session final : public runtime::session_base,
     ws_.async_accept(*upgrade_, [self = this->shared_from_this()](error_code ec) {
       self->upgrade_.reset();
       if (ec) return self->on_error(ec, "accept");
-      if (self->home_.sessions.stopping) return self->close(close_code::going_away, "shutting down");
+      if (self->home_.sessions.stopping)
+        return self->close(close_code::going_away, "shutting down");
       self->read();
     });
   }
@@ -104,8 +105,10 @@ class ws_session final : public runtime::session_base,
     auto text = beast::buffers_to_string(in_.data());
     in_.consume(in_.size());
     handle(text);
-    if (!closing_) read();
-    else read_until_closed();
+    if (!closing_)
+      read();
+    else
+      read_until_closed();
   }
 
   // Keeps reading after we started closing so the peer's close reply and
@@ -124,7 +127,8 @@ class ws_session final : public runtime::session_base,
       return send(protocol::encode_error(f->id, f->error, f->message));
     const auto& cmd = std::get<protocol::command>(decoded);
     switch (cmd.kind) {
-      case protocol::command_kind::ping: return send(protocol::encode_pong(cmd.id));
+      case protocol::command_kind::ping:
+        return send(protocol::encode_pong(cmd.id));
     }
   }
 
@@ -135,10 +139,9 @@ class ws_session final : public runtime::session_base,
       return;
     }
     writing_ = true;
-    ws_.async_write(asio::buffer(queue_.front()),
-                    [self = this->shared_from_this()](error_code ec, std::size_t n) {
-                      self->on_write(ec, n);
-                    });
+    ws_.async_write(
+        asio::buffer(queue_.front()),
+        [self = this->shared_from_this()](error_code ec, std::size_t n) { self->on_write(ec, n); });
   }
 
   void on_write(error_code ec, std::size_t n) {
@@ -186,8 +189,10 @@ class ws_session final : public runtime::session_base,
     if (!closing_) {
       closing_ = true;
       std::uint16_t code = 1006;  // abnormal: no close frame from the peer
-      if (ec == websocket::error::closed) code = ws_.reason().code;
-      else if (ec == websocket::error::message_too_big) code = 1009;  // Beast sent it
+      if (ec == websocket::error::closed)
+        code = ws_.reason().code;
+      else if (ec == websocket::error::message_too_big)
+        code = 1009;  // Beast sent it
       ctx_.metrics.count_ws_close(code);
     }
     close_timer_.cancel();
@@ -225,7 +230,7 @@ void start_ws_session(Stream&& stream, request req, std::string_view subprotocol
 
 template void start_ws_session<plain_stream>(plain_stream&&, request, std::string_view,
                                              server_context&, runtime::shard&, connection_slot);
-template void start_ws_session<tls_stream>(tls_stream&&, request, std::string_view,
-                                           server_context&, runtime::shard&, connection_slot);
+template void start_ws_session<tls_stream>(tls_stream&&, request, std::string_view, server_context&,
+                                           runtime::shard&, connection_slot);
 
 }  // namespace gw::net

@@ -21,12 +21,12 @@ bool enabled(level l) noexcept;
 
 // One key/value of a log line: strings, numbers and booleans.
 struct field {
-  field(std::string_view k, std::string_view v) : key(k), value(boost::json::string_view(v.data(), v.size())) {}
+  field(std::string_view k, std::string_view v)
+      : key(k), value(boost::json::string_view(v.data(), v.size())) {}
   field(std::string_view k, const char* v) : field(k, std::string_view(v)) {}
   field(std::string_view k, const std::string& v) : field(k, std::string_view(v)) {}
   template <class T>
-    requires std::is_arithmetic_v<T>
-  field(std::string_view k, T v) : key(k), value(v) {}
+  requires std::is_arithmetic_v<T> field(std::string_view k, T v) : key(k), value(v) {}
 
   std::string_view key;
   boost::json::value value;

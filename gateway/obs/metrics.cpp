@@ -123,7 +123,8 @@ std::string registry::render() const {
   line(out, "gateway_bytes_total", "direction=\"in\"", bytes_received.load(relaxed));
   line(out, "gateway_bytes_total", "direction=\"out\"", bytes_sent.load(relaxed));
 
-  head(out, "gateway_http_requests_total", "counter", "HTTP requests answered, by route and status.");
+  head(out, "gateway_http_requests_total", "counter",
+       "HTTP requests answered, by route and status.");
   for (std::size_t r = 0; r < routes_.size(); ++r)
     for (unsigned s = 100; s < max_status; ++s)
       if (auto v = requests_[r * max_status + s].load(relaxed))
@@ -133,7 +134,8 @@ std::string registry::render() const {
        "From a request's first byte to its response written, by route.");
   for (std::size_t r = 0; r < routes_.size(); ++r)
     if (latency_[r].count() > 0)
-      latency_[r].render(out, "gateway_http_request_duration_seconds", "route=\"" + routes_[r] + "\"");
+      latency_[r].render(out, "gateway_http_request_duration_seconds",
+                         "route=\"" + routes_[r] + "\"");
 
   head(out, "gateway_ws_sessions_open", "gauge", "Open WebSocket sessions.");
   line(out, "gateway_ws_sessions_open", {},
@@ -144,10 +146,12 @@ std::string registry::render() const {
   head(out, "gateway_ws_outbound_queue_bytes", "gauge",
        "Bytes waiting in WebSocket outbound queues, all sessions together.");
   line(out, "gateway_ws_outbound_queue_bytes", {},
-       static_cast<std::uint64_t>(std::max<std::int64_t>(0, ws_outbound_queued_bytes.load(relaxed))));
+       static_cast<std::uint64_t>(
+           std::max<std::int64_t>(0, ws_outbound_queued_bytes.load(relaxed))));
   head(out, "gateway_ws_closes_total", "counter", "WebSocket sessions closed, by close code.");
   for (std::size_t i = 0; i <= counted_close_codes.size(); ++i) {
-    std::string code = i < counted_close_codes.size() ? std::to_string(counted_close_codes[i]) : "other";
+    std::string code =
+        i < counted_close_codes.size() ? std::to_string(counted_close_codes[i]) : "other";
     line(out, "gateway_ws_closes_total", "code=\"" + code + "\"", ws_closes_[i].load(relaxed));
   }
   for (const auto& collect : collectors_) collect(out);

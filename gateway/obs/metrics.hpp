@@ -18,9 +18,8 @@ namespace gw::metrics {
 // A latency histogram with fixed bucket bounds in seconds.
 class histogram {
  public:
-  static constexpr std::array<double, 14> bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                    0.005,  0.01,    0.025,  0.05,  0.1,
-                                                    0.25,   0.5,     1.0,    5.0};
+  static constexpr std::array<double, 14> bounds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
   void observe(std::chrono::nanoseconds d) noexcept;
   // Appends the _bucket, _sum and _count lines; `labels` is `k="v"` or empty.
   void render(std::string& out, std::string_view name, std::string_view labels) const;

@@ -8,9 +8,9 @@
 // the home shard's thread.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <utility>

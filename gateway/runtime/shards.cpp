@@ -16,9 +16,12 @@ void session_registry::add(session_base* s) noexcept {
 }
 
 void session_registry::remove(session_base* s) noexcept {
-  if (s->prev_) s->prev_->next_ = s->next_;
-  else if (head_ == s) head_ = s->next_;
-  else return;  // not registered
+  if (s->prev_)
+    s->prev_->next_ = s->next_;
+  else if (head_ == s)
+    head_ = s->next_;
+  else
+    return;  // not registered
   if (s->next_) s->next_->prev_ = s->prev_;
   s->prev_ = s->next_ = nullptr;
   --size_;

@@ -52,7 +52,7 @@ class session_registry {
 struct shard {
   explicit shard(unsigned i) : index(i) {}
   const unsigned index;
-  session_registry sessions;     // declared before ioc: outlives the handlers
+  session_registry sessions;       // declared before ioc: outlives the handlers
   boost::asio::io_context ioc{1};  // one thread runs it: no locking inside Asio
 };
 

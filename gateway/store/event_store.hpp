@@ -17,8 +17,8 @@
 #include <system_error>
 
 #include "gateway/store/journal.hpp"
-#include "gateway/store/shard_log.hpp"
 #include "gateway/store/record.hpp"
+#include "gateway/store/shard_log.hpp"
 #include "gateway/store/snapshot.hpp"
 
 namespace gw::store {

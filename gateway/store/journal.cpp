@@ -37,7 +37,9 @@ std::vector<std::pair<std::uint64_t, fs::path>> list_segments(const std::string&
 
 }  // namespace
 
-std::string segment_name(std::uint64_t first_lsn) { return numbered_name("seg-", first_lsn, ".wal"); }
+std::string segment_name(std::uint64_t first_lsn) {
+  return numbered_name("seg-", first_lsn, ".wal");
+}
 
 recovery_result recover_journal(const std::string& dir, std::uint64_t from_lsn,
                                 const std::function<void(const record_view&)>& fn) {
@@ -46,8 +48,9 @@ recovery_result recover_journal(const std::string& dir, std::uint64_t from_lsn,
   std::uint64_t expected = 0;  // unknown until the first segment
   if (!segments.empty() && segments.front().first > from_lsn)
     throw std::runtime_error("journal in " + dir + " starts at record " +
-                             std::to_string(segments.front().first) + " but recovery needs record " +
-                             std::to_string(from_lsn) + ": history is missing (snapshot lost?)");
+                             std::to_string(segments.front().first) +
+                             " but recovery needs record " + std::to_string(from_lsn) +
+                             ": history is missing (snapshot lost?)");
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const auto& [first, path] = segments[i];
     std::string bytes = read_file(path);
@@ -157,9 +160,8 @@ void journal::run_syncer() {
       // Group commit window: give concurrent appends a moment to join.
       if (opts_.commit_window.count() > 0 && !stopping_) {
         auto until = pending_since_ + opts_.commit_window;
-        cv_.wait_until(lock, until, [this] {
-          return stopping_ || pending_.bytes.size() >= opts_.commit_bytes;
-        });
+        cv_.wait_until(lock, until,
+                       [this] { return stopping_ || pending_.bytes.size() >= opts_.commit_bytes; });
       }
       std::swap(b, pending_);
     }

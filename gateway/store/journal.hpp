@@ -14,9 +14,9 @@
 // does the writes and syncs.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -32,20 +32,20 @@
 namespace gw::store {
 
 struct journal_options {
-  std::string dir;                                  // this shard's directory
+  std::string dir;  // this shard's directory
   unsigned shard = 0;
-  std::size_t segment_bytes = 64 * 1024 * 1024;     // rotate past this size
-  std::chrono::microseconds commit_window{0};       // wait for more appends before a sync
-  std::size_t commit_bytes = 1024 * 1024;           // ...unless this much is waiting
+  std::size_t segment_bytes = 64 * 1024 * 1024;  // rotate past this size
+  std::chrono::microseconds commit_window{0};    // wait for more appends before a sync
+  std::size_t commit_bytes = 1024 * 1024;        // ...unless this much is waiting
 };
 
 // What recovery found; the journal continues from here.
 struct recovery_result {
   std::uint64_t next_lsn = 1;
-  std::size_t records = 0;          // valid records replayed (lsn >= from_lsn)
-  std::size_t dropped_bytes = 0;    // torn or corrupt tail cut off
-  std::size_t dropped_segments = 0; // whole segments after the cut, removed
-  std::string last_segment;         // path of the segment to append to, or ""
+  std::size_t records = 0;           // valid records replayed (lsn >= from_lsn)
+  std::size_t dropped_bytes = 0;     // torn or corrupt tail cut off
+  std::size_t dropped_segments = 0;  // whole segments after the cut, removed
+  std::string last_segment;          // path of the segment to append to, or ""
   std::uint64_t last_segment_size = 0;
 };
 
@@ -60,7 +60,6 @@ recovery_result recover_journal(const std::string& dir, std::uint64_t from_lsn,
 
 class journal final : public shard_log {
  public:
-
   journal(boost::asio::io_context& home, journal_options opts, const recovery_result& from);
   ~journal() override;  // writes and syncs what was appended, then stops
   journal(const journal&) = delete;
@@ -76,7 +75,9 @@ class journal final : public shard_log {
 
   // Counters for /metrics (any thread).
   std::uint64_t syncs() const noexcept override { return syncs_.load(std::memory_order_relaxed); }
-  std::uint64_t synced_records() const noexcept { return synced_records_.load(std::memory_order_relaxed); }
+  std::uint64_t synced_records() const noexcept {
+    return synced_records_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct batch {

@@ -37,7 +37,8 @@ std::uint32_t segment_version(std::string_view b) noexcept {
 
 // Record: crc32c u32 | length u32 | lsn u64 | type u8 | flags u8 | reserved u16 |
 // reserved u32 | payload. The CRC covers everything after itself.
-void encode_record(std::string& out, std::uint64_t lsn, record_type type, std::string_view payload) {
+void encode_record(std::string& out, std::uint64_t lsn, record_type type,
+                   std::string_view payload) {
   auto start = out.size();
   put_le<std::uint32_t>(out, 0);  // CRC, filled below
   put_le<std::uint32_t>(out, static_cast<std::uint32_t>(payload.size()));

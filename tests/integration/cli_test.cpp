@@ -14,7 +14,9 @@ std::string write_file(const temp_dir& d, const std::string& name, const std::st
   return path;
 }
 
-int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int count_lines(const std::string& s) {
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
 
 TEST(Cli, HelpListsFlagsAndEverySetting) {
   auto r = run_gateway({"--help"});
@@ -45,8 +47,12 @@ TEST(Cli, BadSettingsExitTwoWithOneLineNamingTheKey) {
     std::vector<std::string> env;
     std::string expect;
   } cases[] = {
-      {{"--config", write_file(d, "typo.json", R"({"http":{"max_body_byte":10}})")}, {}, "http.max_body_byte"},
-      {{"--config", write_file(d, "range.json", R"({"ws":{"max_frame_bytes":1}})")}, {}, "ws.max_frame_bytes"},
+      {{"--config", write_file(d, "typo.json", R"({"http":{"max_body_byte":10}})")},
+       {},
+       "http.max_body_byte"},
+      {{"--config", write_file(d, "range.json", R"({"ws":{"max_frame_bytes":1}})")},
+       {},
+       "ws.max_frame_bytes"},
       {{"--config", write_file(d, "broken.json", "{")}, {}, "not valid JSON"},
       {{"--threads", "many"}, {}, "threads (flag)"},
       {{}, {"GATEWAY_HTTP_MAX_CONNECTIONS=0"}, "GATEWAY_HTTP_MAX_CONNECTIONS"},
@@ -75,10 +81,9 @@ TEST(Cli, UnbindableAddressExitsOne) {
 
 TEST(Cli, ChangedThreadCountOnExistingDataIsRefused) {
   temp_dir d;
-  {
-    gateway_process first({"--data-dir", d.path() + "/data", "--threads", "2"});
-  }
-  auto r = run_gateway({"--listen", "127.0.0.1:0", "--data-dir", d.path() + "/data", "--threads", "3"});
+  { gateway_process first({"--data-dir", d.path() + "/data", "--threads", "2"}); }
+  auto r =
+      run_gateway({"--listen", "127.0.0.1:0", "--data-dir", d.path() + "/data", "--threads", "3"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("--threads 2"), std::string::npos) << r.err;
 }

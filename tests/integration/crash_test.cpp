@@ -36,7 +36,8 @@ std::vector<std::uint64_t> run_and_kill(const std::string& dir, std::uint64_t fi
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   std::string first_s = std::to_string(first);
-  char* argv[] = {const_cast<char*>(CRASH_WRITER), const_cast<char*>(dir.c_str()), first_s.data(), nullptr};
+  char* argv[] = {const_cast<char*>(CRASH_WRITER), const_cast<char*>(dir.c_str()), first_s.data(),
+                  nullptr};
   pid_t pid;
   int rc = posix_spawn(&pid, CRASH_WRITER, &fa, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
@@ -62,7 +63,8 @@ std::vector<std::uint64_t> run_and_kill(const std::string& dir, std::uint64_t fi
   int status;
   waitpid(pid, &status, 0);
   // Whatever the writer printed before dying was acknowledged.
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<std::size_t>(n));
   ::close(out[0]);
 
   std::vector<std::uint64_t> acked;
@@ -83,7 +85,8 @@ TEST(Crash, EveryAcknowledgedEventSurvivesSigkill) {
   std::size_t rounds_with_acks = 0;
   for (int round = 0; round < 15; ++round) {
     auto run_for = std::chrono::milliseconds(std::uniform_int_distribution<int>(1, 300)(rng));
-    auto acked = run_and_kill(d.path(), static_cast<std::uint64_t>(round) * 1'000'000'000ULL + 1, run_for);
+    auto acked =
+        run_and_kill(d.path(), static_cast<std::uint64_t>(round) * 1'000'000'000ULL + 1, run_for);
     rounds_with_acks += !acked.empty();
     all_acked.insert(acked.begin(), acked.end());
 
@@ -103,7 +106,8 @@ TEST(Crash, EveryAcknowledgedEventSurvivesSigkill) {
         }
       });
     }
-    for (auto n : all_acked) ASSERT_TRUE(found.contains(n)) << "acknowledged event " << n << " lost in round " << round;
+    for (auto n : all_acked)
+      ASSERT_TRUE(found.contains(n)) << "acknowledged event " << n << " lost in round " << round;
     for (auto& [conv, list] : per_conv)
       for (std::size_t i = 0; i < list.size(); ++i) {
         ASSERT_EQ(list[i].first, i + 1) << conv << ": seqs not contiguous";

@@ -1,6 +1,6 @@
 // The real binary over loopback: operational routes, keep-alive, errors.
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "tests/support/clients.hpp"
 #include "tests/support/process.hpp"
@@ -26,10 +26,13 @@ TEST(Http, HealthReadyAndMetrics) {
   EXPECT_EQ(m[http::field::content_type], "text/plain; version=0.0.4; charset=utf-8");
   const auto& text = m.body();
   EXPECT_NE(text.find("gateway_build_info{version="), std::string::npos);
-  EXPECT_NE(text.find("gateway_http_requests_total{route=\"/healthz\",status=\"200\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("gateway_http_requests_total{route=\"/readyz\",status=\"200\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("gateway_http_requests_total{route=\"/healthz\",status=\"200\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("gateway_http_requests_total{route=\"/readyz\",status=\"200\"} 1\n"),
+            std::string::npos);
   EXPECT_NE(text.find("gateway_connections_open 1\n"), std::string::npos);  // this request's own
-  EXPECT_NE(text.find("gateway_http_request_duration_seconds_count{route=\"/healthz\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("gateway_http_request_duration_seconds_count{route=\"/healthz\"} 1\n"),
+            std::string::npos);
   EXPECT_NE(text.find("gateway_journal_healthy 1\n"), std::string::npos);
   EXPECT_NE(text.find("gateway_journal_events_total 0\n"), std::string::npos);
 }
@@ -43,8 +46,9 @@ TEST(Http, KeepAliveServesManyRequestsOnOneConnection) {
     ASSERT_TRUE(res.keep_alive());
   }
   // Pipelined: three requests in one write, three answers in order.
-  c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
-         "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+  c.send(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(c.read_response().result_int(), 200);
   EXPECT_EQ(c.read_response().result_int(), 404);
   EXPECT_EQ(c.read_response().result_int(), 200);

@@ -1,6 +1,6 @@
 // Every configured limit, proven against the real binary.
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "tests/support/clients.hpp"
 #include "tests/support/process.hpp"
@@ -21,11 +21,14 @@ TEST(Limits, OversizedHeadersGet431) {
   EXPECT_EQ(error_code_of(res), "header_too_large");
   EXPECT_NE(res.body().find("2048"), std::string::npos);
   // Just under the limit is fine.
-  EXPECT_EQ(tcp_client(gw.port()).request([] {
-              http::request<http::string_body> r{http::verb::get, "/healthz", 11};
-              r.set("X-Big", std::string(1500, 'a'));
-              return r;
-            }()).result_int(), 200);
+  EXPECT_EQ(tcp_client(gw.port())
+                .request([] {
+                  http::request<http::string_body> r{http::verb::get, "/healthz", 11};
+                  r.set("X-Big", std::string(1500, 'a'));
+                  return r;
+                }())
+                .result_int(),
+            200);
 }
 
 TEST(Limits, OversizedBodyIs413FromTheHeadersAlone) {
@@ -47,8 +50,10 @@ TEST(Limits, OversizedChunkedBodyIs413) {
   gateway_process gw({}, {"GATEWAY_HTTP_MAX_BODY_BYTES=1000"});
   tcp_client c(gw.port());
   std::string chunk(800, 'x');
-  c.send("POST /nope HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-         "320\r\n" + chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n");
+  c.send(
+      "POST /nope HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "320\r\n" +
+      chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n");
   auto res = c.read_response();
   EXPECT_EQ(res.result_int(), 413);
 }

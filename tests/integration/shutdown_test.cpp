@@ -2,8 +2,8 @@
 // WebSockets with 1001, exit 0 within the grace period.
 #include <signal.h>
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "tests/support/clients.hpp"
 #include "tests/support/process.hpp"

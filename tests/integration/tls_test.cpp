@@ -1,8 +1,8 @@
 // TLS on the same port: HTTPS and WSS with a verified certificate.
+#include <gtest/gtest.h>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <gtest/gtest.h>
 
 #include "tests/support/clients.hpp"
 #include "tests/support/process.hpp"
@@ -15,7 +15,8 @@ namespace ssl = asio::ssl;
 
 struct tls_fixture : ::testing::Test {
   tls_files files = make_tls_files();
-  gateway_process gw{{}, {"GATEWAY_TLS_CERT_FILE=" + files.cert, "GATEWAY_TLS_KEY_FILE=" + files.key}};
+  gateway_process gw{{},
+                     {"GATEWAY_TLS_CERT_FILE=" + files.cert, "GATEWAY_TLS_KEY_FILE=" + files.key}};
   ssl::context client_ctx{ssl::context::tls_client};
   io_thread io;
 

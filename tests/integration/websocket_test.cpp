@@ -1,6 +1,6 @@
 // The /v1/agent WebSocket endpoint: handshake, subprotocol, frames, limits.
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "tests/support/clients.hpp"
 #include "tests/support/process.hpp"
@@ -72,9 +72,10 @@ TEST(WebSocket, UnknownOrMissingSubprotocolIsRefusedWithHttpError) {
 TEST(WebSocket, UpgradeOnOtherPathIs404) {
   gateway_process gw;
   tcp_client c(gw.port());
-  c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-         "Sec-WebSocket-Protocol: gw.agent.v1\r\n\r\n");
+  c.send(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+      "Sec-WebSocket-Protocol: gw.agent.v1\r\n\r\n");
   EXPECT_EQ(c.read_response().result_int(), 404);
 }
 
@@ -87,8 +88,9 @@ TEST(WebSocket, OversizedFrameClosesWith1009) {
   int messages = -1;
   EXPECT_EQ(ws.read_until_close(&messages), 1009);
   EXPECT_EQ(messages, 0);
-  EXPECT_NE(http_get(gw.port(), "/metrics").body().find("gateway_ws_closes_total{code=\"1009\"} 1\n"),
-            std::string::npos);
+  EXPECT_NE(
+      http_get(gw.port(), "/metrics").body().find("gateway_ws_closes_total{code=\"1009\"} 1\n"),
+      std::string::npos);
 }
 
 TEST(WebSocket, BinaryFramesCloseWith1003) {
@@ -122,14 +124,16 @@ TEST(WebSocket, ClientCloseIsOrderly) {
 TEST(WebSocket, SlowConsumerIsClosedWith4001) {
   // A long closing handshake: slow builds (sanitizers) may take seconds to
   // get from the budget being hit to this client reading.
-  gateway_process gw({}, {"GATEWAY_WS_MAX_OUTBOUND_BYTES=4096", "GATEWAY_WS_HANDSHAKE_TIMEOUT_MS=120000"});
+  gateway_process gw(
+      {}, {"GATEWAY_WS_MAX_OUTBOUND_BYTES=4096", "GATEWAY_WS_HANDSHAKE_TIMEOUT_MS=120000"});
   ws_client ws(gw.port(), "gw.agent.v1", 10s, /*rcvbuf=*/4096);
   std::string ping = R"({"c":"ping","id":")" + std::string(60, 'x') + "\"}";
   bool closed = false;
   for (int batch = 0; batch < 200 && !closed; ++batch) {
     for (int i = 0; i < 2000; ++i) ws.send_text(ping);
-    closed = http_get(gw.port(), "/metrics").body().find("gateway_ws_closes_total{code=\"4001\"} 1\n") !=
-             std::string::npos;
+    closed =
+        http_get(gw.port(), "/metrics").body().find("gateway_ws_closes_total{code=\"4001\"} 1\n") !=
+        std::string::npos;
   }
   ASSERT_TRUE(closed) << "the server never hit the outbound budget";
   // Now read: the replies already on the wire, then the close frame.

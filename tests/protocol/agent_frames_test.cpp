@@ -1,7 +1,7 @@
 #include "protocol/agent_frames.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace gw::protocol {
 namespace {
@@ -52,7 +52,8 @@ TEST(AgentFrames, EncodesReplies) {
   EXPECT_EQ(err.at("t").as_string(), "err");
   EXPECT_EQ(err.at("code").as_string(), "unknown_command");
   EXPECT_EQ(err.at("msg").as_string(), "m");
-  EXPECT_FALSE(boost::json::parse(encode_error("", frame_error::bad_frame, "m")).as_object().contains("id"));
+  EXPECT_FALSE(
+      boost::json::parse(encode_error("", frame_error::bad_frame, "m")).as_object().contains("id"));
 }
 
 }  // namespace

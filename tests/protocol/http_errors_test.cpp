@@ -1,7 +1,7 @@
 #include "protocol/http_errors.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace gw::protocol {
 namespace {

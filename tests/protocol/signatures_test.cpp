@@ -29,14 +29,16 @@ TEST(Signatures, MetaHubSignature256) {
 TEST(Signatures, TwilioDocumentedExample) {
   const std::string url = "https://mycompany.com/myapp.php?foo=1&bar=2";
   EXPECT_EQ(twilio_signature("12345", url, twilio_doc_params), "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
-  EXPECT_TRUE(verify_twilio_signature("0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "12345", url, twilio_doc_params));
+  EXPECT_TRUE(
+      verify_twilio_signature("0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "12345", url, twilio_doc_params));
   // Parameter order on the wire does not matter: they are sorted.
   form_params shuffled(twilio_doc_params.rbegin(), twilio_doc_params.rend());
   EXPECT_TRUE(verify_twilio_signature("0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "12345", url, shuffled));
   auto tampered = twilio_doc_params;
   tampered[2].second = "9999";
   EXPECT_FALSE(verify_twilio_signature("0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "12345", url, tampered));
-  EXPECT_FALSE(verify_twilio_signature("0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "54321", url, twilio_doc_params));
+  EXPECT_FALSE(
+      verify_twilio_signature("0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "54321", url, twilio_doc_params));
 }
 
 TEST(Signatures, TwilioAcceptsUrlWithOrWithoutDefaultPort) {
@@ -45,7 +47,8 @@ TEST(Signatures, TwilioAcceptsUrlWithOrWithoutDefaultPort) {
   const std::string signed_with_port = "EpDEmp1PyjDYp77YxYU3GILBWzE=";
   EXPECT_EQ(twilio_signature("12345", ported, twilio_doc_params), signed_with_port);
   EXPECT_TRUE(verify_twilio_signature(signed_with_port, "12345", bare, twilio_doc_params));
-  EXPECT_TRUE(verify_twilio_signature("0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "12345", ported, twilio_doc_params));
+  EXPECT_TRUE(
+      verify_twilio_signature("0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "12345", ported, twilio_doc_params));
   // A non-default port is never dropped or swapped.
   EXPECT_FALSE(verify_twilio_signature(signed_with_port, "12345",
                                        "https://mycompany.com:8443/myapp.php?foo=1&bar=2",
@@ -58,7 +61,8 @@ TEST(Signatures, TwilioBodySha256Variant) {
   EXPECT_EQ(hex_sha256(body), hash);
   const std::string url = "https://example.com/myapp?bodySHA256=" + hash;
   EXPECT_TRUE(verify_twilio_body_signature("Klp85180pYIxzIO5cuyxpfh1BKw=", "12345", url, body));
-  EXPECT_FALSE(verify_twilio_body_signature("Klp85180pYIxzIO5cuyxpfh1BKw=", "12345", url, body + " "));
+  EXPECT_FALSE(
+      verify_twilio_body_signature("Klp85180pYIxzIO5cuyxpfh1BKw=", "12345", url, body + " "));
   EXPECT_FALSE(verify_twilio_body_signature("Klp85180pYIxzIO5cuyxpfh1BKw=", "12345",
                                             "https://example.com/myapp", body));
 }

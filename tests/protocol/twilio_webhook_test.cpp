@@ -46,13 +46,15 @@ TEST(TwilioWebhook, InboundRejectsMissingOrInconsistentFields) {
   };
   EXPECT_NE(err("From=%2B1&To=%2B2&Body=x").find("MessageSid"), std::string::npos);
   EXPECT_NE(err("MessageSid=SM1&From=%2B1&To=%2B2&NumMedia=x").find("NumMedia"), std::string::npos);
-  EXPECT_NE(err("MessageSid=SM1&From=%2B1&To=%2B2&NumMedia=1").find("MediaUrl0"), std::string::npos);
+  EXPECT_NE(err("MessageSid=SM1&From=%2B1&To=%2B2&NumMedia=1").find("MediaUrl0"),
+            std::string::npos);
   EXPECT_NE(err("MessageSid=SM1&From=%ZZ").find("form"), std::string::npos);
 }
 
 TEST(TwilioWebhook, StatusCallback) {
-  auto r = parse_twilio_status("MessageSid=SM1234&MessageStatus=undelivered&ErrorCode=30003"
-                               "&From=%2B34910000000&To=%2B34600111222&AccountSid=AC99");
+  auto r = parse_twilio_status(
+      "MessageSid=SM1234&MessageStatus=undelivered&ErrorCode=30003"
+      "&From=%2B34910000000&To=%2B34600111222&AccountSid=AC99");
   ASSERT_TRUE(std::holds_alternative<twilio_status>(r));
   auto st = std::get<twilio_status>(r);
   EXPECT_EQ(st.message_sid, "SM1234");
@@ -61,7 +63,8 @@ TEST(TwilioWebhook, StatusCallback) {
   EXPECT_EQ(st.to, "+34600111222");
   EXPECT_TRUE(std::holds_alternative<webhook_error>(parse_twilio_status("MessageSid=SM1")));
   // The legacy names still work.
-  EXPECT_TRUE(std::holds_alternative<twilio_status>(parse_twilio_status("SmsSid=SM1&SmsStatus=sent")));
+  EXPECT_TRUE(
+      std::holds_alternative<twilio_status>(parse_twilio_status("SmsSid=SM1&SmsStatus=sent")));
 }
 
 }  // namespace

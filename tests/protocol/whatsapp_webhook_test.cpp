@@ -84,7 +84,8 @@ TEST(WhatsAppWebhook, ParsesEveryMessageTypeAndKeepsUnknownOnes) {
 }
 
 TEST(WhatsAppWebhook, ParsesStatusesWithErrors) {
-  auto w = ok(R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages",
+  auto w =
+      ok(R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages",
     "value":{"messaging_product":"whatsapp","metadata":{"phone_number_id":"PN"},
     "statuses":[
       {"id":"wamid.OUT1","status":"delivered","timestamp":"1749416400","recipient_id":"34600111222"},
@@ -105,13 +106,20 @@ TEST(WhatsAppWebhook, ParsesStatusesWithErrors) {
 TEST(WhatsAppWebhook, MalformedInputNamesTheProblem) {
   EXPECT_NE(error_of("{").find("not valid JSON"), std::string::npos);
   EXPECT_NE(error_of("[]").find("JSON object"), std::string::npos);
-  EXPECT_NE(error_of(R"({"object":"page","entry":[]})").find("whatsapp_business_account"), std::string::npos);
-  EXPECT_NE(error_of(R"({"object":"whatsapp_business_account"})").find("\"entry\""), std::string::npos);
-  EXPECT_NE(error_of(R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages",
-      "value":{"metadata":{}}}]}]})").find("phone_number_id"), std::string::npos);
-  EXPECT_NE(error_of(R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages",
+  EXPECT_NE(error_of(R"({"object":"page","entry":[]})").find("whatsapp_business_account"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"object":"whatsapp_business_account"})").find("\"entry\""),
+            std::string::npos);
+  EXPECT_NE(
+      error_of(R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages",
+      "value":{"metadata":{}}}]}]})")
+          .find("phone_number_id"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages",
       "value":{"metadata":{"phone_number_id":"P"},"messages":[{"from":"1","type":"text"}]}}]}]})")
-                .find("\"id\""), std::string::npos);
+          .find("\"id\""),
+      std::string::npos);
   // Every truncation of a valid body is rejected cleanly, never a crash.
   for (std::size_t cut = 0; cut < inbound.size(); cut += 7) {
     auto r = parse_whatsapp_webhook(inbound.substr(0, cut));

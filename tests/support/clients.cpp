@@ -58,7 +58,8 @@ bool tcp_client::wait_closed(std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   char scratch[4096];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left <= 0ms) return false;
     auto f = sock_.async_read_some(asio::buffer(scratch), asio::use_future);
     if (f.wait_for(left) != std::future_status::ready) {

@@ -26,7 +26,8 @@ struct spawned {
 spawned spawn(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   std::vector<std::string> argv_s{GATEWAY_BINARY};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<std::string> env_s{std::string("PATH=") + (std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin")};
+  std::vector<std::string> env_s{std::string("PATH=") +
+                                 (std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin")};
   env_s.insert(env_s.end(), env.begin(), env.end());
   std::vector<char*> argv, envp;
   for (auto& a : argv_s) argv.push_back(a.data());
@@ -113,8 +114,8 @@ run_result run_gateway(const std::vector<std::string>& args, const std::vector<s
 
 gateway_process::gateway_process(std::vector<std::string> extra, std::vector<std::string> env,
                                  start_until until) {
-  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--threads", "2", "--data-dir",
-                                data_.path() + "/data"};
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--threads",
+                                "2",        "--data-dir",  data_.path() + "/data"};
   args.insert(args.end(), extra.begin(), extra.end());
   auto child = spawn(args, env);
   ::close(child.out_fd);

@@ -45,8 +45,7 @@ class gateway_process {
   // Starts the gateway on 127.0.0.1:0 with a private data dir, two threads
   // and `extra` arguments (later flags win), and waits until it listens and,
   // by default, has finished recovery (so /readyz says ready).
-  explicit gateway_process(std::vector<std::string> extra = {},
-                           std::vector<std::string> env = {},
+  explicit gateway_process(std::vector<std::string> extra = {}, std::vector<std::string> env = {},
                            start_until until = start_until::ready);
   ~gateway_process();
 

@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <fstream>
-#include <unistd.h>
 
 #include "gateway/config/settings.hpp"
 
@@ -55,14 +55,15 @@ TEST(Config, FileEnvironmentAndFlagsInOrder) {
   auto c = load_config(f.path, env, {{"threads", "7"}, {"listen", "[::1]:0"}});
   EXPECT_EQ(c.listen_host, "::1");
   EXPECT_EQ(c.listen_port, 0);
-  EXPECT_EQ(c.threads, 7u);                  // flag beats environment beats file
-  EXPECT_EQ(c.ws.max_frame_bytes, 4096u);    // environment
-  EXPECT_EQ(c.http.max_body_bytes, 2048u);   // file
+  EXPECT_EQ(c.threads, 7u);                 // flag beats environment beats file
+  EXPECT_EQ(c.ws.max_frame_bytes, 4096u);   // environment
+  EXPECT_EQ(c.http.max_body_bytes, 2048u);  // file
   EXPECT_EQ(c.log_level, log::level::debug);
 }
 
 TEST(Config, UnknownKeysAreErrorsNamingTheKey) {
-  EXPECT_NE(error_of(R"({"http":{"max_bdy_bytes":1}})").find("http.max_bdy_bytes"), std::string::npos);
+  EXPECT_NE(error_of(R"({"http":{"max_bdy_bytes":1}})").find("http.max_bdy_bytes"),
+            std::string::npos);
   EXPECT_NE(error_of(R"({"thread":1})").find("thread (config file"), std::string::npos);
   EXPECT_NE(error_of("{}", {"GATEWAY_THREDS=2"}).find("GATEWAY_THREDS"), std::string::npos);
   EXPECT_NE(error_of(R"({"nope":{"x":1}})").find("nope"), std::string::npos);
@@ -86,7 +87,9 @@ TEST(Config, BadValuesAreErrorsNamingTheProblem) {
   e = error_of(R"({"listen":"1.2.3.4:70000"})");
   EXPECT_NE(e.find("port must be"), std::string::npos) << e;
   e = error_of("{}", {"GATEWAY_HTTP_MAX_BODY_BYTES=12x"});
-  EXPECT_NE(e.find("http.max_body_bytes (environment GATEWAY_HTTP_MAX_BODY_BYTES)"), std::string::npos) << e;
+  EXPECT_NE(e.find("http.max_body_bytes (environment GATEWAY_HTTP_MAX_BODY_BYTES)"),
+            std::string::npos)
+      << e;
   e = error_of("{}", {}, {{"threads", "-3"}});
   EXPECT_NE(e.find("threads (flag)"), std::string::npos) << e;
   e = error_of(R"({"http":{"max_body_bytes":1.5}})");
@@ -96,7 +99,8 @@ TEST(Config, BadValuesAreErrorsNamingTheProblem) {
 TEST(Config, MalformedFileAndTlsPairing) {
   EXPECT_NE(error_of("{not json").find("not valid JSON"), std::string::npos);
   EXPECT_NE(error_of("[]").find("must be a JSON object"), std::string::npos);
-  EXPECT_NE(error_of(R"({"tls":{"cert_file":"/etc/hostname"}})").find("set together"), std::string::npos);
+  EXPECT_NE(error_of(R"({"tls":{"cert_file":"/etc/hostname"}})").find("set together"),
+            std::string::npos);
   EXPECT_NE(error_of(R"({"tls":{"cert_file":"/nonexistent/c","key_file":"/nonexistent/k"}})")
                 .find("cannot read"),
             std::string::npos);

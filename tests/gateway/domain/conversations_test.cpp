@@ -99,7 +99,9 @@ TEST(ConversationService, AssignsSeqOffsetEpochAndApplies) {
 // that wraps the journal and counts calls sees every open, replay and append.
 struct counting_store final : store::event_store {
   explicit counting_store(const std::string& dir) : inner(dir, {}) {}
-  std::optional<store::snapshot> load_snapshot(unsigned shard) override { return inner.load_snapshot(shard); }
+  std::optional<store::snapshot> load_snapshot(unsigned shard) override {
+    return inner.load_snapshot(shard);
+  }
   void save_snapshot(unsigned shard, const store::snapshot& s) override {
     ++saves;
     inner.save_snapshot(shard, s);
@@ -134,10 +136,11 @@ TEST(ConversationService, UsesOnlyTheStoreInterface) {
     EXPECT_EQ(counting->opens.load(), 2);
     for (int i = 0; i < 40; ++i) {
       std::promise<void> p;
-      svc.submit(ana, {inbound("w" + std::to_string(i), "x")}, [&](std::error_code ec, submit_result) {
-        EXPECT_FALSE(ec);
-        p.set_value();
-      });
+      svc.submit(ana, {inbound("w" + std::to_string(i), "x")},
+                 [&](std::error_code ec, submit_result) {
+                   EXPECT_FALSE(ec);
+                   p.set_value();
+                 });
       p.get_future().wait();
     }
     shards.stop();
@@ -257,7 +260,8 @@ TEST(ConversationService, SnapshotsBoundReplayAndKeepEverything) {
   {
     core c(d.path, /*snapshot_every=*/300);  // per shard: ~833 records each
     for (int i = 0; i < 2500; ++i)
-      c.submit({"clinic-1", "wa", "+34" + std::to_string(i % 50)}, {inbound("w" + std::to_string(i), "m")});
+      c.submit({"clinic-1", "wa", "+34" + std::to_string(i % 50)},
+               {inbound("w" + std::to_string(i), "m")});
     // Let the snapshot writer finish.
     std::this_thread::sleep_for(200ms);
   }
@@ -266,7 +270,8 @@ TEST(ConversationService, SnapshotsBoundReplayAndKeepEverything) {
   EXPECT_LT(c.stats.events, 2500u);  // only the tail after the snapshot was replayed
   EXPECT_EQ(c.stats.conversations, 50u);
   std::uint32_t total = 0;
-  for (int i = 0; i < 50; ++i) total += c.get({"clinic-1", "wa", "+34" + std::to_string(i)})->messages;
+  for (int i = 0; i < 50; ++i)
+    total += c.get({"clinic-1", "wa", "+34" + std::to_string(i)})->messages;
   EXPECT_EQ(total, 2500u);
   EXPECT_TRUE(c.submit({"clinic-1", "wa", "+340"}, {inbound("w0", "m")}).duplicate);
   auto next = c.submit({"clinic-1", "wa", "+340"}, {inbound("w-new", "m")});

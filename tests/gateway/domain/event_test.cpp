@@ -33,7 +33,8 @@ TEST(EventCodec, RoundTripsEveryKind) {
 }
 
 TEST(EventCodec, RejectsEveryTruncationAndTrailingBytes) {
-  auto bytes = encode_events(std::vector<event>{sample(event_kind::message_in, 1), sample(event_kind::note, 2)});
+  auto bytes = encode_events(
+      std::vector<event>{sample(event_kind::message_in, 1), sample(event_kind::note, 2)});
   for (std::size_t cut = 0; cut < bytes.size(); ++cut)
     EXPECT_FALSE(decode_events(std::string_view(bytes).substr(0, cut))) << cut;
   EXPECT_FALSE(decode_events(bytes + "x"));

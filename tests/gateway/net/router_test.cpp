@@ -68,7 +68,9 @@ TEST(Responder, AnswersOnceAndFiveHundredWhenDropped) {
     a.json(http::status::created, "{}");
     a.json(http::status::ok, "{}");  // ignored: already answered
   }
-  { responder forgotten([&](response r) { got.push_back(r.result_int()); }); }
+  {
+    responder forgotten([&](response r) { got.push_back(r.result_int()); });
+  }
   EXPECT_EQ(got, (std::vector<unsigned>{201, 500}));
 }
 

@@ -1,13 +1,14 @@
 #include "gateway/obs/log.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace gw::log {
 namespace {
 
 TEST(Log, LineIsOneJsonObjectWithFields) {
-  auto line = format_line(level::warn, "disk \"slow\"", {{"ms", 12}, {"path", std::string("/d")}, {"ok", false}});
+  auto line = format_line(level::warn, "disk \"slow\"",
+                          {{"ms", 12}, {"path", std::string("/d")}, {"ok", false}});
   ASSERT_EQ(line.back(), '\n');
   EXPECT_EQ(line.find('\n'), line.size() - 1);
   auto o = boost::json::parse(line).as_object();

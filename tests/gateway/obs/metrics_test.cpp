@@ -13,14 +13,17 @@ TEST(Metrics, CountsRequestsByRouteAndStatus) {
   r.count_request(1, 200, 300us);
   r.count_request(1, 200, 2ms);
   r.count_request(0, 404, 10us);
-  r.count_request(5, 200, 1ms);   // unknown route: ignored, not a crash
-  r.count_request(1, 999, 1ms);   // impossible status: ignored
+  r.count_request(5, 200, 1ms);  // unknown route: ignored, not a crash
+  r.count_request(1, 999, 1ms);  // impossible status: ignored
   EXPECT_EQ(r.requests(1, 200), 2u);
   EXPECT_EQ(r.requests(0, 404), 1u);
   auto text = r.render();
-  EXPECT_NE(text.find("gateway_http_requests_total{route=\"/healthz\",status=\"200\"} 2\n"), std::string::npos);
-  EXPECT_NE(text.find("gateway_http_requests_total{route=\"unmatched\",status=\"404\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("gateway_build_info{version=\"1.2.3\",backend=\"epoll\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("gateway_http_requests_total{route=\"/healthz\",status=\"200\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("gateway_http_requests_total{route=\"unmatched\",status=\"404\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("gateway_build_info{version=\"1.2.3\",backend=\"epoll\"} 1\n"),
+            std::string::npos);
 }
 
 TEST(Metrics, HistogramBucketsAreCumulative) {
@@ -35,8 +38,10 @@ TEST(Metrics, HistogramBucketsAreCumulative) {
   EXPECT_NE(text.find("_bucket{route=\"/x\",le=\"0.0025\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("_bucket{route=\"/x\",le=\"5\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("_bucket{route=\"/x\",le=\"+Inf\"} 3\n"), std::string::npos);
-  EXPECT_NE(text.find("gateway_http_request_duration_seconds_count{route=\"/x\"} 3\n"), std::string::npos);
-  EXPECT_NE(text.find("gateway_http_request_duration_seconds_sum{route=\"/x\"} 10.0023\n"), std::string::npos);
+  EXPECT_NE(text.find("gateway_http_request_duration_seconds_count{route=\"/x\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("gateway_http_request_duration_seconds_sum{route=\"/x\"} 10.0023\n"),
+            std::string::npos);
 }
 
 TEST(Metrics, WebSocketClosesByCode) {

@@ -49,7 +49,8 @@ TEST(Actor, StressManyProducersManyShardsNoLossOrderKept) {
     });
   for (auto& t : threads) t.join();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (total.load() < producers * actors_n * per_actor && std::chrono::steady_clock::now() < deadline)
+  while (total.load() < producers * actors_n * per_actor &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
 
   // Read the results on each home thread.

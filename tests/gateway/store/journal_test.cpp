@@ -40,7 +40,8 @@ std::vector<std::pair<std::error_code, std::uint64_t>> append_all(
   {
     journal j(ioc, o, from);
     for (const auto& p : payloads)
-      j.append(record_type::events, p, [&](std::error_code ec, std::uint64_t lsn) { acks.emplace_back(ec, lsn); });
+      j.append(record_type::events, p,
+               [&](std::error_code ec, std::uint64_t lsn) { acks.emplace_back(ec, lsn); });
     while (acks.size() < payloads.size()) ioc.run_one();
   }
   return acks;
@@ -91,7 +92,8 @@ TEST(Journal, RotatesSegmentsAndReleasesCoveredOnes) {
   journal_options o;
   o.segment_bytes = 1024 * 1024;  // the minimum the config allows
   std::vector<std::string> payloads(40, std::string(100'000, 'p'));
-  for (std::size_t i = 0; i < payloads.size(); ++i) payloads[i][0] = static_cast<char>('A' + i % 26);
+  for (std::size_t i = 0; i < payloads.size(); ++i)
+    payloads[i][0] = static_cast<char>('A' + i % 26);
   // Append one at a time so every batch is one record.
   for (auto& p : payloads) append_all(d.path, {p}, o);
   std::size_t segments = 0;
@@ -135,14 +137,16 @@ TEST(Journal, TornOrCorruptTailIsCutAtEveryOffset) {
     EXPECT_EQ(fs::file_size(seg), last_start) << what;  // truncated to the good prefix
   };
   for (std::size_t cut = last_start; cut < full.size(); ++cut) {
-    std::ofstream(seg, std::ios::binary | std::ios::trunc).write(full.data(), static_cast<std::streamsize>(cut));
+    std::ofstream(seg, std::ios::binary | std::ios::trunc)
+        .write(full.data(), static_cast<std::streamsize>(cut));
     expect_two("cut at " + std::to_string(cut));
   }
   for (std::size_t byte = last_start; byte < full.size(); ++byte) {
     for (int bit = 0; bit < 8; ++bit) {
       std::string bad = full;
       bad[byte] = static_cast<char>(bad[byte] ^ (1 << bit));
-      std::ofstream(seg, std::ios::binary | std::ios::trunc).write(bad.data(), static_cast<std::streamsize>(bad.size()));
+      std::ofstream(seg, std::ios::binary | std::ios::trunc)
+          .write(bad.data(), static_cast<std::streamsize>(bad.size()));
       expect_two("flip " + std::to_string(byte) + ":" + std::to_string(bit));
     }
   }
@@ -162,7 +166,8 @@ TEST(Journal, NewerFormatIsRefusedNotTruncated) {
     bytes.assign(std::istreambuf_iterator<char>(in), {});
   }
   bytes[8] = 2;  // format version 2
-  std::ofstream(seg, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(seg, std::ios::binary | std::ios::trunc)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   EXPECT_THROW(recover_journal(d.path, 1, [](const record_view&) {}), std::runtime_error);
   EXPECT_EQ(fs::file_size(seg), bytes.size());
 }
@@ -186,11 +191,13 @@ TEST(Journal, WriteErrorFailsTheAppendAndEveryLaterOne) {
   from.last_segment_size = segment_header_bytes;
   journal j(ioc, o, from);
   std::vector<std::error_code> errors;
-  j.append(record_type::events, "lost", [&](std::error_code ec, std::uint64_t) { errors.push_back(ec); });
+  j.append(record_type::events, "lost",
+           [&](std::error_code ec, std::uint64_t) { errors.push_back(ec); });
   while (errors.size() < 1) ioc.run_one();
   EXPECT_EQ(errors[0], std::errc::no_space_on_device);
   EXPECT_TRUE(j.failed());
-  j.append(record_type::events, "later", [&](std::error_code ec, std::uint64_t) { errors.push_back(ec); });
+  j.append(record_type::events, "later",
+           [&](std::error_code ec, std::uint64_t) { errors.push_back(ec); });
   while (errors.size() < 2) ioc.run_one();
   EXPECT_EQ(errors[1], std::errc::no_space_on_device);
 }

@@ -14,7 +14,8 @@ TEST(Crc32c, KnownVectors) {
   EXPECT_EQ(crc32c(0, zeros.data(), zeros.size()), 0x8A9136AAu);
   // Incremental equals one-shot.
   std::string s = "the quick brown fox jumps over the lazy dog";
-  EXPECT_EQ(crc32c(crc32c(0, s.data(), 10), s.data() + 10, s.size() - 10), crc32c(0, s.data(), s.size()));
+  EXPECT_EQ(crc32c(crc32c(0, s.data(), 10), s.data() + 10, s.size() - 10),
+            crc32c(0, s.data(), s.size()));
 }
 
 TEST(Record, RoundTripAndSequenceCheck) {
