@@ -12,7 +12,10 @@ namespace gw::protocol {
 enum class http_error : std::uint8_t {
   bad_request,              // 400 malformed request line, header or body
   unsupported_subprotocol,  // 400 WebSocket upgrade without a protocol we speak
-  not_found,                // 404 no route for this path
+  bad_signature,            // 401 webhook signature missing or wrong
+  unauthorized,             // 401 missing or wrong credentials
+  forbidden,                // 403 credentials fine, action not allowed (or turned off)
+  not_found,                // 404 no route for this path, or no such resource
   method_not_allowed,       // 405 route exists, method does not
   request_timeout,          // 408
   payload_too_large,        // 413 body above http.max_body_bytes

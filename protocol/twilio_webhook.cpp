@@ -72,6 +72,17 @@ std::optional<form_params> parse_form(std::string_view body) {
 std::variant<twilio_inbound, webhook_error> parse_twilio_inbound(std::string_view body) {
   auto form = parse_form(body);
   if (!form) return webhook_error{std::string(not_a_form)};
+  return parse_twilio_inbound(std::move(*form));
+}
+
+std::variant<twilio_status, webhook_error> parse_twilio_status(std::string_view body) {
+  auto form = parse_form(body);
+  if (!form) return webhook_error{std::string(not_a_form)};
+  return parse_twilio_status(std::move(*form));
+}
+
+std::variant<twilio_inbound, webhook_error> parse_twilio_inbound(form_params params) {
+  auto* form = &params;
   twilio_inbound in;
   in.message_sid = get(*form, "MessageSid", "SmsMessageSid");
   in.account_sid = get(*form, "AccountSid");
@@ -93,13 +104,12 @@ std::variant<twilio_inbound, webhook_error> parse_twilio_inbound(std::string_vie
     if (m.url.empty()) return webhook_error{"MediaUrl" + std::to_string(i) + " is missing"};
     in.media.push_back(std::move(m));
   }
-  in.params = std::move(*form);
+  in.params = std::move(params);
   return in;
 }
 
-std::variant<twilio_status, webhook_error> parse_twilio_status(std::string_view body) {
-  auto form = parse_form(body);
-  if (!form) return webhook_error{std::string(not_a_form)};
+std::variant<twilio_status, webhook_error> parse_twilio_status(form_params params) {
+  auto* form = &params;
   twilio_status st;
   st.message_sid = get(*form, "MessageSid", "SmsSid");
   st.status = get(*form, "MessageStatus", "SmsStatus");
@@ -109,7 +119,7 @@ std::variant<twilio_status, webhook_error> parse_twilio_status(std::string_view 
   st.error_message = get(*form, "ErrorMessage");
   st.from = get(*form, "From");
   st.to = get(*form, "To");
-  st.params = std::move(*form);
+  st.params = std::move(params);
   return st;
 }
 

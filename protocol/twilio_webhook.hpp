@@ -45,5 +45,8 @@ struct twilio_status {
 
 std::variant<twilio_inbound, webhook_error> parse_twilio_inbound(std::string_view body);
 std::variant<twilio_status, webhook_error> parse_twilio_status(std::string_view body);
+// The same, from parameters already decoded (after signature checking).
+std::variant<twilio_inbound, webhook_error> parse_twilio_inbound(form_params params);
+std::variant<twilio_status, webhook_error> parse_twilio_status(form_params params);
 
 }  // namespace gw::protocol

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <thread>
 
+#include "gateway/api/admin.hpp"
 #include "gateway/net/tls.hpp"
 #include "gateway/obs/log.hpp"
 
@@ -29,7 +30,8 @@ server::server(const config& cfg)
       metrics_(GATEWAY_VERSION, GATEWAY_ASIO_BACKEND_NAME),
       tls_(tls_for(cfg)),
       ctx_{cfg_, metrics_, router_, tls_.get()},
-      shards_(cfg.effective_threads()) {
+      shards_(cfg.effective_threads()),
+      channels_(cfg.channels) {
   domain::core_options core;
   core.data_dir = cfg.data_dir;
   core.segment_bytes = cfg.journal.segment_bytes;
@@ -49,6 +51,13 @@ server::server(const config& cfg)
                           "1 while every shard's journal is recovered and writable.",
                           c->healthy() ? 1 : 0);
   });
+  webhooks_ = std::make_unique<api::webhooks>(
+      channels_, *core_,
+      api::webhook_options{cfg.webhooks.public_base_url, cfg.tls.enabled(),
+                           cfg.webhooks.max_body_bytes});
+  webhooks_->add_routes(router_);
+  metrics_.add_collector([w = webhooks_.get()](std::string& out) { w->write_metrics(out); });
+  api::add_admin_routes(router_, cfg.admin_key, *core_);
   metrics_.set_routes(router_.labels());
   listener_ = std::make_shared<net::listener>(ctx_, shards_, listen_endpoint(cfg));
   endpoint_ = listener_->local_endpoint();

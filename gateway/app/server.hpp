@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 
+#include "gateway/api/webhooks.hpp"
 #include "gateway/app/routes.hpp"
 #include "gateway/config/config.hpp"
 #include "gateway/domain/conversations.hpp"
@@ -54,6 +55,8 @@ class server {
   net::server_context ctx_;
   runtime::shard_set shards_;
   std::unique_ptr<domain::conversation_service> core_;
+  api::channel_directory channels_;
+  std::unique_ptr<api::webhooks> webhooks_;
   std::shared_ptr<net::listener> listener_;
   boost::asio::ip::tcp::endpoint endpoint_;
 };

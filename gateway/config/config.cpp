@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "gateway/config/channels.hpp"
 #include "gateway/config/settings.hpp"
 
 namespace gw {
@@ -42,6 +43,10 @@ void apply_json(config& c, const boost::json::object& obj, const std::string& pr
                 const std::string& source) {
   for (const auto& [key, value] : obj) {
     std::string name = prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
+    if (name == "channels") {
+      load_channels(c, value, source);
+      continue;
+    }
     const setting* s = find_setting(name);
     if (!s) {
       if (value.is_object()) {  // a section such as "http": descend

@@ -8,6 +8,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "gateway/obs/log.hpp"
 
@@ -44,6 +45,32 @@ struct tls_config {
   bool enabled() const noexcept { return !cert_file.empty(); }
 };
 
+// A provider number a tenant talks through. Declared in the config file's
+// "channels" array; M4's admin API will manage them at run time.
+enum class provider_kind : std::uint8_t { whatsapp, twilio };
+
+struct channel_config {
+  std::string id;      // the {channel} in webhook paths; letters, digits, '.', '_', '-'
+  std::string tenant;  // the clinic that owns it (same alphabet)
+  provider_kind provider = provider_kind::whatsapp;
+  // WhatsApp Cloud API
+  std::string phone_number_id;  // metadata.phone_number_id of its webhooks
+  std::string app_secret;       // signs X-Hub-Signature-256
+  std::string verify_token;     // the subscription handshake's hub.verify_token
+  // Twilio
+  std::string number;       // our number, E.164 ("+15550001111") or "whatsapp:+..."
+  std::string account_sid;  // optional: inbound AccountSid must match when set
+  std::string auth_token;   // signs X-Twilio-Signature
+};
+
+struct webhook_config {
+  // Scheme and authority Twilio was configured with ("https://gw.example.com"):
+  // the URL it signs is this plus the request target. Empty: taken from the
+  // request's Host header (right only without a rewriting proxy in front).
+  std::string public_base_url;
+  std::size_t max_body_bytes = 256 * 1024;  // per webhook request; larger: 413
+};
+
 struct config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
@@ -56,6 +83,9 @@ struct config {
   journal_config journal;
   std::size_t actor_batch = 64;  // messages one actor handles before yielding its shard
   tls_config tls;
+  webhook_config webhooks;
+  std::vector<channel_config> channels;
+  std::string admin_key;  // bearer key for /v1/ admin routes; empty: they answer 403
 
   // threads, with 0 resolved to the number of cores.
   unsigned effective_threads() const noexcept;

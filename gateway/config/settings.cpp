@@ -46,6 +46,18 @@ std::string set_level(config& c, std::string_view v) {
   return {};
 }
 
+std::string set_public_base_url(config& c, std::string_view v) {
+  while (v.ends_with('/')) v.remove_suffix(1);
+  auto scheme_end = v.find("://");
+  if (!v.empty() && !v.starts_with("http://") && !v.starts_with("https://"))
+    return "must start with http:// or https://, got \"" + std::string(v) + "\"";
+  if (auto host = v.empty() ? "x" : v.substr(scheme_end + 3);
+      host.empty() || host.find('/') != host.npos)
+    return "must be scheme://host[:port] with no path, got \"" + std::string(v) + "\"";
+  c.webhooks.public_base_url = std::string(v);
+  return {};
+}
+
 #define GW_INT(member)                           \
   [](config& c, std::int64_t v) -> std::string { \
     c.member = decltype(c.member)(v);            \
@@ -250,6 +262,33 @@ const setting table[] = {
      "PEM private key for tls.cert_file",
      nullptr,
      GW_STR(tls.key_file)},
+    {"webhooks.public_base_url",
+     setting_type::string,
+     0,
+     0,
+     {},
+     "\"\"",
+     "scheme://host[:port] providers call us at (Twilio signs that URL); empty: the Host header",
+     nullptr,
+     set_public_base_url},
+    {"webhooks.max_body_bytes",
+     setting_type::integer,
+     1 * KiB,
+     64 * MiB,
+     {},
+     "262144",
+     "webhook request body; larger answers 413 (counted per channel)",
+     GW_INT(webhooks.max_body_bytes),
+     nullptr},
+    {"admin.key",
+     setting_type::string,
+     0,
+     0,
+     {},
+     "\"\"",
+     "bearer key for the /v1/ admin routes; empty turns them off (403)",
+     nullptr,
+     GW_STR(admin_key)},
 };
 
 #undef GW_INT

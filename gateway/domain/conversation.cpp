@@ -15,6 +15,17 @@ void take_part(conversation& c, const std::string& agent) {
 }
 }  // namespace
 
+int status_rank(std::string_view status) noexcept {
+  if (status == "sent") return 1;
+  if (status == "delivered") return 2;
+  if (status == "read" || status == "failed") return 3;
+  return 0;
+}
+
+bool status_advances(const delivery& d, std::string_view status) noexcept {
+  return status_rank(status) > status_rank(d.status);
+}
+
 void apply(conversation& c, const event& e) {
   c.seq = e.seq;
   switch (e.kind) {
@@ -32,14 +43,23 @@ void apply(conversation& c, const event& e) {
     case event_kind::message_out:
       take_part(c, e.author);
       if (!e.client_id.empty()) c.client_ids.emplace(e.client_id, e.message_id);
+      if (!e.provider_id.empty()) c.deliveries[e.provider_id].message_id = e.message_id;
       ++c.messages;
       break;
     case event_kind::note:
       take_part(c, e.author);
       if (!e.client_id.empty()) c.client_ids.emplace(e.client_id, e.message_id);
       break;
-    case event_kind::message_status:
-      break;  // message states live with the messages (M4 history); nothing here
+    case event_kind::message_status: {
+      auto& d = c.deliveries[e.provider_id];
+      if (!e.message_id.empty()) d.message_id = e.message_id;  // the provider accepted ours
+      if (status_advances(d, e.value)) {
+        d.status = e.value;
+        d.detail = e.detail;
+        d.at_ms = e.at_ms;
+      }
+      break;
+    }
     case event_kind::assignment:
       c.assignee = e.value;
       c.team = e.detail;
@@ -78,6 +98,14 @@ void encode_conversation(std::string& out, const conversation& c) {
     put_str(out, k);
     put_str(out, v);
   }
+  put_varint(out, c.deliveries.size());
+  for (const auto& [id, d] : c.deliveries) {
+    put_str(out, id);
+    put_str(out, d.message_id);
+    put_str(out, d.status);
+    put_str(out, d.detail);
+    put_varint(out, static_cast<std::uint64_t>(d.at_ms));
+  }
 }
 
 bool decode_conversation(std::string_view& in, conversation& c) {
@@ -107,6 +135,17 @@ bool decode_conversation(std::string_view& in, conversation& c) {
     r.str(k);
     r.str(v);
     c.client_ids.emplace(std::move(k), std::move(v));
+  }
+  n = r.varint();
+  for (std::uint64_t i = 0; r.ok && i < n; ++i) {
+    std::string id;
+    delivery d;
+    r.str(id);
+    r.str(d.message_id);
+    r.str(d.status);
+    r.str(d.detail);
+    d.at_ms = static_cast<std::int64_t>(r.varint());
+    c.deliveries.emplace(std::move(id), std::move(d));
   }
   if (!r.ok) return false;
   in = r.in;

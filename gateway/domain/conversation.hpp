@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -14,6 +15,24 @@
 namespace gw::domain {
 
 inline constexpr std::int64_t whatsapp_window_ms = 24LL * 3600 * 1000;
+
+// Where one outbound message stands with the provider, keyed by the
+// provider's message id (wamid, MessageSid). Statuses arrive in any order:
+// the state only moves forward (sent < delivered < read; failed ranks with
+// read, and whichever of the two came first stays). A status for a message
+// not yet known (message_id empty) waits here until that message appears.
+struct delivery {
+  std::string message_id;  // our id; empty while the message itself is unseen
+  std::string status;      // sent|delivered|read|failed, "" before any status
+  std::string detail;      // failed: "code: title: details"
+  std::int64_t at_ms = 0;  // when the current status was applied
+};
+
+// Order of delivery statuses; 0 for anything that carries no state
+// (queued, accepted, ...), which never changes a delivery.
+int status_rank(std::string_view status) noexcept;
+// Whether applying `status` to `d` would change it.
+bool status_advances(const delivery& d, std::string_view status) noexcept;
 
 struct conversation {
   conversation_key key;              // the contact is key.address on key.channel
@@ -28,6 +47,7 @@ struct conversation {
   std::uint32_t messages = 0;                    // in + out (notes excluded)
   std::unordered_set<std::string> provider_ids;  // inbound ids seen: webhook retries dedupe here
   std::unordered_map<std::string, std::string> client_ids;  // agent command id -> message id
+  std::unordered_map<std::string, delivery> deliveries;     // provider message id -> state
 
   // WhatsApp: free-form messages are allowed within 24 h of the patient's
   // last message; outside it only approved templates.

@@ -270,10 +270,22 @@ void conversation_service::inspect(const conversation_key& key,
   });
 }
 
+namespace {
+// A status that changes nothing (a provider retry, a late `delivered` after
+// `read`) is not stored again.
+bool changes_delivery(const conversation& c, const event& e) {
+  static const delivery none;
+  auto it = c.deliveries.find(e.provider_id);
+  const delivery& d = it == c.deliveries.end() ? none : it->second;
+  return status_advances(d, e.value) || (!e.message_id.empty() && d.message_id != e.message_id);
+}
+}  // namespace
+
 // Home thread, inside the actor's drain.
 void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<event> events,
                                          submit_done done) {
   auto known = [&c](const event& e) {
+    if (e.kind == event_kind::message_status) return !changes_delivery(c.conv, e);
     const std::string* id = nullptr;
     if (e.kind == event_kind::message_in && !e.provider_id.empty()) {
       if (c.conv.provider_ids.contains(e.provider_id)) return true;

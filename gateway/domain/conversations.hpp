@@ -64,7 +64,8 @@ class conversation_service {
   // Appends `events` (all of conversation `key`) atomically. Each event gets
   // the next conversation seq, a tenant offset, the epoch and, if at_ms is 0,
   // the current time. Inbound messages whose provider_id, and agent messages
-  // or notes whose client_id, were already stored are dropped as retries.
+  // or notes whose client_id, were already stored are dropped as retries;
+  // so are statuses that would not change their delivery (status_advances).
   //
   // `done` runs once, on the home shard, only after the events are durable
   // and applied (or failed: then nothing was applied, the journal is failed

@@ -28,12 +28,20 @@ struct conversation_key {
 unsigned home_shard(const conversation_key& k, unsigned shards) noexcept;
 
 enum class event_kind : std::uint8_t {
-  message_in = 1,   // patient -> clinic. message_id, provider_id, author (profile name), text
-  message_out = 2,  // clinic -> patient, state queued. message_id, client_id, author (agent), text
-  message_status = 3,  // message_id, value (sent|delivered|read|failed), detail (code: reason)
-  note = 4,            // internal note, never sent. message_id, client_id, author, text
-  assignment = 5,      // author (who), value (assignee agent, "" = none), detail (team)
-  state_change = 6,    // author, value (open|closed|pending|resolved|bot|spam)
+  // patient -> clinic. message_id, provider_id, author (profile name), text,
+  // value (type: text, image, ..., sms, mms, unsupported), detail (the
+  // provider's JSON for anything beyond text: media, location, raw)
+  message_in = 1,
+  // clinic -> patient, state queued. message_id, client_id, author (agent),
+  // text; provider_id once the provider accepted it
+  message_out = 2,
+  // provider_id (whose delivery), value (sent|delivered|read|failed),
+  // detail (failed: "code: title: details"); message_id when it links the
+  // provider id to our message
+  message_status = 3,
+  note = 4,          // internal note, never sent. message_id, client_id, author, text
+  assignment = 5,    // author (who), value (assignee agent, "" = none), detail (team)
+  state_change = 6,  // author, value (open|closed|pending|resolved|bot|spam)
 };
 
 std::string_view name_of(event_kind k) noexcept;

@@ -98,6 +98,7 @@ class http_session final : public runtime::session_base,
     phase_ = phase::reading;
     started_ = clock::now();
     route_index_ = 0;
+    limits_ = nullptr;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(cfg().http.max_header_bytes));
     parser_->body_limit(cfg().http.max_body_bytes);
@@ -113,6 +114,7 @@ class http_session final : public runtime::session_base,
     if (ec) return on_read_error(ec);
     auto& req = parser_->get();
     if (beast::websocket::is_upgrade(req)) return upgrade();
+    if (!apply_route_limits()) return;
     if (beast::iequals(req[beast::http::field::expect], "100-continue") && !parser_->is_done()) {
       interim_.emplace(beast::http::status::continue_, req.version());
       beast::http::async_write(stream_, *interim_, [self = self()](error_code wec, std::size_t n) {
@@ -123,6 +125,31 @@ class http_session final : public runtime::session_base,
       return;
     }
     read_body();
+  }
+
+  // A route may accept smaller bodies than http.max_body_bytes: refuse a
+  // declared length over it now, and let the parser stop a chunked one.
+  bool apply_route_limits() {
+    auto& req = parser_->get();
+    auto [path, query] = split_target(req.target());
+    request_context rc{req, path, query, {}};
+    auto m = ctx_.routes.find(req.method(), path, &rc);
+    route_index_ = m.index;
+    limits_ = m.options && m.options->max_body_bytes != 0 ? m.options : nullptr;
+    if (!limits_) return true;
+    if (auto length = parser_->content_length(); length && *length > limits_->max_body_bytes) {
+      refuse_too_large(rc);
+      return false;
+    }
+    parser_->body_limit(limits_->max_body_bytes);
+    return true;
+  }
+
+  void refuse_too_large(const request_context& rc) {
+    if (limits_->on_too_large) limits_->on_too_large(rc);
+    reply_error(http_error::payload_too_large,
+                "request body exceeds " + std::string(limits_->limit_name) + " (" +
+                    std::to_string(limits_->max_body_bytes) + " bytes)");
   }
 
   void read_body() {
@@ -141,6 +168,13 @@ class http_session final : public runtime::session_base,
       return reply_error(http_error::header_too_large,
                          "request headers exceed http.max_header_bytes (" +
                              std::to_string(cfg().http.max_header_bytes) + " bytes)");
+    if (ec == error::body_limit && limits_) {
+      auto& req = parser_->get();
+      auto [path, query] = split_target(req.target());
+      request_context rc{req, path, query, {}};
+      ctx_.routes.find(req.method(), path, &rc);
+      return refuse_too_large(rc);
+    }
     if (ec == error::body_limit)
       return reply_error(http_error::payload_too_large,
                          "request body exceeds http.max_body_bytes (" +
@@ -294,6 +328,7 @@ class http_session final : public runtime::session_base,
   bool draining_ = false;
   clock::time_point started_{};
   std::size_t route_index_ = 0;
+  const route_options* limits_ = nullptr;  // the matched route's, when it has its own
 };
 
 }  // namespace

@@ -107,15 +107,16 @@ std::size_t router::label_index(const std::string& pattern) {
   return labels_.size() - 1;
 }
 
-std::size_t router::add(http::verb method, std::string pattern, handler h) {
+std::size_t router::add(http::verb method, std::string pattern, handler h, route_options opts) {
   auto index = label_index(pattern);
-  entries_.push_back({method, split_segments(pattern), index, false, std::move(h)});
+  entries_.push_back(
+      {method, split_segments(pattern), index, false, std::move(h), std::move(opts)});
   return index;
 }
 
 std::size_t router::add_websocket(std::string pattern) {
   auto index = label_index(pattern);
-  entries_.push_back({http::verb::get, split_segments(pattern), index, true, nullptr});
+  entries_.push_back({http::verb::get, split_segments(pattern), index, true, nullptr, {}});
   return index;
 }
 
@@ -130,6 +131,7 @@ router::match router::find(http::verb method, std::string_view path, request_con
     m.index = e.index;
     if (e.method == method) {
       m.h = &e.h;
+      m.options = &e.options;
       m.websocket = e.websocket;
       m.allow.clear();
       return m;

@@ -55,6 +55,15 @@ struct request_context {
 
 using handler = std::function<void(request_context&, responder)>;
 
+// Per-route limits, applied as soon as the headers are read (before the
+// body): a route may accept less than http.max_body_bytes.
+struct route_options {
+  std::size_t max_body_bytes = 0;  // 0: http.max_body_bytes
+  std::string_view limit_name;     // the setting to name in the 413 message
+  // Told about a 413 (after params are filled), e.g. to count it.
+  std::function<void(const request_context&)> on_too_large;
+};
+
 // Builds a response with the gateway's common headers.
 response make_response(http::status status, std::string body, std::string_view content_type);
 response make_error(protocol::http_error e, std::string_view message);
@@ -65,7 +74,7 @@ class router {
 
   // Registers a handler. Pattern segments written {name} match any one
   // segment and are captured. Returns the route's metrics index.
-  std::size_t add(http::verb method, std::string pattern, handler h);
+  std::size_t add(http::verb method, std::string pattern, handler h, route_options opts = {});
   // Registers a WebSocket endpoint: the session upgrades upgrade requests to
   // it; a plain GET gets 426.
   std::size_t add_websocket(std::string pattern);
@@ -73,8 +82,9 @@ class router {
   struct match {
     const handler* h = nullptr;  // null: no route for this method (see allow)
     bool websocket = false;
-    std::size_t index = 0;  // 0: the path matched nothing
-    std::string allow;      // methods the path accepts, for 405
+    std::size_t index = 0;                   // 0: the path matched nothing
+    std::string allow;                       // methods the path accepts, for 405
+    const route_options* options = nullptr;  // with h
   };
   // Matches `path` (no query string); fills ctx.params on success.
   match find(http::verb method, std::string_view path, request_context* ctx) const;
@@ -89,6 +99,7 @@ class router {
     std::size_t index;
     bool websocket;
     handler h;
+    route_options options;
   };
   std::size_t label_index(const std::string& pattern);
   std::vector<entry> entries_;

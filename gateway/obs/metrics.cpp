@@ -16,7 +16,10 @@ void append_double(std::string& out, double v) {
   out += buf;
 }
 
-void line(std::string& out, std::string_view name, std::string_view labels, std::uint64_t v) {
+}  // namespace
+
+void write_sample(std::string& out, std::string_view name, std::string_view labels,
+                  std::uint64_t v) {
   out += name;
   if (!labels.empty()) {
     out += '{';
@@ -28,7 +31,8 @@ void line(std::string& out, std::string_view name, std::string_view labels, std:
   out += '\n';
 }
 
-void head(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+void write_head(std::string& out, std::string_view name, std::string_view type,
+                std::string_view help) {
   out += "# HELP ";
   out += name;
   out += ' ';
@@ -39,7 +43,6 @@ void head(std::string& out, std::string_view name, std::string_view type, std::s
   out += type;
   out += '\n';
 }
-}  // namespace
 
 void histogram::observe(std::chrono::nanoseconds d) noexcept {
   double secs = std::chrono::duration<double>(d).count();
@@ -57,16 +60,16 @@ void histogram::render(std::string& out, std::string_view name, std::string_view
   for (std::size_t i = 0; i < bounds.size(); ++i) {
     cumulative += buckets_[i].load(relaxed);
     std::snprintf(le, sizeof le, "le=\"%g\"", bounds[i]);
-    line(out, std::string(name) + "_bucket", sep + le, cumulative);
+    write_sample(out, std::string(name) + "_bucket", sep + le, cumulative);
   }
-  line(out, std::string(name) + "_bucket", sep + "le=\"+Inf\"", count_.load(relaxed));
+  write_sample(out, std::string(name) + "_bucket", sep + "le=\"+Inf\"", count_.load(relaxed));
   out += name;
   out += "_sum";
   if (!labels.empty()) (out += '{', out += labels, out += '}');
   out += ' ';
   append_double(out, static_cast<double>(sum_ns_.load(relaxed)) / 1e9);
   out += '\n';
-  line(out, std::string(name) + "_count", labels, count_.load(relaxed));
+  write_sample(out, std::string(name) + "_count", labels, count_.load(relaxed));
 }
 
 registry::registry(std::string version, std::string backend)
@@ -102,57 +105,65 @@ void registry::count_ws_close(std::uint16_t code) noexcept {
 std::string registry::render() const {
   std::string out;
   out.reserve(8192);
-  head(out, "gateway_build_info", "gauge", "Version and socket backend of this build.");
-  line(out, "gateway_build_info", "version=\"" + version_ + "\",backend=\"" + backend_ + "\"", 1);
+  write_head(out, "gateway_build_info", "gauge", "Version and socket backend of this build.");
+  write_sample(out, "gateway_build_info",
+               "version=\"" + version_ + "\",backend=\"" + backend_ + "\"", 1);
 
-  head(out, "gateway_connections_open", "gauge", "Open client connections (HTTP and WebSocket).");
-  line(out, "gateway_connections_open", {},
-       static_cast<std::uint64_t>(std::max<std::int64_t>(0, connections_open.load(relaxed))));
-  head(out, "gateway_connections_accepted_total", "counter", "Connections accepted.");
-  line(out, "gateway_connections_accepted_total", {}, connections_accepted.load(relaxed));
-  head(out, "gateway_connections_rejected_total", "counter",
-       "Connections refused because http.max_connections were open.");
-  line(out, "gateway_connections_rejected_total", "reason=\"max_connections\"",
-       connections_rejected.load(relaxed));
-  head(out, "gateway_tls_handshake_failures_total", "counter", "Failed TLS handshakes.");
-  line(out, "gateway_tls_handshake_failures_total", {}, tls_handshake_failures.load(relaxed));
-  head(out, "gateway_http_timeouts_total", "counter",
-       "HTTP connections dropped by the header, body or idle timeout.");
-  line(out, "gateway_http_timeouts_total", {}, http_timeouts.load(relaxed));
-  head(out, "gateway_bytes_total", "counter", "Bytes received from and sent to clients.");
-  line(out, "gateway_bytes_total", "direction=\"in\"", bytes_received.load(relaxed));
-  line(out, "gateway_bytes_total", "direction=\"out\"", bytes_sent.load(relaxed));
+  write_head(out, "gateway_connections_open", "gauge",
+             "Open client connections (HTTP and WebSocket).");
+  write_sample(
+      out, "gateway_connections_open", {},
+      static_cast<std::uint64_t>(std::max<std::int64_t>(0, connections_open.load(relaxed))));
+  write_head(out, "gateway_connections_accepted_total", "counter", "Connections accepted.");
+  write_sample(out, "gateway_connections_accepted_total", {}, connections_accepted.load(relaxed));
+  write_head(out, "gateway_connections_rejected_total", "counter",
+             "Connections refused because http.max_connections were open.");
+  write_sample(out, "gateway_connections_rejected_total", "reason=\"max_connections\"",
+               connections_rejected.load(relaxed));
+  write_head(out, "gateway_tls_handshake_failures_total", "counter", "Failed TLS handshakes.");
+  write_sample(out, "gateway_tls_handshake_failures_total", {},
+               tls_handshake_failures.load(relaxed));
+  write_head(out, "gateway_http_timeouts_total", "counter",
+             "HTTP connections dropped by the header, body or idle timeout.");
+  write_sample(out, "gateway_http_timeouts_total", {}, http_timeouts.load(relaxed));
+  write_head(out, "gateway_bytes_total", "counter", "Bytes received from and sent to clients.");
+  write_sample(out, "gateway_bytes_total", "direction=\"in\"", bytes_received.load(relaxed));
+  write_sample(out, "gateway_bytes_total", "direction=\"out\"", bytes_sent.load(relaxed));
 
-  head(out, "gateway_http_requests_total", "counter",
-       "HTTP requests answered, by route and status.");
+  write_head(out, "gateway_http_requests_total", "counter",
+             "HTTP requests answered, by route and status.");
   for (std::size_t r = 0; r < routes_.size(); ++r)
     for (unsigned s = 100; s < max_status; ++s)
       if (auto v = requests_[r * max_status + s].load(relaxed))
-        line(out, "gateway_http_requests_total",
-             "route=\"" + routes_[r] + "\",status=\"" + std::to_string(s) + "\"", v);
-  head(out, "gateway_http_request_duration_seconds", "histogram",
-       "From a request's first byte to its response written, by route.");
+        write_sample(out, "gateway_http_requests_total",
+                     "route=\"" + routes_[r] + "\",status=\"" + std::to_string(s) + "\"", v);
+  write_head(out, "gateway_http_request_duration_seconds", "histogram",
+             "From a request's first byte to its response written, by route.");
   for (std::size_t r = 0; r < routes_.size(); ++r)
     if (latency_[r].count() > 0)
       latency_[r].render(out, "gateway_http_request_duration_seconds",
                          "route=\"" + routes_[r] + "\"");
 
-  head(out, "gateway_ws_sessions_open", "gauge", "Open WebSocket sessions.");
-  line(out, "gateway_ws_sessions_open", {},
-       static_cast<std::uint64_t>(std::max<std::int64_t>(0, ws_sessions_open.load(relaxed))));
-  head(out, "gateway_ws_frames_total", "counter", "WebSocket messages received and sent.");
-  line(out, "gateway_ws_frames_total", "direction=\"in\"", ws_frames_received.load(relaxed));
-  line(out, "gateway_ws_frames_total", "direction=\"out\"", ws_frames_sent.load(relaxed));
-  head(out, "gateway_ws_outbound_queue_bytes", "gauge",
-       "Bytes waiting in WebSocket outbound queues, all sessions together.");
-  line(out, "gateway_ws_outbound_queue_bytes", {},
-       static_cast<std::uint64_t>(
-           std::max<std::int64_t>(0, ws_outbound_queued_bytes.load(relaxed))));
-  head(out, "gateway_ws_closes_total", "counter", "WebSocket sessions closed, by close code.");
+  write_head(out, "gateway_ws_sessions_open", "gauge", "Open WebSocket sessions.");
+  write_sample(
+      out, "gateway_ws_sessions_open", {},
+      static_cast<std::uint64_t>(std::max<std::int64_t>(0, ws_sessions_open.load(relaxed))));
+  write_head(out, "gateway_ws_frames_total", "counter", "WebSocket messages received and sent.");
+  write_sample(out, "gateway_ws_frames_total", "direction=\"in\"",
+               ws_frames_received.load(relaxed));
+  write_sample(out, "gateway_ws_frames_total", "direction=\"out\"", ws_frames_sent.load(relaxed));
+  write_head(out, "gateway_ws_outbound_queue_bytes", "gauge",
+             "Bytes waiting in WebSocket outbound queues, all sessions together.");
+  write_sample(out, "gateway_ws_outbound_queue_bytes", {},
+               static_cast<std::uint64_t>(
+                   std::max<std::int64_t>(0, ws_outbound_queued_bytes.load(relaxed))));
+  write_head(out, "gateway_ws_closes_total", "counter",
+             "WebSocket sessions closed, by close code.");
   for (std::size_t i = 0; i <= counted_close_codes.size(); ++i) {
     std::string code =
         i < counted_close_codes.size() ? std::to_string(counted_close_codes[i]) : "other";
-    line(out, "gateway_ws_closes_total", "code=\"" + code + "\"", ws_closes_[i].load(relaxed));
+    write_sample(out, "gateway_ws_closes_total", "code=\"" + code + "\"",
+                 ws_closes_[i].load(relaxed));
   }
   for (const auto& collect : collectors_) collect(out);
   return out;
@@ -160,8 +171,8 @@ std::string registry::render() const {
 
 void write_metric(std::string& out, std::string_view name, std::string_view type,
                   std::string_view help, std::uint64_t value) {
-  head(out, name, type, help);
-  line(out, name, {}, value);
+  write_head(out, name, type, help);
+  write_sample(out, name, {}, value);
 }
 
 }  // namespace gw::metrics

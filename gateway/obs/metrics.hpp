@@ -80,6 +80,13 @@ class registry {
   std::vector<std::function<void(std::string&)>> collectors_;
 };
 
+// The HELP and TYPE lines of a family, then its samples (`labels` is
+// `k="v",...` or empty), for collectors.
+void write_head(std::string& out, std::string_view name, std::string_view type,
+                std::string_view help);
+void write_sample(std::string& out, std::string_view name, std::string_view labels,
+                  std::uint64_t value);
+
 // One unlabelled sample with its HELP and TYPE lines, for collectors.
 void write_metric(std::string& out, std::string_view name, std::string_view type,
                   std::string_view help, std::uint64_t value);

@@ -9,6 +9,10 @@ namespace {
 TEST(HttpErrors, StatusAndCodeForEveryError) {
   EXPECT_EQ(status_of(http_error::bad_request), 400);
   EXPECT_EQ(status_of(http_error::unsupported_subprotocol), 400);
+  EXPECT_EQ(status_of(http_error::bad_signature), 401);
+  EXPECT_EQ(status_of(http_error::unauthorized), 401);
+  EXPECT_EQ(status_of(http_error::forbidden), 403);
+  EXPECT_EQ(code_of(http_error::forbidden), "forbidden");
   EXPECT_EQ(status_of(http_error::not_found), 404);
   EXPECT_EQ(status_of(http_error::method_not_allowed), 405);
   EXPECT_EQ(status_of(http_error::payload_too_large), 413);

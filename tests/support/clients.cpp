@@ -83,6 +83,30 @@ http_response http_get(std::uint16_t port, std::string target) {
   return c.get(std::move(target));
 }
 
+http_response http_post(std::uint16_t port, std::string target, std::string body,
+                        std::string_view content_type, const header_list& headers) {
+  tcp_client c(port);
+  http::request<http::string_body> req{http::verb::post, target, 11};
+  req.set(http::field::content_type, content_type);
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = std::move(body);
+  return c.request(std::move(req));
+}
+
+double metric(std::uint16_t port, std::string_view series) {
+  auto text = http_get(port, "/metrics").body();
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    auto line = rest.substr(0, nl);
+    if (line.starts_with(series) && line.size() > series.size() && line[series.size()] == ' ')
+      return std::stod(std::string(line.substr(series.size() + 1)));
+    if (nl == std::string_view::npos) break;
+    rest.remove_prefix(nl + 1);
+  }
+  return -1;
+}
+
 ws_client::ws_client(std::uint16_t port, std::string subprotocol, std::chrono::milliseconds limit,
                      int rcvbuf)
     : ws_(io_.ioc()), limit_(limit) {

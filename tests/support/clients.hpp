@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace gw::test {
 
@@ -79,6 +81,13 @@ class tcp_client {
 
 // One request on a fresh connection.
 http_response http_get(std::uint16_t port, std::string target);
+using header_list = std::vector<std::pair<std::string, std::string>>;
+http_response http_post(std::uint16_t port, std::string target, std::string body,
+                        std::string_view content_type, const header_list& headers = {});
+
+// One sample from /metrics, by its series as rendered ("name{k=\"v\"}");
+// -1 when the gateway does not expose it.
+double metric(std::uint16_t port, std::string_view series);
 
 class ws_client {
  public:

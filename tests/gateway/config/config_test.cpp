@@ -125,5 +125,51 @@ TEST(Settings, TableIsConsistent) {
   EXPECT_NE(describe_settings().find("ws.max_outbound_bytes"), std::string::npos);
 }
 
+TEST(Config, ChannelsAreCheckedFieldByField) {
+  const std::string wa =
+      R"({"id":"wa-main","provider":"whatsapp","tenant":"clinic-1","phone_number_id":"1065",)"
+      R"("app_secret":"s","verify_token":"v"})";
+  const std::string sms =
+      R"({"id":"sms","provider":"twilio","tenant":"clinic-1","number":"+15550001111",)"
+      R"("auth_token":"t","account_sid":"AC1"})";
+  file f(R"({"channels":[)" + wa + "," + sms +
+         R"(],"webhooks":{"public_base_url":"https://gw.example.com/"}})");
+  char* none[] = {nullptr};
+  auto c = load_config(f.path, none, {});
+  ASSERT_EQ(c.channels.size(), 2u);
+  EXPECT_EQ(c.channels[0].provider, provider_kind::whatsapp);
+  EXPECT_EQ(c.channels[0].phone_number_id, "1065");
+  EXPECT_EQ(c.channels[1].provider, provider_kind::twilio);
+  EXPECT_EQ(c.channels[1].account_sid, "AC1");
+  EXPECT_EQ(c.webhooks.public_base_url, "https://gw.example.com");  // trailing '/' dropped
+
+  auto refused = [](const std::string& channels) {
+    return error_of(R"({"channels":)" + channels + "}");
+  };
+  auto starts = [](const std::string& error, const std::string& prefix) {
+    return error.starts_with(prefix) ? ::testing::AssertionSuccess()
+                                     : ::testing::AssertionFailure() << error;
+  };
+  EXPECT_TRUE(starts(refused("{}"), "channels (config file"));
+  EXPECT_TRUE(starts(refused(R"([{"id":"x","provider":"sms"}])"), "channels[0].provider"));
+  EXPECT_TRUE(starts(refused("[" + wa + R"(,{"id":"y","provider":"whatsapp","tenant":"t"}])"),
+                     "channels[1].phone_number_id"));
+  auto typo = wa;
+  typo.insert(1, R"("app_secert":"s",)");
+  EXPECT_TRUE(starts(refused("[" + typo + "]"), "channels[0].app_secert"));
+  EXPECT_NE(refused("[" + typo + "]").find("unknown field"), std::string::npos);
+  EXPECT_NE(refused("[" + wa + "," + wa + "]").find("declared twice"), std::string::npos);
+  auto bad_number = sms;
+  bad_number.replace(bad_number.find("+15550001111"), 12, "5550001111");
+  EXPECT_TRUE(starts(refused("[" + bad_number + "]"), "channels[0].number"));
+  auto bad_id = sms;
+  bad_id.replace(bad_id.find("\"sms\""), 5, "\"a/b\"");
+  EXPECT_TRUE(starts(refused("[" + bad_id + "]"), "channels[0].id"));
+  EXPECT_TRUE(starts(error_of(R"({"webhooks":{"public_base_url":"gw.example.com"}})"),
+                     "webhooks.public_base_url"));
+  EXPECT_TRUE(starts(error_of(R"({"webhooks":{"public_base_url":"https://gw/x"}})"),
+                     "webhooks.public_base_url"));
+}
+
 }  // namespace
 }  // namespace gw

@@ -279,5 +279,44 @@ TEST(ConversationService, SnapshotsBoundReplayAndKeepEverything) {
   EXPECT_EQ(next.events[0].seq, 51u);
 }
 
+event status(std::string provider_id, std::string value, std::string detail = {}) {
+  event e;
+  e.kind = event_kind::message_status;
+  e.provider_id = std::move(provider_id);
+  e.value = std::move(value);
+  e.detail = std::move(detail);
+  return e;
+}
+
+TEST(ConversationService, StatusesThatChangeNothingAreNotStoredAndSurviveRestart) {
+  tmpdir d;
+  {
+    core c(d.path);
+    EXPECT_EQ(c.submit(ana, {status("wamid.O1", "read")}).events.size(), 1u);
+    // A provider retry and a late, lower status: answered, not stored.
+    auto again = c.submit(ana, {status("wamid.O1", "read"), status("wamid.O1", "delivered")});
+    EXPECT_TRUE(again.events.empty());
+    EXPECT_TRUE(again.duplicate);
+    EXPECT_TRUE(c.submit(ana, {status("wamid.O1", "queued")}).duplicate);  // carries no state
+    auto failed = c.submit(ana, {status("SM9", "failed", "30003: Unreachable")});
+    EXPECT_EQ(failed.events.size(), 1u);
+    EXPECT_EQ(c.get(ana)->seq, 2u);
+  }
+  core c(d.path);
+  auto conv = c.get(ana);
+  ASSERT_TRUE(conv);
+  EXPECT_EQ(conv->deliveries.at("wamid.O1").status, "read");
+  EXPECT_EQ(conv->deliveries.at("SM9").detail, "30003: Unreachable");
+  EXPECT_TRUE(c.submit(ana, {status("SM9", "delivered")}).duplicate);
+  // The outbound message appears later: it finds its status waiting.
+  event out;
+  out.kind = event_kind::message_out;
+  out.message_id = "m-42";
+  out.provider_id = "wamid.O1";
+  c.submit(ana, {out});
+  EXPECT_EQ(c.get(ana)->deliveries.at("wamid.O1").message_id, "m-42");
+  EXPECT_EQ(c.get(ana)->deliveries.at("wamid.O1").status, "read");
+}
+
 }  // namespace
 }  // namespace gw::domain

@@ -110,5 +110,63 @@ TEST(Conversation, ApplyRules) {
   EXPECT_FALSE(decode_conversation(cut, partial));
 }
 
+TEST(Conversation, DeliveryStatusesOnlyMoveForward) {
+  conversation c;
+  auto status = [&](std::string value, std::string detail = {}, std::string message_id = {}) {
+    event e = sample(event_kind::message_status, c.seq + 1);
+    e.provider_id = "wamid.OUT";
+    e.message_id = std::move(message_id);
+    e.value = std::move(value);
+    e.detail = std::move(detail);
+    apply(c, e);
+    return c.deliveries.at("wamid.OUT");
+  };
+  // A status before the message itself: kept, waiting for it.
+  EXPECT_EQ(status("delivered").status, "delivered");
+  EXPECT_EQ(c.deliveries.at("wamid.OUT").message_id, "");
+  EXPECT_EQ(status("sent").status, "delivered");  // late: not a downgrade
+  EXPECT_EQ(status("read").status, "read");
+  EXPECT_EQ(status("delivered").status, "read");
+  EXPECT_EQ(status("failed", "131026: undeliverable").status, "read");  // read came first
+
+  // The message appears (the provider accepted it): linked, state kept.
+  event out = sample(event_kind::message_out, c.seq + 1);
+  out.provider_id = "wamid.OUT";
+  apply(c, out);
+  EXPECT_EQ(c.deliveries.at("wamid.OUT").message_id, out.message_id);
+  EXPECT_EQ(c.deliveries.at("wamid.OUT").status, "read");
+
+  // failed keeps its code and reason whatever comes late.
+  conversation f;
+  event e = sample(event_kind::message_status, 1);
+  e.provider_id = "SM1";
+  e.value = "failed";
+  e.detail = "30003: Unreachable destination handset";
+  apply(f, e);
+  for (std::string late : {"sent", "delivered", "read", "queued"}) {
+    e.value = late;
+    e.detail.clear();
+    ++e.seq;
+    apply(f, e);
+  }
+  EXPECT_EQ(f.deliveries.at("SM1").status, "failed");
+  EXPECT_EQ(f.deliveries.at("SM1").detail, "30003: Unreachable destination handset");
+
+  EXPECT_EQ(status_rank("queued"), 0);
+  EXPECT_LT(status_rank("sent"), status_rank("delivered"));
+  EXPECT_LT(status_rank("delivered"), status_rank("read"));
+  EXPECT_EQ(status_rank("read"), status_rank("failed"));
+
+  std::string snap;
+  encode_conversation(snap, c);
+  std::string_view view = snap;
+  conversation back;
+  ASSERT_TRUE(decode_conversation(view, back));
+  ASSERT_EQ(back.deliveries.size(), 1u);
+  EXPECT_EQ(back.deliveries.at("wamid.OUT").status, "read");
+  EXPECT_EQ(back.deliveries.at("wamid.OUT").message_id, out.message_id);
+  EXPECT_EQ(back.deliveries.at("wamid.OUT").at_ms, c.deliveries.at("wamid.OUT").at_ms);
+}
+
 }  // namespace
 }  // namespace gw::domain

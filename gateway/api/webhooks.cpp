@@ -1,0 +1,453 @@
+// Webhook handlers: verify, parse, map to conversation events, submit, and
+// answer when durable.
+#include "gateway/api/webhooks.hpp"
+
+#include <boost/json.hpp>
+#include <map>
+
+#include "gateway/obs/log.hpp"
+#include "gateway/obs/metrics.hpp"
+#include "protocol/signatures.hpp"
+#include "protocol/twilio_webhook.hpp"
+#include "protocol/whatsapp_webhook.hpp"
+
+namespace gw::api {
+
+namespace http = boost::beast::http;
+using domain::conversation_key;
+using domain::event;
+using domain::event_kind;
+using protocol::http_error;
+
+namespace {
+
+constexpr std::string_view reason_names[] = {"unknown_channel", "bad_signature", "malformed",
+                                             "too_large",       "verify_token",  "unavailable"};
+static_assert(std::size(reason_names) == webhooks::reason_count);
+
+constexpr http_error reason_errors[] = {http_error::not_found,   http_error::bad_signature,
+                                        http_error::bad_request, http_error::payload_too_large,
+                                        http_error::forbidden,   http_error::unavailable};
+
+// Twilio reads the response as TwiML; an empty <Response/> sends no reply.
+constexpr std::string_view empty_twiml =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>";
+
+std::string_view provider_name(provider_kind p) {
+  return p == provider_kind::whatsapp ? "whatsapp" : "twilio";
+}
+
+// The conversation key of a patient: WhatsApp ids are numbers without '+';
+// we keep E.164 with it, so one patient has one address across providers.
+std::string whatsapp_address(std::string_view wa_id) { return "+" + std::string(wa_id); }
+
+std::string failure_detail(std::string_view code, std::string_view title,
+                           std::string_view details) {
+  std::string out(code);
+  for (auto part : {title, details})
+    if (!part.empty()) {
+      out += ": ";
+      out += part;
+    }
+  return out;
+}
+
+std::string params_json(const protocol::form_params& params) {
+  boost::json::object o;
+  for (const auto& [k, v] : params) o[k] = v;
+  return boost::json::serialize(o);
+}
+
+// Twilio's statuses onto ours: undelivered and canceled are failures; the
+// steps before `sent` (queued, accepted, sending, ...) carry no state.
+std::string twilio_status_value(std::string_view s) {
+  if (s == "undelivered" || s == "canceled") return "failed";
+  return std::string(s);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- directory
+
+channel_directory::channel_directory(std::vector<channel_config> channels)
+    : channels_(std::move(channels)) {}
+
+const channel_config* channel_directory::find(std::string_view id) const noexcept {
+  for (const auto& c : channels_)
+    if (c.id == id) return &c;
+  return nullptr;
+}
+
+const channel_config* channel_directory::whatsapp_number(
+    std::string_view phone_number_id) const noexcept {
+  for (const auto& c : channels_)
+    if (c.provider == provider_kind::whatsapp && c.phone_number_id == phone_number_id) return &c;
+  return nullptr;
+}
+
+// ---------------------------------------------------------------- counters
+
+// Events of one request, grouped by conversation in arrival order.
+class webhooks::batch {
+ public:
+  void add(conversation_key key, event e) {
+    auto name = key.str();
+    auto [it, fresh] = index_.try_emplace(std::move(name), groups_.size());
+    if (fresh) groups_.push_back({std::move(key), {}});
+    groups_[it->second].second.push_back(std::move(e));
+  }
+  bool empty() const noexcept { return groups_.empty(); }
+  std::vector<std::pair<conversation_key, std::vector<event>>>& groups() noexcept {
+    return groups_;
+  }
+
+ private:
+  std::map<std::string, std::size_t> index_;
+  std::vector<std::pair<conversation_key, std::vector<event>>> groups_;
+};
+
+struct webhooks::counters {
+  std::string channel;  // label value; "" for requests naming no known channel
+  std::array<std::atomic<std::uint64_t>, reason_count> refused{};
+  std::atomic<std::uint64_t> messages{0};    // inbound messages stored
+  std::atomic<std::uint64_t> statuses{0};    // statuses stored
+  std::atomic<std::uint64_t> duplicates{0};  // retries and statuses that changed nothing
+  std::atomic<std::uint64_t> ignored{0};     // statuses with no state (queued, accepted, ...)
+};
+
+// One request's submits, answered when the last conversation is durable.
+struct webhooks::join {
+  join(net::responder a, counters& c, std::string body, std::string_view type)
+      : answer(std::move(a)), count(c), ok_body(std::move(body)), ok_type(type) {}
+
+  void done(std::error_code ec, std::size_t submitted, const domain::submit_result& r) {
+    if (ec == std::errc::resource_unavailable_try_again)
+      recovering = true;
+    else if (ec)
+      failed = true;
+    else
+      for (const auto& e : r.events)
+        (e.kind == event_kind::message_in ? count.messages : count.statuses)
+            .fetch_add(1, std::memory_order_relaxed);
+    if (!ec) count.duplicates.fetch_add(submitted - r.events.size(), std::memory_order_relaxed);
+    if (pending.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    if (failed || recovering) {
+      count.refused[static_cast<std::size_t>(reason::unavailable)].fetch_add(
+          1, std::memory_order_relaxed);
+      return answer.error(http_error::unavailable,
+                          failed ? "the journal cannot write; nothing of this request is "
+                                   "acknowledged, retry later"
+                                 : "the gateway is recovering its journal; retry shortly");
+    }
+    answer.text(http::status::ok, std::move(ok_body), ok_type);
+  }
+
+  std::atomic<std::size_t> pending{0};
+  std::atomic<bool> failed{false}, recovering{false};
+  net::responder answer;
+  counters& count;
+  std::string ok_body;
+  std::string_view ok_type;
+};
+
+webhooks::webhooks(const channel_directory& channels, domain::conversation_service& core,
+                   webhook_options opts)
+    : channels_(channels), core_(core), opts_(std::move(opts)) {
+  for (const auto& c : channels_.all()) {
+    counters_.push_back(std::make_unique<counters>());
+    counters_.back()->channel = c.id;
+  }
+  counters_.push_back(std::make_unique<counters>());  // unknown channels
+}
+
+webhooks::~webhooks() = default;
+
+webhooks::counters& webhooks::counters_for(const channel_config* ch) const noexcept {
+  if (!ch) return *counters_.back();
+  return *counters_[static_cast<std::size_t>(ch - channels_.all().data())];
+}
+
+std::uint64_t webhooks::refused(std::string_view channel, reason why) const noexcept {
+  for (const auto& c : counters_)
+    if (c->channel == channel)
+      return c->refused[static_cast<std::size_t>(why)].load(std::memory_order_relaxed);
+  return 0;
+}
+
+void webhooks::refuse(const channel_config* ch, reason why, net::responder& answer,
+                      std::string_view message) const {
+  counters_for(ch).refused[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+  log::debug("webhook refused", {{"channel", ch ? ch->id : std::string("unknown")},
+                                 {"reason", reason_names[static_cast<std::size_t>(why)]},
+                                 {"message", message}});
+  answer.error(reason_errors[static_cast<std::size_t>(why)], message);
+}
+
+void webhooks::write_metrics(std::string& out) const {
+  auto label = [](const counters& c) {
+    return "channel=\"" + (c.channel.empty() ? std::string("unknown") : c.channel) + "\"";
+  };
+  metrics::write_head(out, "gateway_webhook_refused_total", "counter",
+                      "Webhook requests refused, by channel and reason; nothing was stored.");
+  for (const auto& c : counters_)
+    for (std::size_t r = 0; r < reason_count; ++r)
+      metrics::write_sample(out, "gateway_webhook_refused_total",
+                            label(*c) + ",reason=\"" + std::string(reason_names[r]) + "\"",
+                            c->refused[r].load(std::memory_order_relaxed));
+  metrics::write_head(out, "gateway_webhook_events_total", "counter",
+                      "Webhook events made durable, by channel and kind.");
+  for (const auto& c : counters_) {
+    if (c->channel.empty()) continue;
+    metrics::write_sample(out, "gateway_webhook_events_total", label(*c) + ",kind=\"message\"",
+                          c->messages.load(std::memory_order_relaxed));
+    metrics::write_sample(out, "gateway_webhook_events_total", label(*c) + ",kind=\"status\"",
+                          c->statuses.load(std::memory_order_relaxed));
+  }
+  metrics::write_head(out, "gateway_webhook_duplicates_total", "counter",
+                      "Webhook events answered 200 but not stored again: provider retries, "
+                      "statuses that changed nothing.");
+  for (const auto& c : counters_)
+    if (!c->channel.empty())
+      metrics::write_sample(out, "gateway_webhook_duplicates_total", label(*c),
+                            c->duplicates.load(std::memory_order_relaxed));
+  metrics::write_head(out, "gateway_webhook_ignored_statuses_total", "counter",
+                      "Statuses that carry no delivery state (queued, accepted, sending, ...).");
+  for (const auto& c : counters_)
+    if (!c->channel.empty())
+      metrics::write_sample(out, "gateway_webhook_ignored_statuses_total", label(*c),
+                            c->ignored.load(std::memory_order_relaxed));
+}
+
+// ---------------------------------------------------------------- routes
+
+void webhooks::add_routes(net::router& r) {
+  auto limits = [this] {
+    net::route_options o;
+    o.max_body_bytes = opts_.max_body_bytes;
+    o.limit_name = "webhooks.max_body_bytes";
+    o.on_too_large = [this](const net::request_context& rc) {
+      auto* ch = channels_.find(rc.param("channel"));
+      counters_for(ch).refused[static_cast<std::size_t>(reason::too_large)].fetch_add(
+          1, std::memory_order_relaxed);
+    };
+    return o;
+  };
+  auto bind = [this](void (webhooks::*fn)(net::request_context&, net::responder)) {
+    return [this, fn](net::request_context& rc, net::responder answer) {
+      (this->*fn)(rc, std::move(answer));
+    };
+  };
+  r.add(http::verb::get, "/webhooks/whatsapp/{channel}", bind(&webhooks::whatsapp_verify));
+  r.add(http::verb::post, "/webhooks/whatsapp/{channel}", bind(&webhooks::whatsapp_post), limits());
+  r.add(http::verb::post, "/webhooks/twilio/{channel}", bind(&webhooks::twilio_inbound), limits());
+  r.add(http::verb::post, "/webhooks/twilio/{channel}/status", bind(&webhooks::twilio_status),
+        limits());
+}
+
+namespace {
+const channel_config* channel_of(const channel_directory& d, const net::request_context& rc,
+                                 provider_kind kind) {
+  auto* ch = d.find(rc.param("channel"));
+  return ch && ch->provider == kind ? ch : nullptr;
+}
+
+std::string unknown_channel_message(const net::request_context& rc, provider_kind kind) {
+  return "no " + std::string(provider_name(kind)) + " channel \"" +
+         std::string(rc.param("channel").substr(0, 64)) + "\"";
+}
+}  // namespace
+
+// Meta's subscription handshake: echo hub.challenge when hub.verify_token
+// is the channel's.
+void webhooks::whatsapp_verify(net::request_context& rc, net::responder answer) {
+  auto* ch = channel_of(channels_, rc, provider_kind::whatsapp);
+  if (!ch)
+    return refuse(nullptr, reason::unknown_channel, answer,
+                  unknown_channel_message(rc, provider_kind::whatsapp));
+  auto query = protocol::parse_form(rc.query);
+  if (!query) return refuse(ch, reason::malformed, answer, "the query string is not well-formed");
+  auto get = [&](std::string_view name) -> std::string_view {
+    for (const auto& [k, v] : *query)
+      if (k == name) return v;
+    return {};
+  };
+  if (get("hub.mode") != "subscribe" || get("hub.challenge").empty())
+    return refuse(ch, reason::malformed, answer,
+                  "expected hub.mode=subscribe with hub.challenge and hub.verify_token");
+  if (!protocol::constant_time_equal(get("hub.verify_token"), ch->verify_token))
+    return refuse(ch, reason::verify_token, answer,
+                  "hub.verify_token does not match this channel's verify_token");
+  log::info("whatsapp webhook subscription verified", {{"channel", ch->id}});
+  answer.text(http::status::ok, std::string(get("hub.challenge")), "text/plain");
+}
+
+void webhooks::whatsapp_post(net::request_context& rc, net::responder answer) {
+  auto* ch = channel_of(channels_, rc, provider_kind::whatsapp);
+  if (!ch)
+    return refuse(nullptr, reason::unknown_channel, answer,
+                  unknown_channel_message(rc, provider_kind::whatsapp));
+  const auto& body = rc.req.body();
+  auto signature = rc.req["X-Hub-Signature-256"];
+  if (signature.empty())
+    return refuse(ch, reason::bad_signature, answer, "X-Hub-Signature-256 is missing");
+  if (!protocol::verify_meta_signature(signature, ch->app_secret, body))
+    return refuse(ch, reason::bad_signature, answer,
+                  "X-Hub-Signature-256 does not match the body and this channel's app_secret");
+  auto parsed = protocol::parse_whatsapp_webhook(body);
+  if (auto* err = std::get_if<protocol::webhook_error>(&parsed))
+    return refuse(ch, reason::malformed, answer, err->message);
+  auto& hook = std::get<protocol::wa_webhook>(parsed);
+
+  // One Meta app posts every number's webhooks to the URL it was given:
+  // each message goes to the channel of its phone_number_id, which must be
+  // a channel of the same app (same secret) and tenant.
+  auto resolve = [&](const std::string& phone_number_id) -> const channel_config* {
+    if (phone_number_id.empty() || phone_number_id == ch->phone_number_id) return ch;
+    auto* other = channels_.whatsapp_number(phone_number_id);
+    if (other && other->tenant == ch->tenant && other->app_secret == ch->app_secret) return other;
+    return nullptr;
+  };
+  auto refuse_number = [&](const std::string& phone_number_id) {
+    refuse(ch, reason::unknown_channel, answer,
+           "phone_number_id \"" + phone_number_id.substr(0, 64) + "\" is not a channel of tenant " +
+               ch->tenant);
+  };
+  batch b;
+  auto& count = counters_for(ch);
+  for (auto& m : hook.messages) {
+    auto* target = resolve(m.phone_number_id);
+    if (!target) return refuse_number(m.phone_number_id);
+    if (m.from.empty() || m.id.empty())
+      return refuse(ch, reason::malformed, answer, "a message lacks \"from\" or \"id\"");
+    event e;
+    e.kind = event_kind::message_in;
+    e.provider_id = m.id;
+    e.message_id = m.id;
+    e.author = std::move(m.contact_name);
+    e.text = std::move(m.text);
+    if (m.type != "text") e.detail = std::move(m.raw);
+    e.value = std::move(m.type);
+    b.add({target->tenant, target->id, whatsapp_address(m.from)}, std::move(e));
+  }
+  for (auto& s : hook.statuses) {
+    auto* target = resolve(s.phone_number_id);
+    if (!target) return refuse_number(s.phone_number_id);
+    if (s.recipient_id.empty() || s.id.empty())
+      return refuse(ch, reason::malformed, answer, "a status lacks \"recipient_id\" or \"id\"");
+    if (domain::status_rank(s.status) == 0) {
+      count.ignored.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    event e;
+    e.kind = event_kind::message_status;
+    e.provider_id = std::move(s.id);
+    e.value = std::move(s.status);
+    if (e.value == "failed")
+      e.detail = failure_detail(s.error_code ? std::to_string(s.error_code) : "", s.error_title,
+                                s.error_details);
+    b.add({target->tenant, target->id, whatsapp_address(s.recipient_id)}, std::move(e));
+  }
+  submit(std::move(b), count, std::move(answer), R"({"status":"ok"})", "application/json");
+}
+
+std::string webhooks::twilio_url(const net::request_context& rc) const {
+  std::string url = opts_.public_base_url;
+  if (url.empty())
+    url = std::string(opts_.tls ? "https://" : "http://") + std::string(rc.req[http::field::host]);
+  url += rc.req.target();
+  return url;
+}
+
+// Both Twilio routes start alike: channel, form, signature.
+std::optional<protocol::form_params> webhooks::twilio_form(const channel_config*& ch,
+                                                           net::request_context& rc,
+                                                           net::responder& answer) {
+  ch = channel_of(channels_, rc, provider_kind::twilio);
+  if (!ch) {
+    refuse(nullptr, reason::unknown_channel, answer,
+           unknown_channel_message(rc, provider_kind::twilio));
+    return std::nullopt;
+  }
+  auto signature = rc.req["X-Twilio-Signature"];
+  if (signature.empty()) {
+    refuse(ch, reason::bad_signature, answer, "X-Twilio-Signature is missing");
+    return std::nullopt;
+  }
+  auto form = protocol::parse_form(rc.req.body());
+  if (!form) {
+    refuse(ch, reason::malformed, answer,
+           "the body is not application/x-www-form-urlencoded (a bad %-escape)");
+    return std::nullopt;
+  }
+  if (!protocol::verify_twilio_signature(signature, ch->auth_token, twilio_url(rc), *form)) {
+    refuse(ch, reason::bad_signature, answer,
+           "X-Twilio-Signature does not match the URL, the parameters and this channel's "
+           "auth_token (is webhooks.public_base_url the URL Twilio calls?)");
+    return std::nullopt;
+  }
+  return form;
+}
+
+void webhooks::twilio_inbound(net::request_context& rc, net::responder answer) {
+  const channel_config* ch = nullptr;
+  auto form = twilio_form(ch, rc, answer);
+  if (!form) return;
+  auto parsed = protocol::parse_twilio_inbound(std::move(*form));
+  if (auto* err = std::get_if<protocol::webhook_error>(&parsed))
+    return refuse(ch, reason::malformed, answer, err->message);
+  auto& in = std::get<protocol::twilio_inbound>(parsed);
+  if (!ch->account_sid.empty() && in.account_sid != ch->account_sid)
+    return refuse(ch, reason::bad_signature, answer,
+                  "AccountSid is not this channel's account_sid");
+  event e;
+  e.kind = event_kind::message_in;
+  e.provider_id = in.message_sid;
+  e.message_id = std::move(in.message_sid);
+  e.text = std::move(in.body);
+  e.value = in.media.empty() ? "sms" : "mms";
+  e.detail = params_json(in.params);  // every parameter, known or not
+  batch b;
+  b.add({ch->tenant, ch->id, std::move(in.from)}, std::move(e));
+  submit(std::move(b), counters_for(ch), std::move(answer), std::string(empty_twiml), "text/xml");
+}
+
+void webhooks::twilio_status(net::request_context& rc, net::responder answer) {
+  const channel_config* ch = nullptr;
+  auto form = twilio_form(ch, rc, answer);
+  if (!form) return;
+  auto parsed = protocol::parse_twilio_status(std::move(*form));
+  if (auto* err = std::get_if<protocol::webhook_error>(&parsed))
+    return refuse(ch, reason::malformed, answer, err->message);
+  auto& st = std::get<protocol::twilio_status>(parsed);
+  if (st.to.empty()) return refuse(ch, reason::malformed, answer, "To is required");
+  auto& count = counters_for(ch);
+  batch b;
+  if (auto value = twilio_status_value(st.status); domain::status_rank(value) == 0) {
+    count.ignored.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    event e;
+    e.kind = event_kind::message_status;
+    e.provider_id = std::move(st.message_sid);
+    if (value == "failed")
+      e.detail =
+          failure_detail(st.error_code, st.status == "failed" ? "" : st.status, st.error_message);
+    e.value = std::move(value);
+    b.add({ch->tenant, ch->id, std::move(st.to)}, std::move(e));
+  }
+  submit(std::move(b), count, std::move(answer), {}, "text/plain");
+}
+
+void webhooks::submit(batch b, counters& count, net::responder answer, std::string ok_body,
+                      std::string_view ok_type) {
+  auto& groups = b.groups();
+  if (groups.empty()) return answer.text(http::status::ok, std::move(ok_body), ok_type);
+  auto j = std::make_shared<join>(std::move(answer), count, std::move(ok_body), ok_type);
+  j->pending.store(groups.size(), std::memory_order_relaxed);
+  for (auto& [key, events] : groups) {
+    auto n = events.size();
+    core_.submit(std::move(key), std::move(events),
+                 [j, n](std::error_code ec, domain::submit_result r) { j->done(ec, n, r); });
+  }
+}
+
+}  // namespace gw::api

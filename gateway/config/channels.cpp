@@ -1,0 +1,106 @@
+// Channel declarations: required fields per provider, identifier alphabets,
+// unique ids and numbers.
+#include "gateway/config/channels.hpp"
+
+#include <boost/json.hpp>
+#include <set>
+
+#include "gateway/config/config.hpp"
+
+namespace gw {
+
+namespace {
+
+bool is_identifier(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char ch : s)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-')
+      return false;
+  return true;
+}
+
+bool is_e164(std::string_view s) {
+  if (s.starts_with("whatsapp:")) s.remove_prefix(9);
+  if (s.size() < 3 || s.size() > 16 || s.front() != '+' || s[1] == '0') return false;
+  for (char ch : s.substr(1))
+    if (ch < '0' || ch > '9') return false;
+  return true;
+}
+
+struct field {
+  std::string_view name;
+  std::string channel_config::*member;
+  bool whatsapp, twilio;  // required for that provider
+};
+
+constexpr field fields[] = {
+    {"id", &channel_config::id, true, true},
+    {"tenant", &channel_config::tenant, true, true},
+    {"phone_number_id", &channel_config::phone_number_id, true, false},
+    {"app_secret", &channel_config::app_secret, true, false},
+    {"verify_token", &channel_config::verify_token, true, false},
+    {"number", &channel_config::number, false, true},
+    {"account_sid", &channel_config::account_sid, false, false},
+    {"auth_token", &channel_config::auth_token, false, true},
+};
+
+}  // namespace
+
+void load_channels(config& c, const boost::json::value& value, const std::string& source) {
+  auto fail = [&](const std::string& where, const std::string& problem) {
+    throw config_error(where + " (" + source + "): " + problem);
+  };
+  if (!value.is_array()) fail("channels", "expected an array of channel objects");
+  std::vector<channel_config> out;
+  std::set<std::string> ids, numbers;
+  std::size_t i = 0;
+  for (const auto& item : value.get_array()) {
+    const std::string at = "channels[" + std::to_string(i++) + "]";
+    if (!item.is_object()) fail(at, "expected an object");
+    const auto& obj = item.get_object();
+    channel_config ch;
+    const auto* provider = obj.if_contains("provider");
+    if (!provider || !provider->is_string())
+      fail(at + ".provider", "must be \"whatsapp\" or \"twilio\"");
+    if (provider->get_string() == "whatsapp")
+      ch.provider = provider_kind::whatsapp;
+    else if (provider->get_string() == "twilio")
+      ch.provider = provider_kind::twilio;
+    else
+      fail(at + ".provider", "must be \"whatsapp\" or \"twilio\", got \"" +
+                                 std::string(provider->get_string()) + "\"");
+    const bool wa = ch.provider == provider_kind::whatsapp;
+    for (const auto& [key, v] : obj) {
+      if (key == "provider") continue;
+      const field* f = nullptr;
+      for (const auto& candidate : fields)
+        if (candidate.name == key) f = &candidate;
+      if (!f) fail(at + "." + std::string(key), "unknown field");
+      if (!v.is_string()) fail(at + "." + std::string(key), "expected a string");
+      ch.*(f->member) = std::string(v.get_string());
+    }
+    for (const auto& f : fields) {
+      bool required = wa ? f.whatsapp : f.twilio;
+      if (required && (ch.*(f.member)).empty())
+        fail(at + "." + std::string(f.name),
+             std::string("required for a ") + (wa ? "whatsapp" : "twilio") + " channel");
+    }
+    if (!is_identifier(ch.id))
+      fail(at + ".id", "must be 1-64 letters, digits, '.', '_' or '-', got \"" + ch.id + "\"");
+    if (!is_identifier(ch.tenant))
+      fail(at + ".tenant",
+           "must be 1-64 letters, digits, '.', '_' or '-', got \"" + ch.tenant + "\"");
+    if (!ids.insert(ch.id).second) fail(at + ".id", "\"" + ch.id + "\" is declared twice");
+    if (!wa && !is_e164(ch.number))
+      fail(at + ".number",
+           "must be E.164 (\"+15550001111\", optionally \"whatsapp:\"-prefixed), got \"" +
+               ch.number + "\"");
+    const std::string& number = wa ? ch.phone_number_id : ch.number;
+    if (!numbers.insert(number).second)
+      fail(at, "number \"" + number + "\" belongs to another channel already");
+    out.push_back(std::move(ch));
+  }
+  c.channels = std::move(out);
+}
+
+}  // namespace gw

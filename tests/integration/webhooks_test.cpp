@@ -1,0 +1,416 @@
+// Provider webhooks against the real binary: signed requests stored once and
+// acknowledged only when durable (they survive SIGKILL), forged or broken
+// ones refused with nothing stored, statuses applied in any order.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+#include "protocol/signatures.hpp"
+#include "protocol/twilio_webhook.hpp"
+#include "tests/support/clients.hpp"
+#include "tests/support/process.hpp"
+
+namespace gw::test {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view app_secret = "meta-app-secret";
+constexpr std::string_view auth_token = "twilio-auth-token";
+constexpr std::string_view admin_key = "admin-key-1";
+constexpr std::string_view base_url = "https://gw.example.com";
+constexpr std::size_t max_body = 8192;
+
+// A data dir and config that outlive one gateway process.
+struct deployment {
+  deployment() {
+    data = dir.path() + "/data";
+    config = dir.path() + "/gateway.json";
+    std::ofstream(config) << R"({
+      "admin": {"key": ")" << admin_key
+                          << R"("},
+      "webhooks": {"public_base_url": ")"
+                          << base_url << R"(", "max_body_bytes": )" << max_body << R"(},
+      "channels": [
+        {"id": "wa-main", "provider": "whatsapp", "tenant": "clinic-1",
+         "phone_number_id": "106540352242922", "app_secret": ")"
+                          << app_secret << R"(", "verify_token": "subscribe-me"},
+        {"id": "wa-second", "provider": "whatsapp", "tenant": "clinic-1",
+         "phone_number_id": "206540352242922", "app_secret": ")"
+                          << app_secret << R"(", "verify_token": "other"},
+        {"id": "sms-main", "provider": "twilio", "tenant": "clinic-1",
+         "number": "+15550001111", "auth_token": ")"
+                          << auth_token
+                          << R"(", "account_sid": "AC00000000000000000000000000000001"}
+      ]})";
+  }
+  std::unique_ptr<gateway_process> start() {
+    return std::make_unique<gateway_process>(
+        std::vector<std::string>{"--config", config, "--data-dir", data});
+  }
+  temp_dir dir;
+  std::string data, config;
+};
+
+void crash(gateway_process& gw) {
+  gw.signal(SIGKILL);
+  EXPECT_EQ(gw.wait_exit(5s), 128 + SIGKILL);
+}
+
+// ---------------------------------------------------------------- WhatsApp
+
+// The documented envelope around `value` (messages or statuses).
+std::string wa_envelope(std::string_view phone_number_id, const json::object& value_fields) {
+  json::object value = value_fields;
+  value["messaging_product"] = "whatsapp";
+  value["metadata"] = {{"display_phone_number", "15550001111"},
+                       {"phone_number_id", phone_number_id}};
+  json::object change{{"field", "messages"}, {"value", value}};
+  json::object entry{{"id", "102290129340398"}, {"changes", json::array{change}}};
+  return json::serialize(
+      json::object{{"object", "whatsapp_business_account"}, {"entry", json::array{entry}}});
+}
+
+std::string wa_messages(std::string_view phone_number_id, json::array messages) {
+  json::object value;
+  value["messages"] = std::move(messages);
+  return wa_envelope(phone_number_id, value);
+}
+
+std::string wa_statuses(std::string_view phone_number_id, json::array statuses) {
+  json::object value;
+  value["statuses"] = std::move(statuses);
+  return wa_envelope(phone_number_id, value);
+}
+
+json::object wa_text(std::string_view from, std::string_view id, std::string_view body) {
+  return {{"from", from},
+          {"id", id},
+          {"timestamp", "1700000000"},
+          {"type", "text"},
+          {"text", {{"body", body}}}};
+}
+
+json::object wa_status(std::string_view id, std::string_view status, std::string_view recipient) {
+  return {{"id", id}, {"status", status}, {"timestamp", "1700000100"}, {"recipient_id", recipient}};
+}
+
+http_response post_wa(std::uint16_t port, std::string_view channel, const std::string& body,
+                      std::string_view secret = app_secret) {
+  return http_post(port, "/webhooks/whatsapp/" + std::string(channel), body, "application/json",
+                   {{"X-Hub-Signature-256", protocol::meta_signature(secret, body)}});
+}
+
+// GET /v1/conversations/...: the JSON, or null when it does not exist.
+json::value conversation(std::uint16_t port, std::string_view channel, std::string_view address) {
+  tcp_client c(port);
+  http::request<http::string_body> req{
+      http::verb::get,
+      "/v1/conversations/clinic-1/" + std::string(channel) + "/" + std::string(address), 11};
+  req.set(http::field::authorization, "Bearer " + std::string(admin_key));
+  auto res = c.request(std::move(req));
+  if (res.result_int() == 404) return nullptr;
+  EXPECT_EQ(res.result_int(), 200) << res.body();
+  return json::parse(res.body());
+}
+
+std::int64_t field(const json::value& conv, std::string_view name) {
+  return conv.as_object().at(name).to_number<std::int64_t>();
+}
+
+std::string text_field(const json::value& v, std::string_view name) {
+  return std::string(v.as_object().at(name).as_string());
+}
+
+// Three messages: two from Ana (text, then an image) to the main number,
+// one from Ben to the second number of the same app; Ana's profile name.
+std::string three_messages() {
+  json::object ana_image{{"from", "34600111222"},
+                         {"id", "wamid.ANA2"},
+                         {"timestamp", "1700000001"},
+                         {"type", "image"},
+                         {"image",
+                          {{"id", "1479537139650973"},
+                           {"mime_type", "image/jpeg"},
+                           {"sha256", "abc"},
+                           {"caption", "my rash"}}}};
+  json::object main{
+      {"contacts", json::array{{{"profile", {{"name", "Ana García"}}}, {"wa_id", "34600111222"}}}},
+      {"messages", json::array{wa_text("34600111222", "wamid.ANA1", "Hola, ¿tienen cita el lunes?"),
+                               ana_image}}};
+  json::object second{{"messages", json::array{wa_text("34600333444", "wamid.BEN1", "hello")}}};
+  // Two entries in one request, as Meta batches them.
+  auto a = json::parse(wa_envelope("106540352242922", main)).as_object();
+  auto b = json::parse(wa_envelope("206540352242922", second)).as_object();
+  a["entry"].as_array().push_back(b["entry"].as_array()[0]);
+  return json::serialize(a);
+}
+
+TEST(Webhooks, WhatsAppSubscriptionHandshake) {
+  deployment d;
+  auto gw = d.start();
+  auto ok = http_get(gw->port(),
+                     "/webhooks/whatsapp/wa-main?hub.mode=subscribe&hub.verify_token=subscribe-me"
+                     "&hub.challenge=1158201444");
+  EXPECT_EQ(ok.result_int(), 200);
+  EXPECT_EQ(ok.body(), "1158201444");
+  auto wrong = http_get(gw->port(),
+                        "/webhooks/whatsapp/wa-main?hub.mode=subscribe&hub.verify_token=nope"
+                        "&hub.challenge=1158201444");
+  EXPECT_EQ(wrong.result_int(), 403);
+  EXPECT_EQ(wrong.body().find("1158201444"), std::string::npos);
+  EXPECT_EQ(http_get(gw->port(), "/webhooks/whatsapp/wa-main?hub.challenge=1").result_int(), 400);
+  EXPECT_EQ(http_get(gw->port(),
+                     "/webhooks/whatsapp/sms-main?hub.mode=subscribe&hub.verify_"
+                     "token=x&hub.challenge=1")
+                .result_int(),
+            404);
+}
+
+TEST(Webhooks, WhatsAppAcknowledgedMessagesSurviveSigkillAndRetriesStayOnce) {
+  deployment d;
+  const auto body = three_messages();
+  {
+    auto gw = d.start();
+    auto res = post_wa(gw->port(), "wa-main", body);
+    ASSERT_EQ(res.result_int(), 200) << res.body();
+    auto ana = conversation(gw->port(), "wa-main", "+34600111222");
+    ASSERT_TRUE(ana.is_object());
+    EXPECT_EQ(field(ana, "messages"), 2);
+    EXPECT_EQ(text_field(ana, "contact_name"), "Ana García");
+    EXPECT_TRUE(ana.as_object().at("window_open").as_bool());
+    auto ben = conversation(gw->port(), "wa-second", "+34600333444");
+    ASSERT_TRUE(ben.is_object());
+    EXPECT_EQ(field(ben, "messages"), 1);
+
+    // Meta retries the same delivery: 200, nothing new.
+    EXPECT_EQ(post_wa(gw->port(), "wa-main", body).result_int(), 200);
+    EXPECT_EQ(field(conversation(gw->port(), "wa-main", "+34600111222"), "seq"), 2);
+    EXPECT_EQ(metric(gw->port(), R"(gateway_webhook_duplicates_total{channel="wa-main"})"), 3);
+    EXPECT_EQ(
+        metric(gw->port(), R"(gateway_webhook_events_total{channel="wa-main",kind="message"})"), 3);
+    // The 200 above was the promise; no graceful shutdown keeps it.
+    crash(*gw);
+  }
+  auto gw = d.start();
+  auto ana = conversation(gw->port(), "wa-main", "+34600111222");
+  ASSERT_TRUE(ana.is_object());
+  EXPECT_EQ(field(ana, "messages"), 2);
+  EXPECT_EQ(field(ana, "inbound_ids"), 2);
+  EXPECT_EQ(text_field(ana, "contact_name"), "Ana García");
+  EXPECT_EQ(field(conversation(gw->port(), "wa-second", "+34600333444"), "messages"), 1);
+  // The dedupe state survived too: a retry after the restart stores nothing.
+  EXPECT_EQ(post_wa(gw->port(), "wa-main", body).result_int(), 200);
+  EXPECT_EQ(field(conversation(gw->port(), "wa-main", "+34600111222"), "seq"), 2);
+  EXPECT_EQ(metric(gw->port(), R"(gateway_webhook_duplicates_total{channel="wa-main"})"), 3);
+}
+
+TEST(Webhooks, ForgedMalformedUnknownAndOversizedRequestsChangeNothing) {
+  deployment d;
+  auto gw = d.start();
+  const auto port = gw->port();
+  const auto body = wa_messages("106540352242922",
+                                json::array{wa_text("34600999000", "wamid.F1", "transfer money")});
+  auto expect = [&](const http_response& res, unsigned status, std::string_view error) {
+    EXPECT_EQ(res.result_int(), status) << res.body();
+    EXPECT_NE(res.body().find("\"error\":\"" + std::string(error) + "\""), std::string::npos)
+        << res.body();
+  };
+  // No signature, a signature with another secret, a tampered body.
+  expect(http_post(port, "/webhooks/whatsapp/wa-main", body, "application/json"), 401,
+         "bad_signature");
+  expect(post_wa(port, "wa-main", body, "not-the-secret"), 401, "bad_signature");
+  auto tampered = body;
+  tampered.replace(tampered.find("transfer money"), 14, "transfer MONEY");
+  expect(http_post(port, "/webhooks/whatsapp/wa-main", tampered, "application/json",
+                   {{"X-Hub-Signature-256", protocol::meta_signature(app_secret, body)}}),
+         401, "bad_signature");
+  // Signed but broken: not JSON, not the envelope.
+  auto not_json = post_wa(port, "wa-main", "{\"object\": ");
+  expect(not_json, 400, "bad_request");
+  expect(post_wa(port, "wa-main", R"({"object":"page","entry":[]})"), 400, "bad_request");
+  // A channel we do not have, and a number of nobody's channel.
+  expect(post_wa(port, "wa-nowhere", body), 404, "not_found");
+  expect(post_wa(port, "wa-main", wa_messages("999", json::array{wa_text("1", "wamid.F2", "x")})),
+         404, "not_found");
+  // Too large: refused from its Content-Length, before reading the body.
+  auto huge =
+      wa_messages("106540352242922",
+                  json::array{wa_text("34600999000", "wamid.F3", std::string(max_body, 'x'))});
+  auto res = post_wa(port, "wa-main", huge);
+  expect(res, 413, "payload_too_large");
+  EXPECT_NE(res.body().find("webhooks.max_body_bytes"), std::string::npos);
+
+  EXPECT_TRUE(conversation(port, "wa-main", "+34600999000").is_null());
+  EXPECT_TRUE(conversation(port, "wa-main", "+1").is_null());
+  auto refused = [&](std::string_view channel, std::string_view reason) {
+    return metric(port, "gateway_webhook_refused_total{channel=\"" + std::string(channel) +
+                            "\",reason=\"" + std::string(reason) + "\"}");
+  };
+  EXPECT_EQ(refused("wa-main", "bad_signature"), 3);
+  EXPECT_EQ(refused("wa-main", "malformed"), 2);
+  EXPECT_EQ(refused("wa-main", "unknown_channel"), 1);
+  EXPECT_EQ(refused("unknown", "unknown_channel"), 1);
+  EXPECT_EQ(refused("wa-main", "too_large"), 1);
+  EXPECT_EQ(metric(port, R"(gateway_webhook_events_total{channel="wa-main",kind="message"})"), 0);
+  EXPECT_EQ(metric(port, R"(gateway_journal_events_total)"), 0);
+}
+
+TEST(Webhooks, WhatsAppStatusesApplyInAnyOrderAndWaitForTheirMessage) {
+  deployment d;
+  {
+    auto gw = d.start();
+    auto statuses = [&](json::array list) {
+      auto res = post_wa(gw->port(), "wa-main", wa_statuses("106540352242922", std::move(list)));
+      EXPECT_EQ(res.result_int(), 200) << res.body();
+    };
+    // read arrives before delivered and sent; a failure carries its error.
+    statuses({wa_status("wamid.OUT1", "read", "34600111222")});
+    statuses({wa_status("wamid.OUT1", "delivered", "34600111222"),
+              wa_status("wamid.OUT1", "sent", "34600111222")});
+    auto failed = wa_status("wamid.OUT2", "failed", "34600111222");
+    failed["errors"] =
+        json::array{{{"code", 131047},
+                     {"title", "Re-engagement message"},
+                     {"error_data", {{"details", "More than 24 hours have passed"}}}}};
+    statuses({failed});
+    statuses({wa_status("wamid.OUT2", "delivered", "34600111222")});
+    crash(*gw);
+  }
+  auto gw = d.start();
+  auto conv = conversation(gw->port(), "wa-main", "+34600111222");
+  ASSERT_TRUE(conv.is_object());
+  const auto& deliveries = conv.as_object().at("deliveries").as_object();
+  EXPECT_EQ(text_field(deliveries.at("wamid.OUT1"), "status"), "read");
+  // Not seen yet: kept until the outbound message (M5) names this id.
+  EXPECT_EQ(text_field(deliveries.at("wamid.OUT1"), "message_id"), "");
+  EXPECT_EQ(text_field(deliveries.at("wamid.OUT2"), "status"), "failed");
+  EXPECT_EQ(text_field(deliveries.at("wamid.OUT2"), "detail"),
+            "131047: Re-engagement message: More than 24 hours have passed");
+  EXPECT_EQ(field(conv, "seq"), 2);  // read, failed: the late lower ones were not stored
+  EXPECT_EQ(field(conv, "messages"), 0);
+}
+
+// ---------------------------------------------------------------- Twilio
+
+std::string form_body(const protocol::form_params& params) {
+  auto escape = [](std::string_view s) {
+    std::string out;
+    for (unsigned char ch : s) {
+      if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+        out += static_cast<char>(ch);
+      } else {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, "%%%02X", ch);
+        out += buf;
+      }
+    }
+    return out;
+  };
+  std::string body;
+  for (const auto& [k, v] : params) {
+    if (!body.empty()) body += '&';
+    body += escape(k) + "=" + escape(v);
+  }
+  return body;
+}
+
+http_response post_twilio(std::uint16_t port, const std::string& target,
+                          const protocol::form_params& params,
+                          std::string_view token = auth_token) {
+  auto sig = protocol::twilio_signature(token, std::string(base_url) + target, params);
+  return http_post(port, target, form_body(params), "application/x-www-form-urlencoded",
+                   {{"X-Twilio-Signature", sig}});
+}
+
+TEST(Webhooks, TwilioInboundAndStatusCallbacks) {
+  deployment d;
+  const protocol::form_params inbound = {
+      {"ToCountry", "US"},
+      {"SmsMessageSid", "MM6ac1b4f4bc7f4b1a9d6e2f1c3a0b7d11"},
+      {"NumMedia", "1"},
+      {"MessageSid", "MM6ac1b4f4bc7f4b1a9d6e2f1c3a0b7d11"},
+      {"AccountSid", "AC00000000000000000000000000000001"},
+      {"From", "+14155550123"},
+      {"To", "+15550001111"},
+      {"Body", "Can I move my appointment to 10:30?"},
+      {"MediaUrl0", "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"},
+      {"MediaContentType0", "image/jpeg"},
+      {"SomethingTwilioAddedLater", "kept"},
+  };
+  {
+    auto gw = d.start();
+    auto res = post_twilio(gw->port(), "/webhooks/twilio/sms-main", inbound);
+    ASSERT_EQ(res.result_int(), 200) << res.body();
+    EXPECT_EQ(res[http::field::content_type], "text/xml");
+    EXPECT_NE(res.body().find("<Response></Response>"), std::string::npos);
+    EXPECT_EQ(post_twilio(gw->port(), "/webhooks/twilio/sms-main", inbound).result_int(), 200);
+
+    // Signed with another token, or for another URL: refused.
+    EXPECT_EQ(post_twilio(gw->port(), "/webhooks/twilio/sms-main", inbound, "wrong").result_int(),
+              401);
+    auto other_url = protocol::twilio_signature(
+        auth_token, std::string(base_url) + "/webhooks/twilio/sms-other", inbound);
+    EXPECT_EQ(http_post(gw->port(), "/webhooks/twilio/sms-main", form_body(inbound),
+                        "application/x-www-form-urlencoded", {{"X-Twilio-Signature", other_url}})
+                  .result_int(),
+              401);
+    auto broken = http_post(gw->port(), "/webhooks/twilio/sms-main", "Body=%ZZ",
+                            "application/x-www-form-urlencoded", {{"X-Twilio-Signature", "x"}});
+    EXPECT_EQ(broken.result_int(), 400);
+    // Signed, but without the required parameters.
+    auto missing = post_twilio(gw->port(), "/webhooks/twilio/sms-main", {{"Body", "hi"}});
+    EXPECT_EQ(missing.result_int(), 400);
+    EXPECT_NE(missing.body().find("MessageSid"), std::string::npos);
+
+    // Statuses of our outbound SMS, out of order; undelivered is a failure
+    // with Twilio's code; queued carries no state.
+    auto status = [&](std::string sid, std::string value, std::string code = {}) {
+      protocol::form_params p = {{"MessageSid", std::move(sid)},
+                                 {"MessageStatus", std::move(value)},
+                                 {"AccountSid", "AC00000000000000000000000000000001"},
+                                 {"From", "+15550001111"},
+                                 {"To", "+14155550123"}};
+      if (!code.empty()) p.emplace_back("ErrorCode", code);
+      auto r = post_twilio(gw->port(), "/webhooks/twilio/sms-main/status", p);
+      EXPECT_EQ(r.result_int(), 200) << r.body();
+    };
+    status("SM1", "delivered");
+    status("SM1", "sent");
+    status("SM1", "queued");
+    status("SM2", "undelivered", "30003");
+    crash(*gw);
+  }
+  auto gw = d.start();
+  auto conv = conversation(gw->port(), "sms-main", "+14155550123");
+  ASSERT_TRUE(conv.is_object());
+  EXPECT_EQ(field(conv, "messages"), 1);
+  const auto& deliveries = conv.as_object().at("deliveries").as_object();
+  EXPECT_EQ(text_field(deliveries.at("SM1"), "status"), "delivered");
+  EXPECT_EQ(text_field(deliveries.at("SM2"), "status"), "failed");
+  EXPECT_EQ(text_field(deliveries.at("SM2"), "detail"), "30003: undelivered");
+  EXPECT_EQ(field(conv, "seq"), 3);  // the message, delivered, failed
+  EXPECT_EQ(post_twilio(gw->port(), "/webhooks/twilio/sms-main", inbound).result_int(), 200);
+  EXPECT_EQ(field(conversation(gw->port(), "sms-main", "+14155550123"), "seq"), 3);
+}
+
+TEST(Webhooks, AdminReadsNeedTheKey) {
+  deployment d;
+  auto gw = d.start();
+  EXPECT_EQ(http_get(gw->port(), "/v1/conversations/clinic-1/wa-main/+1").result_int(), 401);
+  tcp_client c(gw->port());
+  http::request<http::string_body> req{http::verb::get, "/v1/conversations/clinic-1/wa-main/+1",
+                                       11};
+  req.set(http::field::authorization, "Bearer admin-key-2");
+  EXPECT_EQ(c.request(std::move(req)).result_int(), 401);
+  // Without admin.key the admin API is off.
+  gateway_process bare;
+  auto off = http_get(bare.port(), "/v1/conversations/clinic-1/wa-main/+1");
+  EXPECT_EQ(off.result_int(), 403);
+  EXPECT_NE(off.body().find("admin.key"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gw::test
