@@ -1,0 +1,33 @@
+// Realistic provider payloads for benchmarks: a WhatsApp Cloud API text
+// message webhook of about 1 KB, shaped like Meta's documented example
+// (envelope, metadata, contact profile, one message with a context reply).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace gw::bench {
+
+// `from` is the patient's WhatsApp id (digits), `wamid_suffix` makes the
+// message id unique.
+inline std::string whatsapp_text_webhook(std::string_view phone_number_id, std::string_view from,
+                                         std::string_view wamid_suffix) {
+  std::string body;
+  body.reserve(1100);
+  body +=
+      R"({"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":")";
+  body += phone_number_id;
+  body += R"("},"contacts":[{"profile":{"name":"María José Fernández"},"wa_id":")";
+  body += from;
+  body +=
+      R"("}],"messages":[{"context":{"from":"15550783881","id":"wamid.HBgLMTY0NjcwNDM1OTUVAgARGBI1QjJGRjI0RjU2QjY3QzE1MDAA"},"from":")";
+  body += from;
+  body += R"(","id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA)";
+  body += wamid_suffix;
+  body +=
+      R"(","timestamp":"1749416383","type":"text","text":{"body":"Buenos días, tengo cita mañana a las 10:30 con la doctora Ruiz para la revisión de la rodilla. ¿Podría cambiarla al jueves por la tarde? Si no es posible, me vale el viernes a primera hora. Llevaré los resultados de la resonancia magnética y el informe del fisioterapeuta que me pidieron en la última visita. Gracias y perdonen las molestias."}}]},"field":"messages"}]}]})";
+  return body;
+}
+
+}  // namespace gw::bench
