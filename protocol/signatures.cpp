@@ -1,12 +1,15 @@
-// HMAC signatures over OpenSSL's one-shot HMAC and SHA-256.
+// HMAC signatures (OpenSSL EVP_MAC) and SHA-256.
 #include "protocol/signatures.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
+#include <string>
+#include <vector>
 
 namespace gw::protocol {
 
@@ -29,13 +32,67 @@ std::string base64(const unsigned char* p, std::size_t n) {
   return out;
 }
 
-std::pair<std::array<unsigned char, EVP_MAX_MD_SIZE>, unsigned> hmac(const EVP_MD* md,
-                                                                     std::string_view key,
-                                                                     std::string_view data) {
+// OpenSSL 3's one-shot HMAC() looks the algorithm up by name on every call
+// (a method-store search under a lock), which costs more than hashing a 1 KB
+// webhook. Each thread keeps one keyed context per (digest, key) — there is
+// one key per channel — and re-initialises it for each message.
+class mac_contexts {
+ public:
+  mac_contexts() = default;
+  mac_contexts(const mac_contexts&) = delete;
+  mac_contexts& operator=(const mac_contexts&) = delete;
+  ~mac_contexts() { clear(); }
+
+  EVP_MAC_CTX* get(const char* digest, std::string_view key) {
+    for (auto& e : entries_)
+      if (e.digest == digest && e.key == key) {
+        if (EVP_MAC_init(e.ctx, nullptr, 0, nullptr) != 1) return nullptr;
+        return e.ctx;
+      }
+    if (entries_.size() >= max_entries) clear();  // more keys than channels: start over
+    static EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    EVP_MAC_CTX* ctx = hmac ? EVP_MAC_CTX_new(hmac) : nullptr;
+    if (!ctx) return nullptr;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(digest), 0),
+                           OSSL_PARAM_construct_end()};
+    if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) !=
+        1) {
+      EVP_MAC_CTX_free(ctx);
+      return nullptr;
+    }
+    entries_.push_back({digest, std::string(key), ctx});
+    return ctx;
+  }
+
+ private:
+  static constexpr std::size_t max_entries = 64;
+  struct entry {
+    const char* digest;  // a string literal: compared by address
+    std::string key;
+    EVP_MAC_CTX* ctx;
+  };
+  void clear() {
+    for (auto& e : entries_) EVP_MAC_CTX_free(e.ctx);
+    entries_.clear();
+  }
+  std::vector<entry> entries_;
+};
+
+constexpr const char* sha256_name = "SHA256";
+constexpr const char* sha1_name = "SHA1";
+
+// HMAC(digest, key, data); an empty result only if OpenSSL fails.
+std::pair<std::array<unsigned char, EVP_MAX_MD_SIZE>, std::size_t> hmac(const char* digest,
+                                                                        std::string_view key,
+                                                                        std::string_view data) {
+  thread_local mac_contexts contexts;
   std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
-  unsigned len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len);
+  std::size_t len = 0;
+  EVP_MAC_CTX* ctx = contexts.get(digest, key);
+  if (!ctx ||
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+      EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1)
+    len = 0;
   return {out, len};
 }
 
@@ -82,13 +139,15 @@ std::string hex_sha256(std::string_view data) {
 }
 
 std::string meta_signature(std::string_view app_secret, std::string_view body) {
-  auto [mac, len] = hmac(EVP_sha256(), app_secret, body);
+  auto [mac, len] = hmac(sha256_name, app_secret, body);
+  if (len == 0) return {};
   return "sha256=" + to_hex(mac.data(), len);
 }
 
 bool verify_meta_signature(std::string_view header, std::string_view app_secret,
                            std::string_view body) {
-  return constant_time_equal(header, meta_signature(app_secret, body));
+  auto expected = meta_signature(app_secret, body);
+  return !expected.empty() && constant_time_equal(header, expected);
 }
 
 std::string twilio_signature(std::string_view auth_token, std::string_view url,
@@ -102,15 +161,20 @@ std::string twilio_signature(std::string_view auth_token, std::string_view url,
     data += p->first;
     data += p->second;
   }
-  auto [mac, len] = hmac(EVP_sha1(), auth_token, data);
+  auto [mac, len] = hmac(sha1_name, auth_token, data);
+  if (len == 0) return {};
   return base64(mac.data(), len);
 }
 
 bool verify_twilio_signature(std::string_view header, std::string_view auth_token,
                              std::string_view url, const form_params& params) {
-  if (constant_time_equal(header, twilio_signature(auth_token, url, params))) return true;
+  auto matches = [&](std::string_view signed_url) {
+    auto expected = twilio_signature(auth_token, signed_url, params);
+    return !expected.empty() && constant_time_equal(header, expected);
+  };
+  if (matches(url)) return true;
   auto other = toggle_default_port(url);
-  return other != url && constant_time_equal(header, twilio_signature(auth_token, other, params));
+  return other != url && matches(other);
 }
 
 bool verify_twilio_body_signature(std::string_view header, std::string_view auth_token,

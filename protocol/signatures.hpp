@@ -14,7 +14,8 @@ using form_params = std::vector<std::pair<std::string, std::string>>;
 
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
-// "sha256=" + lowercase hex HMAC-SHA256(app_secret, body).
+// "sha256=" + lowercase hex HMAC-SHA256(app_secret, body); "" if OpenSSL
+// fails (verification then fails too).
 std::string meta_signature(std::string_view app_secret, std::string_view body);
 // `header` is the X-Hub-Signature-256 value as received.
 bool verify_meta_signature(std::string_view header, std::string_view app_secret,

@@ -1,6 +1,7 @@
 // WhatsApp webhook JSON to messages and statuses.
 #include "protocol/whatsapp_webhook.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -100,8 +101,12 @@ void read_content(const json::object& m, wa_message& out) {
 }  // namespace
 
 std::variant<wa_webhook, webhook_error> parse_whatsapp_webhook(std::string_view body) {
+  // The document lives only while we copy fields out of it: allocate it
+  // from a stack buffer (heap only for bodies far beyond a typical 1-4 KB).
+  unsigned char scratch[8192];
+  json::monotonic_resource arena(scratch, sizeof scratch);
   boost::system::error_code ec;
-  json::value root = json::parse(body, ec);
+  json::value root = json::parse(body, ec, &arena);
   if (ec) return webhook_error{"body is not valid JSON: " + ec.message()};
   auto* top = root.if_object();
   if (!top) return webhook_error{"body must be a JSON object"};
