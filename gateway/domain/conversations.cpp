@@ -69,6 +69,7 @@ struct conversation_service::shard_part {
   std::atomic<bool> ready{false};  // set once recovery opened the journal
   std::uint64_t applied_lsn = 0;
   std::uint64_t snapshot_lsn = 0;
+  std::size_t snapshot_bytes = 0;  // size of the last snapshot's payload
   bool snapshot_running = false;
   std::thread snapshot_thread;
 
@@ -226,6 +227,7 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
       auto& c = a.state();
       if (c.conv.key.tenant.empty()) c.conv.key = e.conv;
       observe(e.conv.tenant, e.offset);
+      if (e.seq <= c.conv.seq) continue;  // a fuzzy snapshot already holds it
       apply(c.conv, e);
       c.next_seq = e.seq + 1;
       ++stats.events;
@@ -350,31 +352,71 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
                     });
 }
 
-// Home thread. Encodes the shard's state now (consistent: every applied
-// record, none in flight) and writes it on a helper thread.
+// A snapshot in the making: the shard's conversations are encoded a slice
+// at a time on the home thread, between other work, so a shard with millions
+// of dedupe ids never stalls its requests for the whole encoding.
+//
+// It is a fuzzy snapshot. `lsn` is the last applied record when it started:
+// everything up to it is in every conversation; a conversation encoded later
+// may also hold events from after it. Recovery replays from lsn + 1 and skips
+// each event whose seq the conversation already has (FORMAT.md).
+struct conversation_service::snapshot_job {
+  store::snapshot snap;  // lsn, and the payload as it grows
+  std::vector<const conversation*> convs;
+  std::size_t next = 0;
+};
+
+// Home thread.
 void conversation_service::maybe_snapshot(shard_part& p) {
   if (p.snapshot_running || p.applied_lsn - p.snapshot_lsn < opts_.snapshot_every) return;
   p.snapshot_running = true;
   if (p.snapshot_thread.joinable()) p.snapshot_thread.join();  // finished: running was false
-  store::snapshot snap;
-  snap.lsn = p.applied_lsn;
-  wire::put_varint(snap.payload, p.max_offset.size());
+  auto job = std::make_shared<snapshot_job>();
+  auto& payload = job->snap.payload;
+  // The last snapshot's size plus growth: no reallocation (a copy of tens of
+  // megabytes on this thread) while slices append.
+  payload.reserve(p.snapshot_bytes + p.snapshot_bytes / 4);
+  job->snap.lsn = p.applied_lsn;
+  wire::put_varint(payload, p.max_offset.size());
   for (const auto& [t, o] : p.max_offset) {
-    wire::put_str(snap.payload, t);
-    wire::put_varint(snap.payload, o);
+    wire::put_str(payload, t);
+    wire::put_varint(payload, o);
   }
   {
     std::shared_lock lock(p.mu);
-    std::size_t live = 0;
-    for (const auto& [name, a] : p.actors) live += a->state().conv.seq > 0;
-    wire::put_varint(snap.payload, live);
-    for (const auto& [name, a] : p.actors)
-      if (a->state().conv.seq > 0) encode_conversation(snap.payload, a->state().conv);
+    job->convs.reserve(p.actors.size());
+    for (const auto& [name, a] : p.actors) job->convs.push_back(&a->state().conv);
   }
-  p.snapshot_thread = std::thread([&p, store = opts_.store, snap = std::move(snap)] {
+  // Every conversation known now is written, even one with nothing applied
+  // yet (seq 0), so the count is known before the first slice.
+  wire::put_varint(payload, job->convs.size());
+  snapshot_slice(p, std::move(job));
+}
+
+// Home thread: encodes the next slice, then yields or hands the finished
+// payload to a helper thread that writes it.
+void conversation_service::snapshot_slice(shard_part& p, std::shared_ptr<snapshot_job> job) {
+  // A turn ends after ~128 KiB of output (well under a millisecond): a
+  // conversation with thousands of dedupe ids costs as much as many small ones.
+  constexpr std::size_t slice_bytes = 128 * 1024;
+  auto& payload = job->snap.payload;
+  const auto stop_at = payload.size() + slice_bytes;
+  while (payload.size() < stop_at && job->next < job->convs.size())
+    encode_conversation(payload, *job->convs[job->next++]);
+  if (job->next < job->convs.size()) {
+    boost::asio::post(p.shard->ioc, [this, &p, job = std::move(job)]() mutable {
+      snapshot_slice(p, std::move(job));
+    });
+    return;
+  }
+  p.snapshot_bytes = job->snap.payload.size();
+  // Writing, syncing and deleting the covered segments all block on the
+  // disk: a helper thread does them, and tells the shard when done.
+  p.snapshot_thread = std::thread([&p, store = opts_.store, snap = std::move(job->snap)] {
     bool ok = true;
     try {
       store->save_snapshot(p.shard->index, snap);
+      p.journal->release_through(snap.lsn);
     } catch (const std::exception& e) {
       ok = false;
       log::error("snapshot failed; the journal keeps everything",
@@ -382,9 +424,7 @@ void conversation_service::maybe_snapshot(shard_part& p) {
     }
     boost::asio::post(p.shard->ioc, [&p, lsn = snap.lsn, ok] {
       p.snapshot_running = false;
-      if (!ok) return;
-      p.snapshot_lsn = lsn;
-      p.journal->release_through(lsn);
+      if (ok) p.snapshot_lsn = lsn;
     });
   });
 }

@@ -90,12 +90,14 @@ class conversation_service {
  private:
   struct cell;
   struct shard_part;
+  struct snapshot_job;
   class tenant_clock;
 
   shard_part& part_for(const conversation_key& key);
   void recover_shard(shard_part& p, recovery_stats& stats);
   void handle_submit(shard_part& p, cell& c, std::vector<event> events, submit_done done);
   void maybe_snapshot(shard_part& p);
+  void snapshot_slice(shard_part& p, std::shared_ptr<snapshot_job> job);
 
   runtime::shard_set& shards_;
   core_options opts_;

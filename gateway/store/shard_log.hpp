@@ -18,7 +18,9 @@ class shard_log {
   virtual ~shard_log() = default;
   virtual void append(record_type type, std::string_view payload, done_fn done) = 0;
   virtual bool failed() const noexcept = 0;
-  // Records up to `lsn` are in a saved snapshot and may be discarded.
+  // Records up to `lsn` are in a saved snapshot and may be discarded. Any
+  // thread (the snapshot writer calls it: deleting files and syncing the
+  // directory must not block a shard).
   virtual void release_through(std::uint64_t lsn) = 0;
   virtual std::uint64_t syncs() const noexcept = 0;
 };
