@@ -373,19 +373,26 @@ void conversation_service::maybe_snapshot(shard_part& p) {
   if (p.snapshot_thread.joinable()) p.snapshot_thread.join();  // finished: running was false
   auto job = std::make_shared<snapshot_job>();
   auto& payload = job->snap.payload;
-  // The last snapshot's size plus growth: no reallocation (a copy of tens of
-  // megabytes on this thread) while slices append.
-  payload.reserve(p.snapshot_bytes + p.snapshot_bytes / 4);
+  {
+    std::shared_lock lock(p.mu);
+    job->convs.reserve(p.actors.size());
+    std::size_t ids = 0;
+    for (const auto& [name, a] : p.actors) {
+      job->convs.push_back(&a->state().conv);
+      ids += a->state().conv.provider_ids.size() + a->state().conv.client_ids.size() +
+             a->state().conv.deliveries.size();
+    }
+    // Sized up front (the last snapshot's size, or ~96 bytes per id and 256
+    // per conversation, whichever is larger, plus a quarter): growing by
+    // reallocation would copy tens of megabytes on this thread at once.
+    auto estimate = std::max(p.snapshot_bytes, ids * 96 + job->convs.size() * 256);
+    payload.reserve(estimate + estimate / 4);
+  }
   job->snap.lsn = p.applied_lsn;
   wire::put_varint(payload, p.max_offset.size());
   for (const auto& [t, o] : p.max_offset) {
     wire::put_str(payload, t);
     wire::put_varint(payload, o);
-  }
-  {
-    std::shared_lock lock(p.mu);
-    job->convs.reserve(p.actors.size());
-    for (const auto& [name, a] : p.actors) job->convs.push_back(&a->state().conv);
   }
   // Every conversation known now is written, even one with nothing applied
   // yet (seq 0), so the count is known before the first slice.
