@@ -68,8 +68,9 @@ struct conversation_service::shard_part {
   std::unordered_map<std::string, std::uint64_t> max_offset;  // per tenant, home thread
   std::atomic<bool> ready{false};  // set once recovery opened the journal
   std::uint64_t applied_lsn = 0;
-  std::uint64_t snapshot_lsn = 0;
-  std::size_t snapshot_bytes = 0;  // size of the last snapshot's payload
+  std::uint64_t snapshot_lsn = 0;        // of the last saved snapshot
+  std::uint64_t snapshot_tried_lsn = 0;  // of the last attempt, saved or not
+  std::size_t snapshot_bytes = 0;        // size of the last snapshot's payload
   bool snapshot_running = false;
   std::thread snapshot_thread;
 
@@ -214,7 +215,7 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
     }
     if (!r.ok) throw std::runtime_error("snapshot of " + where + " is malformed");
     from = snap->lsn + 1;
-    p.applied_lsn = p.snapshot_lsn = snap->lsn;
+    p.applied_lsn = p.snapshot_lsn = p.snapshot_tried_lsn = snap->lsn;
     stats.from_snapshot = true;
   }
   auto result = opts_.store->replay(shard, from, [&](const store::record_view& rec) {
@@ -368,8 +369,11 @@ struct conversation_service::snapshot_job {
 
 // Home thread.
 void conversation_service::maybe_snapshot(shard_part& p) {
-  if (p.snapshot_running || p.applied_lsn - p.snapshot_lsn < opts_.snapshot_every) return;
+  // Counted from the last attempt: after a failed save (a full disk) the
+  // next try waits another snapshot_every records instead of every append.
+  if (p.snapshot_running || p.applied_lsn - p.snapshot_tried_lsn < opts_.snapshot_every) return;
   p.snapshot_running = true;
+  p.snapshot_tried_lsn = p.applied_lsn;
   if (p.snapshot_thread.joinable()) p.snapshot_thread.join();  // finished: running was false
   auto job = std::make_shared<snapshot_job>();
   auto& payload = job->snap.payload;

@@ -98,6 +98,26 @@ TEST(ConversationService, AssignsSeqOffsetEpochAndApplies) {
 
 // The core reaches storage only through the event_store interface: a store
 // that wraps the journal and counts calls sees every open, replay and append.
+// A service over `store` (snapshot every 10 records), recovered.
+conversation_service store_backed(runtime::shard_set& shards, const std::string& data_dir,
+                                  std::shared_ptr<store::event_store> store) {
+  core_options o;
+  o.data_dir = data_dir;
+  o.store = std::move(store);
+  o.snapshot_every = 10;
+  return conversation_service(shards, o);
+}
+
+// Submits one inbound message and waits until it is durable.
+void submit_one(conversation_service& svc, int i) {
+  std::promise<void> p;
+  svc.submit(ana, {inbound("w" + std::to_string(i), "x")}, [&](std::error_code ec, submit_result) {
+    EXPECT_FALSE(ec);
+    p.set_value();
+  });
+  p.get_future().wait();
+}
+
 struct counting_store final : store::event_store {
   explicit counting_store(const std::string& dir) : inner(dir, {}) {}
   std::optional<store::snapshot> load_snapshot(unsigned shard) override {
@@ -105,6 +125,7 @@ struct counting_store final : store::event_store {
   }
   void save_snapshot(unsigned shard, const store::snapshot& s) override {
     ++saves;
+    if (fail_saves) throw std::runtime_error("no space left on device");
     inner.save_snapshot(shard, s);
   }
   store::recovery_result replay(unsigned shard, std::uint64_t from,
@@ -119,7 +140,39 @@ struct counting_store final : store::event_store {
   }
   store::journal_store inner;
   std::atomic<int> saves{0}, replays{0}, opens{0};
+  std::atomic<bool> fail_saves{false};
 };
+
+// A snapshot that cannot be saved (full disk) leaves the journal whole and
+// is retried after another snapshot_every records, not after every append.
+TEST(ConversationService, FailedSnapshotsAreRetriedAtTheNormalPace) {
+  tmpdir d;
+  auto failing = std::make_shared<counting_store>(d.path + "/store");
+  failing->fail_saves = true;
+  runtime::shard_set shards(1);
+  shards.start();
+  {
+    auto svc = store_backed(shards, d.path, failing);
+    svc.recover();
+    for (int i = 0; i < 60; ++i) {
+      submit_one(svc, i);
+      std::this_thread::sleep_for(1ms);  // let a failed attempt finish
+    }
+    EXPECT_TRUE(svc.healthy());
+    shards.stop();
+  }
+  EXPECT_GE(failing->saves.load(), 1);
+  EXPECT_LE(failing->saves.load(), 6);
+  // Everything is still in the journal.
+  runtime::shard_set again(1);
+  again.start();
+  core_options o;
+  o.data_dir = d.path;
+  o.store = std::make_shared<counting_store>(d.path + "/store");
+  conversation_service svc(again, o);
+  EXPECT_EQ(svc.recover().events, 60u);
+  again.stop();
+}
 
 TEST(ConversationService, UsesOnlyTheStoreInterface) {
   tmpdir d;
@@ -127,23 +180,11 @@ TEST(ConversationService, UsesOnlyTheStoreInterface) {
   runtime::shard_set shards(2);
   shards.start();
   {
-    core_options o;
-    o.data_dir = d.path;
-    o.store = counting;
-    o.snapshot_every = 10;
-    conversation_service svc(shards, o);
+    auto svc = store_backed(shards, d.path, counting);
     svc.recover();
     EXPECT_EQ(counting->replays.load(), 2);
     EXPECT_EQ(counting->opens.load(), 2);
-    for (int i = 0; i < 40; ++i) {
-      std::promise<void> p;
-      svc.submit(ana, {inbound("w" + std::to_string(i), "x")},
-                 [&](std::error_code ec, submit_result) {
-                   EXPECT_FALSE(ec);
-                   p.set_value();
-                 });
-      p.get_future().wait();
-    }
+    for (int i = 0; i < 40; ++i) submit_one(svc, i);
     shards.stop();
   }
   EXPECT_GE(counting->saves.load(), 1);
