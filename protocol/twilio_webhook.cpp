@@ -82,16 +82,15 @@ std::variant<twilio_status, webhook_error> parse_twilio_status(std::string_view 
 }
 
 std::variant<twilio_inbound, webhook_error> parse_twilio_inbound(form_params params) {
-  auto* form = &params;
   twilio_inbound in;
-  in.message_sid = get(*form, "MessageSid", "SmsMessageSid");
-  in.account_sid = get(*form, "AccountSid");
-  in.from = get(*form, "From");
-  in.to = get(*form, "To");
-  in.body = get(*form, "Body");
+  in.message_sid = get(params, "MessageSid", "SmsMessageSid");
+  in.account_sid = get(params, "AccountSid");
+  in.from = get(params, "From");
+  in.to = get(params, "To");
+  in.body = get(params, "Body");
   if (in.message_sid.empty() || in.from.empty() || in.to.empty())
     return webhook_error{"MessageSid, From and To are required"};
-  auto num_media = get(*form, "NumMedia");
+  auto num_media = get(params, "NumMedia");
   unsigned n = 0;
   if (!num_media.empty()) {
     auto [end, ec] = std::from_chars(num_media.data(), num_media.data() + num_media.size(), n);
@@ -99,8 +98,8 @@ std::variant<twilio_inbound, webhook_error> parse_twilio_inbound(form_params par
       return webhook_error{"NumMedia must be a number from 0 to 10"};
   }
   for (unsigned i = 0; i < n; ++i) {
-    twilio_media m{get(*form, "MediaUrl" + std::to_string(i)),
-                   get(*form, "MediaContentType" + std::to_string(i))};
+    twilio_media m{get(params, "MediaUrl" + std::to_string(i)),
+                   get(params, "MediaContentType" + std::to_string(i))};
     if (m.url.empty()) return webhook_error{"MediaUrl" + std::to_string(i) + " is missing"};
     in.media.push_back(std::move(m));
   }
@@ -109,16 +108,15 @@ std::variant<twilio_inbound, webhook_error> parse_twilio_inbound(form_params par
 }
 
 std::variant<twilio_status, webhook_error> parse_twilio_status(form_params params) {
-  auto* form = &params;
   twilio_status st;
-  st.message_sid = get(*form, "MessageSid", "SmsSid");
-  st.status = get(*form, "MessageStatus", "SmsStatus");
+  st.message_sid = get(params, "MessageSid", "SmsSid");
+  st.status = get(params, "MessageStatus", "SmsStatus");
   if (st.message_sid.empty() || st.status.empty())
     return webhook_error{"MessageSid and MessageStatus are required"};
-  st.error_code = get(*form, "ErrorCode");
-  st.error_message = get(*form, "ErrorMessage");
-  st.from = get(*form, "From");
-  st.to = get(*form, "To");
+  st.error_code = get(params, "ErrorCode");
+  st.error_message = get(params, "ErrorMessage");
+  st.from = get(params, "From");
+  st.to = get(params, "To");
   st.params = std::move(params);
   return st;
 }

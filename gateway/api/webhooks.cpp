@@ -113,6 +113,10 @@ struct webhooks::counters {
   std::atomic<std::uint64_t> statuses{0};    // statuses stored
   std::atomic<std::uint64_t> duplicates{0};  // retries and statuses that changed nothing
   std::atomic<std::uint64_t> ignored{0};     // statuses with no state (queued, accepted, ...)
+
+  void refuse(reason why) noexcept {
+    refused[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+  }
 };
 
 // One request's submits, answered when the last conversation is durable.
@@ -132,8 +136,7 @@ struct webhooks::join {
     if (!ec) count.duplicates.fetch_add(submitted - r.events.size(), std::memory_order_relaxed);
     if (pending.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     if (failed || recovering) {
-      count.refused[static_cast<std::size_t>(reason::unavailable)].fetch_add(
-          1, std::memory_order_relaxed);
+      count.refuse(reason::unavailable);
       return answer.error(http_error::unavailable,
                           failed ? "the journal cannot write; nothing of this request is "
                                    "acknowledged, retry later"
@@ -176,7 +179,7 @@ std::uint64_t webhooks::refused(std::string_view channel, reason why) const noex
 
 void webhooks::refuse(const channel_config* ch, reason why, net::responder& answer,
                       std::string_view message) const {
-  counters_for(ch).refused[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+  counters_for(ch).refuse(why);
   log::debug("webhook refused", {{"channel", ch ? ch->id : std::string("unknown")},
                                  {"reason", reason_names[static_cast<std::size_t>(why)]},
                                  {"message", message}});
@@ -227,8 +230,7 @@ void webhooks::add_routes(net::router& r) {
     o.limit_name = "webhooks.max_body_bytes";
     o.on_too_large = [this](const net::request_context& rc) {
       auto* ch = channels_.find(rc.param("channel"));
-      counters_for(ch).refused[static_cast<std::size_t>(reason::too_large)].fetch_add(
-          1, std::memory_order_relaxed);
+      counters_for(ch).refuse(reason::too_large);
     };
     return o;
   };

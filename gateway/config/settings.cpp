@@ -48,12 +48,13 @@ std::string set_level(config& c, std::string_view v) {
 
 std::string set_public_base_url(config& c, std::string_view v) {
   while (v.ends_with('/')) v.remove_suffix(1);
-  auto scheme_end = v.find("://");
-  if (!v.empty() && !v.starts_with("http://") && !v.starts_with("https://"))
-    return "must start with http:// or https://, got \"" + std::string(v) + "\"";
-  if (auto host = v.empty() ? "x" : v.substr(scheme_end + 3);
-      host.empty() || host.find('/') != host.npos)
-    return "must be scheme://host[:port] with no path, got \"" + std::string(v) + "\"";
+  if (!v.empty()) {
+    if (!v.starts_with("http://") && !v.starts_with("https://"))
+      return "must start with http:// or https://, got \"" + std::string(v) + "\"";
+    auto host = v.substr(v.find("://") + 3);
+    if (host.empty() || host.find('/') != std::string_view::npos)
+      return "must be scheme://host[:port] with no path, got \"" + std::string(v) + "\"";
+  }
   c.webhooks.public_base_url = std::string(v);
   return {};
 }

@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <optional>
 
 #include "gateway/net/errors.hpp"
 #include "gateway/net/streams.hpp"
@@ -99,6 +100,8 @@ class http_session final : public runtime::session_base,
     started_ = clock::now();
     route_index_ = 0;
     limits_ = nullptr;
+    match_ = {};
+    rc_.reset();  // refers to the message of the parser about to be replaced
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(cfg().http.max_header_bytes));
     parser_->body_limit(cfg().http.max_body_bytes);
@@ -114,6 +117,7 @@ class http_session final : public runtime::session_base,
     if (ec) return on_read_error(ec);
     auto& req = parser_->get();
     if (beast::websocket::is_upgrade(req)) return upgrade();
+    match_route();
     if (!apply_route_limits()) return;
     if (beast::iequals(req[beast::http::field::expect], "100-continue") && !parser_->is_done()) {
       interim_.emplace(beast::http::status::continue_, req.version());
@@ -127,26 +131,32 @@ class http_session final : public runtime::session_base,
     read_body();
   }
 
+  // Routes a request once, as soon as its headers are in: the route's own
+  // limits apply before the body is read, and route() reuses the match.
+  void match_route() {
+    auto& req = parser_->get();
+    auto [path, query] = split_target(req.target());
+    rc_.emplace(request_context{req, path, query, {}});
+    match_ = ctx_.routes.find(req.method(), path, &*rc_);
+    route_index_ = match_.index;
+  }
+
   // A route may accept smaller bodies than http.max_body_bytes: refuse a
   // declared length over it now, and let the parser stop a chunked one.
   bool apply_route_limits() {
-    auto& req = parser_->get();
-    auto [path, query] = split_target(req.target());
-    request_context rc{req, path, query, {}};
-    auto m = ctx_.routes.find(req.method(), path, &rc);
-    route_index_ = m.index;
-    limits_ = m.options && m.options->max_body_bytes != 0 ? m.options : nullptr;
+    const auto* o = match_.options;
+    limits_ = o && o->max_body_bytes != 0 ? o : nullptr;
     if (!limits_) return true;
     if (auto length = parser_->content_length(); length && *length > limits_->max_body_bytes) {
-      refuse_too_large(rc);
+      refuse_too_large();
       return false;
     }
     parser_->body_limit(limits_->max_body_bytes);
     return true;
   }
 
-  void refuse_too_large(const request_context& rc) {
-    if (limits_->on_too_large) limits_->on_too_large(rc);
+  void refuse_too_large() {
+    if (limits_->on_too_large) limits_->on_too_large(*rc_);
     reply_error(http_error::payload_too_large,
                 "request body exceeds " + std::string(limits_->limit_name) + " (" +
                     std::to_string(limits_->max_body_bytes) + " bytes)");
@@ -168,13 +178,7 @@ class http_session final : public runtime::session_base,
       return reply_error(http_error::header_too_large,
                          "request headers exceed http.max_header_bytes (" +
                              std::to_string(cfg().http.max_header_bytes) + " bytes)");
-    if (ec == error::body_limit && limits_) {
-      auto& req = parser_->get();
-      auto [path, query] = split_target(req.target());
-      request_context rc{req, path, query, {}};
-      ctx_.routes.find(req.method(), path, &rc);
-      return refuse_too_large(rc);
-    }
+    if (ec == error::body_limit && limits_) return refuse_too_large();
     if (ec == error::body_limit)
       return reply_error(http_error::payload_too_large,
                          "request body exceeds http.max_body_bytes (" +
@@ -216,10 +220,9 @@ class http_session final : public runtime::session_base,
 
   void route() {
     auto& req = parser_->get();
-    auto [path, query] = split_target(req.target());
-    request_context rc{req, path, query, {}};
-    auto m = ctx_.routes.find(req.method(), path, &rc);
-    route_index_ = m.index;
+    auto& rc = *rc_;
+    const auto path = rc.path;
+    const auto& m = match_;
     if (m.index == 0)
       return respond(make_error(http_error::not_found, "no route for " + quote_path(path)));
     if (!m.h) {
@@ -281,6 +284,7 @@ class http_session final : public runtime::session_base,
     count_out(n);
     ctx_.metrics.count_request(route_index_, res_->result_int(), clock::now() - started_);
     res_.reset();
+    rc_.reset();
     parser_.reset();
     if (ec) return on_io_error(ec, "write");
     if (close) return finish();
@@ -328,6 +332,8 @@ class http_session final : public runtime::session_base,
   bool draining_ = false;
   clock::time_point started_{};
   std::size_t route_index_ = 0;
+  router::match match_;                    // the request's route, found with its headers
+  std::optional<request_context> rc_;      // its path, query and {params}
   const route_options* limits_ = nullptr;  // the matched route's, when it has its own
 };
 
