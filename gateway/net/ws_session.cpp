@@ -11,6 +11,7 @@
 #include "gateway/net/errors.hpp"
 #include "gateway/obs/log.hpp"
 #include "protocol/agent_frames.hpp"
+#include "protocol/agent_session.hpp"
 #include "protocol/close_codes.hpp"
 
 namespace gw::net {
@@ -32,7 +33,8 @@ class ws_session final : public runtime::session_base,
         ctx_(ctx),
         home_(home),
         slot_(std::move(slot)),
-        close_timer_(ws_.get_executor()) {
+        close_timer_(ws_.get_executor()),
+        rate_(ctx.cfg.ws.commands_per_second, ctx.cfg.ws.command_burst) {
     home_.sessions.add(this);
     ctx_.metrics.ws_sessions_open.fetch_add(1, std::memory_order_relaxed);
   }
@@ -123,13 +125,28 @@ class ws_session final : public runtime::session_base,
 
   void handle(std::string_view text) {
     auto decoded = protocol::decode_command(text);
+    // Every frame spends from the budget, bad ones included.
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+                   .count();
+    if (auto wait = rate_.take(now)) {
+      auto* f = std::get_if<protocol::decode_failure>(&decoded);
+      return send(protocol::encode_error(
+          f ? f->id : std::get<protocol::command>(decoded).id, protocol::agent_error::rate_limited,
+          "more than " + std::to_string(ctx_.cfg.ws.commands_per_second) +
+              " commands per second; retry in " + std::to_string(*wait) + " ms",
+          {{"ra", *wait}}));
+    }
     if (auto* f = std::get_if<protocol::decode_failure>(&decoded))
       return send(protocol::encode_error(f->id, f->error, f->message));
     const auto& cmd = std::get<protocol::command>(decoded);
-    switch (cmd.kind) {
-      case protocol::command_kind::ping:
-        return send(protocol::encode_pong(cmd.id));
-    }
+    if (cmd.kind == protocol::command_kind::ping) return send(protocol::encode_pong(cmd.id));
+    // Decoded and checked, but sessions do not authenticate agents or reach
+    // the conversation core yet (milestone M4): say so instead of pretending.
+    send(protocol::encode_error(cmd.id, protocol::agent_error::unavailable,
+                                "\"" + std::string(protocol::name_of(cmd.kind)) +
+                                    "\" is part of gw.agent.v1 but this build does not serve it "
+                                    "yet"));
   }
 
   void write_next() {
@@ -210,6 +227,7 @@ class ws_session final : public runtime::session_base,
   runtime::shard& home_;
   connection_slot slot_;
   asio::steady_timer close_timer_;
+  protocol::rate_limiter rate_;  // commands per second (ws.commands_per_second, ws.command_burst)
   std::optional<request> upgrade_;
   beast::flat_buffer in_;
   std::deque<std::string> queue_;

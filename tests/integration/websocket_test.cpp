@@ -47,6 +47,15 @@ TEST(WebSocket, BadFramesGetErrorsAndTheSessionGoesOn) {
   auto e2 = parse(ws.read_text());
   EXPECT_EQ(e2.at("code").as_string(), "unknown_command");
   EXPECT_EQ(e2.at("id").as_string(), "x");
+  ws.send_text(R"({"c":"send","id":"y","cv":"wa-demo:+34600111222","text":"hi"})");
+  auto e3 = parse(ws.read_text());
+  EXPECT_EQ(e3.at("code").as_string(), "bad_args");
+  EXPECT_NE(std::string_view(e3.at("msg").as_string()).find("\"text\""), std::string_view::npos);
+  // A well-formed v1 command this build does not serve yet says so.
+  ws.send_text(R"({"c":"send","id":"z","cv":"wa-demo:+34600111222","tx":"hi"})");
+  auto e4 = parse(ws.read_text());
+  EXPECT_EQ(e4.at("code").as_string(), "unavailable");
+  EXPECT_EQ(e4.at("id").as_string(), "z");
   ws.send_text(R"({"c":"ping","id":"still-here"})");
   EXPECT_EQ(parse(ws.read_text()).at("t").as_string(), "pong");
 }
@@ -119,13 +128,33 @@ TEST(WebSocket, ClientCloseIsOrderly) {
   ADD_FAILURE() << "the server did not record the client's close";
 }
 
+// Beyond the burst, commands are refused with rate_limited and how long to
+// wait; the session stays open and serves again after that wait.
+TEST(WebSocket, CommandsBeyondTheRateAreRefusedAndTheSessionGoesOn) {
+  gateway_process gw({}, {"GATEWAY_WS_COMMANDS_PER_SECOND=2", "GATEWAY_WS_COMMAND_BURST=3"});
+  ws_client ws(gw.port());
+  for (int i = 0; i < 4; ++i) ws.send_text(R"({"c":"ping","id":"p)" + std::to_string(i) + "\"}");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(parse(ws.read_text()).at("t").as_string(), "pong") << i;
+  auto refused = parse(ws.read_text());
+  EXPECT_EQ(refused.at("code").as_string(), "rate_limited");
+  EXPECT_EQ(refused.at("id").as_string(), "p3");
+  auto wait_ms = refused.at("ra").as_int64();
+  EXPECT_GT(wait_ms, 0);
+  EXPECT_LE(wait_ms, 500);  // one token every 500 ms
+  std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms + 20));
+  ws.send_text(R"({"c":"ping","id":"again"})");
+  EXPECT_EQ(parse(ws.read_text()).at("id").as_string(), "again");
+}
+
 // A client that sends but never reads: its replies pile up beyond the
 // outbound budget and the server closes it with 4001 (slow consumer).
 TEST(WebSocket, SlowConsumerIsClosedWith4001) {
   // A long closing handshake: slow builds (sanitizers) may take seconds to
   // get from the budget being hit to this client reading.
+  // No command rate limit in the way: every ping gets its pong.
   gateway_process gw(
-      {}, {"GATEWAY_WS_MAX_OUTBOUND_BYTES=4096", "GATEWAY_WS_HANDSHAKE_TIMEOUT_MS=120000"});
+      {}, {"GATEWAY_WS_MAX_OUTBOUND_BYTES=4096", "GATEWAY_WS_HANDSHAKE_TIMEOUT_MS=120000",
+           "GATEWAY_WS_COMMANDS_PER_SECOND=100000", "GATEWAY_WS_COMMAND_BURST=100000"});
   ws_client ws(gw.port(), "gw.agent.v1", 10s, /*rcvbuf=*/4096);
   std::string ping = R"({"c":"ping","id":")" + std::string(60, 'x') + "\"}";
   bool closed = false;
