@@ -16,10 +16,10 @@ constexpr error_entry table[] = {
     {400, "bad_request"},        {400, "unsupported_subprotocol"},
     {401, "bad_signature"},      {401, "unauthorized"},
     {403, "forbidden"},          {404, "not_found"},
-    {405, "method_not_allowed"}, {408, "request_timeout"},
-    {413, "payload_too_large"},  {426, "upgrade_required"},
-    {431, "header_too_large"},   {500, "internal"},
-    {503, "unavailable"},
+    {405, "method_not_allowed"}, {409, "conflict"},
+    {408, "request_timeout"},    {413, "payload_too_large"},
+    {426, "upgrade_required"},   {431, "header_too_large"},
+    {500, "internal"},           {503, "unavailable"},
 };
 static_assert(std::size(table) == static_cast<std::size_t>(http_error::unavailable) + 1);
 }  // namespace

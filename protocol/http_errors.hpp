@@ -17,6 +17,7 @@ enum class http_error : std::uint8_t {
   forbidden,                // 403 credentials fine, action not allowed (or turned off)
   not_found,                // 404 no route for this path, or no such resource
   method_not_allowed,       // 405 route exists, method does not
+  conflict,                 // 409 the resource exists already, or the change contradicts it
   request_timeout,          // 408
   payload_too_large,        // 413 body above http.max_body_bytes
   upgrade_required,         // 426 plain GET on a WebSocket-only route

@@ -2,9 +2,14 @@
 #include "gateway/app/server.hpp"
 
 #include <boost/asio/post.hpp>
+#include <future>
+#include <set>
 #include <thread>
 
+#include <filesystem>
+
 #include "gateway/api/admin.hpp"
+#include "gateway/api/directory_api.hpp"
 #include "gateway/net/tls.hpp"
 #include "gateway/obs/log.hpp"
 
@@ -40,8 +45,13 @@ server::server(const config& cfg)
   core.snapshot_every = cfg.journal.snapshot_every_records;
   core.actor_batch = cfg.actor_batch;
   core_ = std::make_unique<domain::conversation_service>(shards_, core);
+  // The directory's changes run on shard 0, like its journal's completions.
+  directory_ = std::make_unique<domain::directory_service>(
+      (std::filesystem::path(cfg.data_dir) / "directory").string(), shards_.at(0).ioc,
+      store::journal_options{.segment_bytes = cfg.journal.segment_bytes});
   add_operational_routes(
-      router_, state_, [c = core_.get()] { return c->healthy(); }, metrics_);
+      router_, state_,
+      [c = core_.get(), d = directory_.get()] { return c->healthy() && d->healthy(); }, metrics_);
   metrics_.add_collector([c = core_.get()](std::string& out) {
     metrics::write_metric(out, "gateway_journal_events_total", "counter",
                           "Events made durable by the journals.", c->appended_events());
@@ -58,6 +68,7 @@ server::server(const config& cfg)
   webhooks_->add_routes(router_);
   metrics_.add_collector([w = webhooks_.get()](std::string& out) { w->write_metrics(out); });
   api::add_admin_routes(router_, cfg.admin_key, *core_);
+  api::add_directory_routes(router_, cfg.admin_key, *directory_, channels_);
   metrics_.set_routes(router_.labels());
   listener_ = std::make_shared<net::listener>(ctx_, shards_, listen_endpoint(cfg));
   endpoint_ = listener_->local_endpoint();
@@ -68,6 +79,7 @@ server::~server() {
   stop_listener(std::chrono::steady_clock::now() + std::chrono::seconds(1));
   shards_.stop();
   core_.reset();  // flushes the journals
+  directory_.reset();
 }
 
 void server::stop_listener(std::chrono::steady_clock::time_point deadline) {
@@ -84,6 +96,8 @@ void server::start() {
                           {"tls", cfg_.tls.enabled()},
                           {"threads", shards_.size()},
                           {"backend", GATEWAY_ASIO_BACKEND_NAME}});
+  auto changes = directory_->recover();
+  create_config_tenants();
   auto r = core_->recover();
   log::info("recovered", {{"records", r.records},
                           {"events", r.events},
@@ -91,8 +105,32 @@ void server::start() {
                           {"from_snapshot", r.from_snapshot},
                           {"dropped_bytes", r.dropped_bytes},
                           {"ms", r.took.count()},
-                          {"epoch", core_->epoch()}});
+                          {"epoch", core_->epoch()},
+                          {"directory_changes", changes}});
   state_.store(lifecycle::ready, std::memory_order_release);
+}
+
+// Channels in the config name their tenant; a tenant the directory does not
+// have yet is created (journaled like any change), so agents can be added to
+// it at once.
+void server::create_config_tenants() {
+  std::vector<std::future<std::string>> waits;
+  std::set<std::string> asked;
+  for (const auto& ch : cfg_.channels) {
+    if (!asked.insert(ch.tenant).second ||
+        directory_->read([&](const auto& s) { return s.tenant(ch.tenant) != nullptr; }))
+      continue;
+    auto done = std::make_shared<std::promise<std::string>>();
+    waits.push_back(done->get_future());
+    domain::directory_change c;
+    c.tenant = {ch.tenant, ch.tenant, false};
+    directory_->submit(std::move(c), [done](std::error_code ec, std::string problem) {
+      done->set_value(ec ? ec.message() : problem);
+    });
+  }
+  for (auto& w : waits)
+    if (auto problem = w.get(); !problem.empty())
+      throw std::runtime_error("cannot create the config's tenants: " + problem);
 }
 
 std::int64_t server::shutdown() {

@@ -13,6 +13,7 @@
 #include "gateway/app/routes.hpp"
 #include "gateway/config/config.hpp"
 #include "gateway/domain/conversations.hpp"
+#include "gateway/domain/directory_service.hpp"
 #include "gateway/net/context.hpp"
 #include "gateway/net/listener.hpp"
 #include "gateway/runtime/shards.hpp"
@@ -35,6 +36,7 @@ class server {
   void start();
 
   domain::conversation_service& core() noexcept { return *core_; }
+  domain::directory_service& directory() noexcept { return *directory_; }
 
   // Graceful stop: stop accepting, let in-flight requests finish, close
   // WebSockets with 1001; waits at most shutdown_grace for connections to
@@ -46,6 +48,7 @@ class server {
   // Stops accepting and waits (until `deadline`) for the acceptor's last
   // operation to finish on shard 0.
   void stop_listener(std::chrono::steady_clock::time_point deadline);
+  void create_config_tenants();
 
   const config& cfg_;
   std::atomic<lifecycle> state_{lifecycle::starting};
@@ -55,6 +58,7 @@ class server {
   net::server_context ctx_;
   runtime::shard_set shards_;
   std::unique_ptr<domain::conversation_service> core_;
+  std::unique_ptr<domain::directory_service> directory_;
   api::channel_directory channels_;
   std::unique_ptr<api::webhooks> webhooks_;
   std::shared_ptr<net::listener> listener_;

@@ -16,7 +16,8 @@ inline constexpr std::size_t record_header_bytes = 24;
 inline constexpr std::size_t max_record_payload = 16 * 1024 * 1024;
 
 enum class record_type : std::uint8_t {
-  events = 1,  // one atomic batch of domain events (gateway/domain/event_codec)
+  events = 1,     // one atomic batch of domain events (shard journals)
+  directory = 2,  // one directory change, JSON (the directory journal)
 };
 
 struct segment_header {

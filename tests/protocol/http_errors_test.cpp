@@ -15,6 +15,9 @@ TEST(HttpErrors, StatusAndCodeForEveryError) {
   EXPECT_EQ(code_of(http_error::forbidden), "forbidden");
   EXPECT_EQ(status_of(http_error::not_found), 404);
   EXPECT_EQ(status_of(http_error::method_not_allowed), 405);
+  EXPECT_EQ(status_of(http_error::conflict), 409);
+  EXPECT_EQ(code_of(http_error::conflict), "conflict");
+  EXPECT_EQ(status_of(http_error::request_timeout), 408);
   EXPECT_EQ(status_of(http_error::payload_too_large), 413);
   EXPECT_EQ(status_of(http_error::upgrade_required), 426);
   EXPECT_EQ(status_of(http_error::header_too_large), 431);

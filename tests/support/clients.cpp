@@ -93,6 +93,17 @@ http_response http_post(std::uint16_t port, std::string target, std::string body
   return c.request(std::move(req));
 }
 
+http_response http_request(std::uint16_t port, http::verb method, std::string target,
+                           std::string body, const header_list& headers) {
+  tcp_client c(port);
+  http::request<http::string_body> req{method, target, 11};
+  if (!body.empty()) req.set(http::field::content_type, "application/json");
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = std::move(body);
+  req.prepare_payload();
+  return c.request(std::move(req));
+}
+
 double metric(std::uint16_t port, std::string_view series) {
   auto text = http_get(port, "/metrics").body();
   std::string_view rest = text;

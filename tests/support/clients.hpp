@@ -84,6 +84,9 @@ http_response http_get(std::uint16_t port, std::string target);
 using header_list = std::vector<std::pair<std::string, std::string>>;
 http_response http_post(std::uint16_t port, std::string target, std::string body,
                         std::string_view content_type, const header_list& headers = {});
+// Any method; a non-empty body goes as application/json.
+http_response http_request(std::uint16_t port, http::verb method, std::string target,
+                           std::string body = {}, const header_list& headers = {});
 
 // One sample from /metrics, by its series as rendered ("name{k=\"v\"}");
 // -1 when the gateway does not expose it.

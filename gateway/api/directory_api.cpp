@@ -1,0 +1,403 @@
+// Directory admin routes: who is calling, body checks, changes, answers.
+#include "gateway/api/directory_api.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <chrono>
+#include <memory>
+#include <variant>
+
+#include "protocol/signatures.hpp"
+
+namespace gw::api {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+using domain::directory_change;
+using protocol::http_error;
+
+std::string token_hash(std::string_view secret) { return protocol::hex_sha256(secret); }
+
+namespace {
+
+// Who is calling: the operator (admin.key, every tenant) or an admin agent
+// of one tenant.
+struct caller {
+  std::string tenant;  // "" for the operator
+  bool may_manage(std::string_view t) const { return tenant.empty() || tenant == t; }
+};
+
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A request body's fields, checked one by one; the first problem wins.
+class body_reader {
+ public:
+  // Parses `body` as a JSON object whose keys are all in `allowed`.
+  body_reader(std::string_view body, std::initializer_list<std::string_view> allowed) {
+    boost::system::error_code ec;
+    value_ = json::parse(body.empty() ? std::string_view("{}") : body, ec);
+    if (ec)
+      fail("the body is not JSON: " + ec.message());
+    else if (!value_.is_object())
+      fail("the body must be a JSON object");
+    else
+      for (const auto& kv : value_.get_object())
+        if (std::find(allowed.begin(), allowed.end(), kv.key()) == allowed.end())
+          fail("unknown field \"" + std::string(kv.key()) + "\"");
+  }
+
+  const std::string& problem() const noexcept { return problem_; }
+  bool has(std::string_view k) const { return ok() && value_.get_object().contains(k); }
+
+  std::string text(std::string_view k, bool required, std::size_t max = 200) {
+    auto* v = field(k, required);
+    if (!v) return {};
+    if (!v->is_string() || v->get_string().empty() || v->get_string().size() > max) {
+      fail("\"" + std::string(k) + "\" must be a string of 1 to " + std::to_string(max) + " bytes");
+      return {};
+    }
+    return std::string(v->get_string());
+  }
+
+  bool flag(std::string_view k, bool fallback) {
+    auto* v = field(k, false);
+    if (!v) return fallback;
+    if (!v->is_bool()) fail("\"" + std::string(k) + "\" must be true or false");
+    return v->is_bool() ? v->get_bool() : fallback;
+  }
+
+  // An array of distinct directory ids.
+  std::vector<std::string> ids(std::string_view k) {
+    std::vector<std::string> out;
+    auto* v = field(k, false);
+    if (!v) return out;
+    auto* a = v->if_array();
+    if (!a) {
+      fail("\"" + std::string(k) + "\" must be an array of ids");
+      return out;
+    }
+    for (const auto& e : *a) {
+      if (!e.is_string() || !domain::valid_directory_id(e.get_string())) {
+        fail("\"" + std::string(k) + "\" must hold ids of 1 to 64 characters [A-Za-z0-9._-]");
+        return out;
+      }
+      std::string s(e.get_string());
+      if (std::find(out.begin(), out.end(), s) != out.end()) {
+        fail("\"" + std::string(k) + "\" names \"" + s + "\" twice");
+        return out;
+      }
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  bool ok() const noexcept { return problem_.empty(); }
+  void fail(std::string why) {
+    if (problem_.empty()) problem_ = std::move(why);
+  }
+
+ private:
+  const json::value* field(std::string_view k, bool required) {
+    if (!ok()) return nullptr;
+    auto* v = value_.get_object().if_contains(k);
+    if (!v && required) fail("\"" + std::string(k) + "\" is required");
+    return v;
+  }
+  json::value value_;
+  std::string problem_;
+};
+
+json::object tenant_json(const domain::tenant_record& t) {
+  return {{"id", t.id}, {"name", t.name}, {"segmented", t.segmented}};
+}
+
+json::object agent_json(const domain::agent_record& a) {
+  json::array ch;
+  for (const auto& c : a.channels) ch.emplace_back(c);
+  return {{"tenant", a.tenant},
+          {"id", a.id},
+          {"name", a.name},
+          {"role", domain::name_of(a.role)},
+          {"channels", std::move(ch)}};
+}
+
+json::object team_json(const domain::team_record& t) {
+  json::array m;
+  for (const auto& a : t.members) m.emplace_back(a);
+  return {{"tenant", t.tenant}, {"id", t.id}, {"name", t.name}, {"members", std::move(m)}};
+}
+
+// Answers a change once it is durable: `ok_body` with `status`, or the error.
+void submit(domain::directory_service& dir, directory_change c, net::responder answer,
+            http::status status, std::string ok_body) {
+  auto shared = std::make_shared<net::responder>(std::move(answer));
+  dir.submit(std::move(c), [shared, status, body = std::move(ok_body)](
+                               std::error_code ec, std::string problem) mutable {
+    if (!problem.empty()) return shared->error(http_error::conflict, problem);
+    if (ec)
+      return shared->error(http_error::unavailable,
+                           "the directory journal cannot write; the change is not acknowledged");
+    shared->json(status, std::move(body));
+  });
+}
+
+class routes : public std::enable_shared_from_this<routes> {
+ public:
+  routes(std::string key, domain::directory_service& dir, const channel_directory& channels)
+      : key_(std::move(key)), dir_(dir), channels_(channels) {}
+
+  // Wraps `h` with authorisation: the operator key or an admin agent's
+  // token; `operator_only` refuses admin agents.
+  net::handler guarded(
+      bool operator_only,
+      std::function<void(const caller&, net::request_context&, net::responder)> h) {
+    return [this, self = shared_from_this(), operator_only, h = std::move(h)](
+               net::request_context& rc, net::responder answer) {
+      auto auth = rc.req[http::field::authorization];
+      constexpr std::string_view bearer = "Bearer ";
+      if (!auth.starts_with(bearer))
+        return answer.error(
+            http_error::unauthorized,
+            "Authorization: Bearer <admin.key or an admin agent's token> is required");
+      auto secret = auth.substr(bearer.size());
+      if (!key_.empty() && protocol::constant_time_equal(secret, key_))
+        return h(caller{}, rc, std::move(answer));
+      auto tenant = dir_.read([&](const domain::directory_state& s) -> std::optional<std::string> {
+        auto* t = s.live_token_by_hash(token_hash(secret));
+        auto* a = t ? s.agent(t->tenant, t->agent) : nullptr;
+        if (!a || a->role != domain::agent_role::admin) return std::nullopt;
+        return a->tenant;
+      });
+      if (!tenant)
+        return answer.error(http_error::unauthorized,
+                            "the bearer key is neither admin.key nor a live admin agent's token");
+      if (operator_only)
+        return answer.error(http_error::forbidden, "only the operator (admin.key) may do this");
+      caller c{std::move(*tenant)};
+      if (!c.may_manage(rc.param("tenant")))
+        return answer.error(http_error::forbidden, "an admin agent manages its own tenant only");
+      h(c, rc, std::move(answer));
+    };
+  }
+
+  // Checks the path's tenant exists; answers 404 otherwise.
+  bool tenant_exists(std::string_view t, net::responder& answer) {
+    if (dir_.read([&](const auto& s) { return s.tenant(t) != nullptr; })) return true;
+    answer.error(http_error::not_found, "no tenant \"" + std::string(t) + "\"");
+    return false;
+  }
+
+  void add(net::router& r) {
+    // POST /v1/tenants {id, name, segmented?}
+    r.add(http::verb::post, "/v1/tenants",
+          guarded(true, [this](const caller&, net::request_context& rc, net::responder answer) {
+            body_reader b(rc.req.body(), {"id", "name", "segmented"});
+            directory_change c;
+            c.tenant.id = b.text("id", true, 64);
+            if (b.ok() && !domain::valid_directory_id(c.tenant.id))
+              b.fail("\"id\" must be 1 to 64 characters [A-Za-z0-9._-]");
+            c.tenant.name = b.has("name") ? b.text("name", true) : c.tenant.id;
+            c.tenant.segmented = b.flag("segmented", false);
+            if (!b.ok()) return answer.error(http_error::bad_request, b.problem());
+            if (dir_.read([&](const auto& s) { return s.tenant(c.tenant.id) != nullptr; }))
+              return answer.error(http_error::conflict,
+                                  "tenant \"" + c.tenant.id + "\" exists; PATCH it instead");
+            auto body = json::serialize(tenant_json(c.tenant));
+            submit(dir_, std::move(c), std::move(answer), http::status::created, std::move(body));
+          }));
+
+    // GET /v1/tenants/{tenant}: the tenant with its agents and teams.
+    r.add(http::verb::get, "/v1/tenants/{tenant}",
+          guarded(false, [this](const caller&, net::request_context& rc, net::responder answer) {
+            auto t = std::string(rc.param("tenant"));
+            auto body =
+                dir_.read([&](const domain::directory_state& s) -> std::optional<std::string> {
+                  auto* rec = s.tenant(t);
+                  if (!rec) return std::nullopt;
+                  auto o = tenant_json(*rec);
+                  json::array agents, teams;
+                  for (const auto& [k, a] : s.agents)
+                    if (a.tenant == t) agents.push_back(agent_json(a));
+                  for (const auto& [k, tm] : s.teams)
+                    if (tm.tenant == t) teams.push_back(team_json(tm));
+                  o["agents"] = std::move(agents);
+                  o["teams"] = std::move(teams);
+                  return json::serialize(o);
+                });
+            if (!body) return answer.error(http_error::not_found, "no tenant \"" + t + "\"");
+            answer.json(http::status::ok, std::move(*body));
+          }));
+
+    // PATCH /v1/tenants/{tenant} {name?, segmented?}: the tenant's settings.
+    r.add(http::verb::patch, "/v1/tenants/{tenant}",
+          guarded(false, [this](const caller&, net::request_context& rc, net::responder answer) {
+            auto t = std::string(rc.param("tenant"));
+            auto current = dir_.read([&](const auto& s) {
+              auto* rec = s.tenant(t);
+              return rec ? std::optional(*rec) : std::nullopt;
+            });
+            if (!current) return answer.error(http_error::not_found, "no tenant \"" + t + "\"");
+            body_reader b(rc.req.body(), {"name", "segmented"});
+            directory_change c;
+            c.tenant = *current;
+            if (b.has("name")) c.tenant.name = b.text("name", true);
+            c.tenant.segmented = b.flag("segmented", current->segmented);
+            if (!b.ok()) return answer.error(http_error::bad_request, b.problem());
+            auto body = json::serialize(tenant_json(c.tenant));
+            submit(dir_, std::move(c), std::move(answer), http::status::ok, std::move(body));
+          }));
+
+    // PUT /v1/tenants/{tenant}/agents/{agent} {name?, role, channels?}
+    r.add(http::verb::put, "/v1/tenants/{tenant}/agents/{agent}",
+          guarded(false, [this](const caller&, net::request_context& rc, net::responder answer) {
+            auto t = std::string(rc.param("tenant"));
+            if (!tenant_exists(t, answer)) return;
+            body_reader b(rc.req.body(), {"name", "role", "channels"});
+            directory_change c;
+            c.what = directory_change::kind::put_agent;
+            c.agent.tenant = t;
+            c.agent.id = std::string(rc.param("agent"));
+            if (!domain::valid_directory_id(c.agent.id))
+              return answer.error(http_error::bad_request,
+                                  "the agent id must be 1 to 64 characters [A-Za-z0-9._-]");
+            c.agent.name = b.has("name") ? b.text("name", true) : c.agent.id;
+            auto role = b.text("role", true, 16);
+            if (b.ok() && role != "agent" && role != "admin")
+              b.fail("\"role\" must be \"agent\" or \"admin\"");
+            c.agent.role = role == "admin" ? domain::agent_role::admin : domain::agent_role::agent;
+            c.agent.channels = b.ids("channels");
+            for (const auto& ch : c.agent.channels) {
+              auto* cfg = channels_.find(ch);
+              if (b.ok() && (!cfg || cfg->tenant != t))
+                b.fail("\"channels\": \"" + ch + "\" is not a channel of tenant \"" + t + "\"");
+            }
+            if (!b.ok()) return answer.error(http_error::bad_request, b.problem());
+            bool existed =
+                dir_.read([&](const auto& s) { return s.agent(t, c.agent.id) != nullptr; });
+            auto body = json::serialize(agent_json(c.agent));
+            submit(dir_, std::move(c), std::move(answer),
+                   existed ? http::status::ok : http::status::created, std::move(body));
+          }));
+
+    // POST /v1/tenants/{tenant}/agents/{agent}/tokens: a new token; its
+    // secret is in this answer and nowhere else.
+    r.add(http::verb::post, "/v1/tenants/{tenant}/agents/{agent}/tokens",
+          guarded(false, [this](const caller&, net::request_context& rc, net::responder answer) {
+            auto t = std::string(rc.param("tenant"));
+            auto a = std::string(rc.param("agent"));
+            if (!tenant_exists(t, answer)) return;
+            if (!dir_.read([&](const auto& s) { return s.agent(t, a) != nullptr; }))
+              return answer.error(http_error::not_found, "no agent \"" + a + "\" in \"" + t + "\"");
+            auto secret = "gwt_" + random_hex(32);
+            directory_change c;
+            c.what = directory_change::kind::issue_token;
+            c.token = {"tk_" + random_hex(8), t, a, token_hash(secret), now_ms(), false};
+            json::object o{{"id", c.token.id},
+                           {"tenant", t},
+                           {"agent", a},
+                           {"token", secret},
+                           {"created_ms", c.token.created_ms}};
+            submit(dir_, std::move(c), std::move(answer), http::status::created,
+                   json::serialize(o));
+          }));
+
+    // GET /v1/tenants/{tenant}/agents/{agent}/tokens: ids and states, never secrets.
+    r.add(http::verb::get, "/v1/tenants/{tenant}/agents/{agent}/tokens",
+          guarded(false, [this](const caller&, net::request_context& rc, net::responder answer) {
+            auto t = std::string(rc.param("tenant"));
+            auto a = std::string(rc.param("agent"));
+            auto body =
+                dir_.read([&](const domain::directory_state& s) -> std::optional<std::string> {
+                  if (!s.agent(t, a)) return std::nullopt;
+                  json::array out;
+                  for (const auto& [id, tok] : s.tokens)
+                    if (tok.tenant == t && tok.agent == a)
+                      out.push_back(json::object{
+                          {"id", id}, {"created_ms", tok.created_ms}, {"revoked", tok.revoked}});
+                  return json::serialize(json::object{{"tokens", std::move(out)}});
+                });
+            if (!body)
+              return answer.error(http_error::not_found, "no agent \"" + a + "\" in \"" + t + "\"");
+            answer.json(http::status::ok, std::move(*body));
+          }));
+
+    // DELETE /v1/tenants/{tenant}/tokens/{token}: revokes it; its open
+    // sessions are closed.
+    r.add(http::verb::delete_, "/v1/tenants/{tenant}/tokens/{token}",
+          guarded(false, [this](const caller&, net::request_context& rc, net::responder answer) {
+            auto t = std::string(rc.param("tenant"));
+            auto id = std::string(rc.param("token"));
+            if (!dir_.read([&](const auto& s) {
+                  auto* tok = s.token(id);
+                  return tok && tok->tenant == t;
+                }))
+              return answer.error(http_error::not_found,
+                                  "no token \"" + id + "\" in \"" + t + "\"");
+            directory_change c;
+            c.what = directory_change::kind::revoke_token;
+            c.token.id = id;
+            submit(dir_, std::move(c), std::move(answer), http::status::ok,
+                   json::serialize(json::object{{"id", id}, {"revoked", true}}));
+          }));
+
+    // PUT /v1/tenants/{tenant}/teams/{team} {name?, members}
+    r.add(http::verb::put, "/v1/tenants/{tenant}/teams/{team}",
+          guarded(false, [this](const caller&, net::request_context& rc, net::responder answer) {
+            auto t = std::string(rc.param("tenant"));
+            if (!tenant_exists(t, answer)) return;
+            body_reader b(rc.req.body(), {"name", "members"});
+            directory_change c;
+            c.what = directory_change::kind::put_team;
+            c.team.tenant = t;
+            c.team.id = std::string(rc.param("team"));
+            if (!domain::valid_directory_id(c.team.id))
+              return answer.error(http_error::bad_request,
+                                  "the team id must be 1 to 64 characters [A-Za-z0-9._-]");
+            c.team.name = b.has("name") ? b.text("name", true) : c.team.id;
+            c.team.members = b.ids("members");
+            for (const auto& m : c.team.members)
+              if (b.ok() && !dir_.read([&](const auto& s) { return s.agent(t, m) != nullptr; }))
+                b.fail("\"members\": \"" + m + "\" is not an agent of tenant \"" + t + "\"");
+            if (!b.ok()) return answer.error(http_error::bad_request, b.problem());
+            bool existed =
+                dir_.read([&](const auto& s) { return s.team(t, c.team.id) != nullptr; });
+            auto body = json::serialize(team_json(c.team));
+            submit(dir_, std::move(c), std::move(answer),
+                   existed ? http::status::ok : http::status::created, std::move(body));
+          }));
+  }
+
+ private:
+  std::string key_;
+  domain::directory_service& dir_;
+  const channel_directory& channels_;
+};
+
+}  // namespace
+
+void add_directory_routes(net::router& r, std::string admin_key, domain::directory_service& dir,
+                          const channel_directory& channels) {
+  // Every handler holds the routes object (see guarded()).
+  std::make_shared<routes>(std::move(admin_key), dir, channels)->add(r);
+}
+
+}  // namespace gw::api

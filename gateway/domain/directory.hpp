@@ -1,0 +1,88 @@
+// The directory: tenants, their agents, teams and agent tokens. Small, read
+// on every agent request, changed rarely through the admin API.
+//
+// Every change is a `directory_change` record; the same apply() runs when a
+// change is made and when the directory journal is replayed, so a restarted
+// gateway has exactly the directory it acknowledged. The state here is
+// plain data with no locking; directory_service (directory_service.hpp) adds
+// the threads and the journal.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gw::domain {
+
+enum class agent_role : std::uint8_t { agent, admin };
+std::string_view name_of(agent_role r) noexcept;
+
+struct tenant_record {
+  std::string id, name;
+  bool segmented = false;  // agents see only `new` and their own conversations
+};
+
+struct agent_record {
+  std::string tenant, id, name;
+  agent_role role = agent_role::agent;
+  std::vector<std::string> channels;  // channels it may use; empty = every channel
+  bool may_use(std::string_view channel) const;
+};
+
+struct team_record {
+  std::string tenant, id, name;
+  std::vector<std::string> members;  // agent ids
+};
+
+// A token is stored as the SHA-256 of its secret, never the secret itself.
+struct token_record {
+  std::string id;  // public handle, used to revoke
+  std::string tenant, agent;
+  std::string hash;  // hex SHA-256 of the secret
+  std::int64_t created_ms = 0;
+  bool revoked = false;
+};
+
+// One change, as journaled. `kind` says which of the records it carries.
+struct directory_change {
+  enum class kind : std::uint8_t { put_tenant, put_agent, put_team, issue_token, revoke_token };
+  kind what = kind::put_tenant;
+  tenant_record tenant;
+  agent_record agent;
+  team_record team;
+  token_record token;  // issue: the whole record; revoke: id
+};
+
+std::string encode(const directory_change& c);  // JSON text
+std::optional<directory_change> decode_directory_change(std::string_view json);
+
+struct directory_state {
+  std::map<std::string, tenant_record> tenants;
+  std::map<std::string, agent_record> agents;  // key: tenant + '/' + id
+  std::map<std::string, team_record> teams;    // key: tenant + '/' + id
+  std::map<std::string, token_record> tokens;  // key: id
+  std::map<std::string, std::string> token_by_hash;
+
+  const tenant_record* tenant(std::string_view id) const;
+  const agent_record* agent(std::string_view tenant, std::string_view id) const;
+  const team_record* team(std::string_view tenant, std::string_view id) const;
+  const token_record* token(std::string_view id) const;
+  // The token whose secret hashes to `hash`, if it exists and is not revoked.
+  const token_record* live_token_by_hash(std::string_view hash) const;
+  // Teams of `tenant` that list `agent` as a member.
+  std::vector<std::string> teams_of(std::string_view tenant, std::string_view agent) const;
+};
+
+// Why `c` cannot be applied to `s` (a missing tenant or agent, a team member
+// who is not an agent of the tenant, a token id in use...), or nullopt.
+// The admin API checks before journaling; replay trusts the journal.
+std::optional<std::string> check(const directory_state& s, const directory_change& c);
+void apply(directory_state& s, const directory_change& c);
+
+// The rule for every id in the directory: 1..64 of [A-Za-z0-9._-].
+bool valid_directory_id(std::string_view id) noexcept;
+
+}  // namespace gw::domain

@@ -1,0 +1,36 @@
+// Every admin route the gateway registers is documented in openapi.yaml.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "gateway/api/directory_api.hpp"
+#include "tests/support/process.hpp"
+
+namespace gw::api {
+namespace {
+
+TEST(OpenApi, DocumentsEveryDirectoryRoute) {
+  std::string path = GATEWAY_SOURCE_DIR;
+  path += "/gateway/api/openapi.yaml";
+  std::ifstream in(path);
+  ASSERT_TRUE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto yaml = text.str();
+
+  test::temp_dir dir;
+  boost::asio::io_context writer;
+  domain::directory_service directory(dir.path(), writer, {});
+  channel_directory channels({});
+  net::router r;
+  add_directory_routes(r, "key", directory, channels);
+  ASSERT_GT(r.labels().size(), 5u);
+  for (std::size_t i = 1; i < r.labels().size(); ++i)
+    EXPECT_NE(yaml.find("\n  " + r.labels()[i] + ":\n"), std::string::npos)
+        << r.labels()[i] << " is not in openapi.yaml";
+  EXPECT_NE(yaml.find("\n  /v1/conversations/{tenant}/{channel}/{address}:\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gw::api

@@ -1,0 +1,107 @@
+#include "gateway/domain/directory.hpp"
+
+#include <gtest/gtest.h>
+
+namespace gw::domain {
+namespace {
+
+directory_change tenant(std::string id, bool segmented = false) {
+  directory_change c;
+  c.tenant = {std::move(id), "Clinic", segmented};
+  return c;
+}
+directory_change agent(std::string t, std::string id, agent_role r = agent_role::agent,
+                       std::vector<std::string> channels = {}) {
+  directory_change c;
+  c.what = directory_change::kind::put_agent;
+  c.agent = {std::move(t), std::move(id), "Name", r, std::move(channels)};
+  return c;
+}
+directory_change token(std::string id, std::string t, std::string a, std::string hash) {
+  directory_change c;
+  c.what = directory_change::kind::issue_token;
+  c.token = {std::move(id), std::move(t), std::move(a), std::move(hash), 1763800000000, false};
+  return c;
+}
+
+// What replay does: encode, decode, apply.
+void replay(directory_state& s, const directory_change& c) {
+  auto decoded = decode_directory_change(encode(c));
+  ASSERT_TRUE(decoded) << encode(c);
+  apply(s, *decoded);
+}
+
+TEST(Directory, EveryChangeSurvivesItsCodec) {
+  directory_state s;
+  replay(s, tenant("clinic-1", true));
+  replay(s, agent("clinic-1", "ana", agent_role::admin, {"wa-main", "sms-main"}));
+  replay(s, agent("clinic-1", "bo"));
+  directory_change team;
+  team.what = directory_change::kind::put_team;
+  team.team = {"clinic-1", "front", "Front desk", {"ana", "bo"}};
+  replay(s, team);
+  replay(s, token("tk_1", "clinic-1", "ana", "abc123"));
+
+  ASSERT_TRUE(s.tenant("clinic-1"));
+  EXPECT_TRUE(s.tenant("clinic-1")->segmented);
+  auto* ana = s.agent("clinic-1", "ana");
+  ASSERT_TRUE(ana);
+  EXPECT_EQ(ana->role, agent_role::admin);
+  EXPECT_TRUE(ana->may_use("sms-main"));
+  EXPECT_FALSE(ana->may_use("wa-other"));
+  EXPECT_TRUE(s.agent("clinic-1", "bo")->may_use("anything"));  // no list: every channel
+  EXPECT_EQ(s.teams_of("clinic-1", "bo"), std::vector<std::string>{"front"});
+  EXPECT_TRUE(s.teams_of("clinic-10", "bo").empty());
+  ASSERT_TRUE(s.live_token_by_hash("abc123"));
+  EXPECT_EQ(s.live_token_by_hash("abc123")->agent, "ana");
+
+  directory_change revoke;
+  revoke.what = directory_change::kind::revoke_token;
+  revoke.token.id = "tk_1";
+  replay(s, revoke);
+  EXPECT_EQ(s.live_token_by_hash("abc123"), nullptr);
+  EXPECT_TRUE(s.token("tk_1")->revoked);
+}
+
+TEST(Directory, UndecodableRecordsAreRefused) {
+  EXPECT_FALSE(decode_directory_change("not json"));
+  EXPECT_FALSE(decode_directory_change(R"({"op":"wizard","id":"x"})"));
+  EXPECT_FALSE(decode_directory_change(R"({"op":"tenant","id":"x","name":"n"})"));  // no segmented
+  EXPECT_FALSE(decode_directory_change(
+      R"({"op":"agent","tenant":"t","id":"a","name":"n","role":"boss","channels":[]})"));
+  EXPECT_FALSE(
+      decode_directory_change(R"({"op":"team","tenant":"t","id":"a","name":"n","members":[1]})"));
+}
+
+TEST(Directory, ChecksNameWhatIsMissing) {
+  directory_state s;
+  EXPECT_NE(check(s, agent("clinic-1", "ana"))->find("clinic-1"), std::string::npos);
+  apply(s, tenant("clinic-1"));
+  EXPECT_FALSE(check(s, agent("clinic-1", "ana")));
+  apply(s, agent("clinic-1", "ana"));
+
+  directory_change team;
+  team.what = directory_change::kind::put_team;
+  team.team = {"clinic-1", "front", "Front", {"ana", "ghost"}};
+  EXPECT_NE(check(s, team)->find("ghost"), std::string::npos);
+
+  EXPECT_NE(check(s, token("tk_1", "clinic-1", "bo", "h"))->find("bo"), std::string::npos);
+  apply(s, token("tk_1", "clinic-1", "ana", "h"));
+  EXPECT_TRUE(check(s, token("tk_1", "clinic-1", "ana", "h2")));  // id in use
+  EXPECT_TRUE(check(s, token("tk_2", "clinic-1", "ana", "h")));   // secret in use
+  directory_change revoke;
+  revoke.what = directory_change::kind::revoke_token;
+  revoke.token.id = "tk_9";
+  EXPECT_TRUE(check(s, revoke));
+}
+
+TEST(Directory, IdRule) {
+  EXPECT_TRUE(valid_directory_id("clinic-1.front_desk"));
+  EXPECT_FALSE(valid_directory_id(""));
+  EXPECT_FALSE(valid_directory_id("a b"));
+  EXPECT_FALSE(valid_directory_id("a/b"));
+  EXPECT_FALSE(valid_directory_id(std::string(65, 'a')));
+}
+
+}  // namespace
+}  // namespace gw::domain
