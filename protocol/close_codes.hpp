@@ -12,6 +12,9 @@ enum class close_code : std::uint16_t {
   too_big = 1009,        // a frame above ws.max_frame_bytes
   slow_consumer = 4001,  // the client read too slowly and its outbound budget ran out;
                          // reconnect and resume from the last offset seen
+  auth_timeout = 4002,   // no valid token within ws.auth_timeout_ms
+  bad_token = 4003,      // the token is wrong or revoked
+  token_revoked = 4004,  // the session's token was revoked while it was open
 };
 
 }  // namespace gw::protocol

@@ -34,7 +34,7 @@ server::server(const config& cfg)
     : cfg_(cfg),
       metrics_(GATEWAY_VERSION, GATEWAY_ASIO_BACKEND_NAME),
       tls_(tls_for(cfg)),
-      ctx_{cfg_, metrics_, router_, tls_.get()},
+      ctx_{cfg_, metrics_, router_, tls_.get(), {}},
       shards_(cfg.effective_threads()),
       channels_(cfg.channels) {
   domain::core_options core;
@@ -46,9 +46,27 @@ server::server(const config& cfg)
   core.actor_batch = cfg.actor_batch;
   core_ = std::make_unique<domain::conversation_service>(shards_, core);
   // The directory's changes run on shard 0, like its journal's completions.
+  store::journal_options directory_journal;
+  directory_journal.segment_bytes = cfg.journal.segment_bytes;
   directory_ = std::make_unique<domain::directory_service>(
       (std::filesystem::path(cfg.data_dir) / "directory").string(), shards_.at(0).ioc,
-      store::journal_options{.segment_bytes = cfg.journal.segment_bytes});
+      directory_journal);
+  ctx_.authenticate_agent = [d = directory_.get(), c = core_.get()](std::string_view secret) {
+    auto who = d->read([&](const domain::directory_state& s) -> std::optional<net::agent_identity> {
+      auto* t = s.live_token_by_hash(api::token_hash(secret));
+      auto* a = t ? s.agent(t->tenant, t->agent) : nullptr;
+      if (!a) return std::nullopt;
+      return net::agent_identity{t->id, a->tenant, a->id, std::string(domain::name_of(a->role))};
+    });
+    if (who) {
+      who->epoch = c->epoch();
+      who->offset = c->latest_offset(who->tenant);
+    }
+    return who;
+  };
+  directory_->on_revoked([this](const std::string& token_id) {
+    shards_.post_all([token_id](runtime::shard& s) { s.sessions.token_revoked(token_id); });
+  });
   add_operational_routes(
       router_, state_,
       [c = core_.get(), d = directory_.get()] { return c->healthy() && d->healthy(); }, metrics_);

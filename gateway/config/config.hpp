@@ -30,6 +30,7 @@ struct ws_config {
   std::size_t max_outbound_bytes = 4 * 1024 * 1024;  // per-session send budget: close 4001
   milliseconds handshake_timeout{10'000};            // also bounds the closing handshake
   milliseconds idle_timeout{60'000};                 // ping after half of it, drop after all
+  milliseconds auth_timeout{5'000};                  // no valid token by then: close 4002
   unsigned commands_per_second = 20;                 // per session, on average...
   unsigned command_burst = 40;                       // ...and at once; beyond: rate_limited
 };

@@ -26,6 +26,12 @@ using clock_type = std::chrono::system_clock;
 class conversation_service::tenant_clock {
  public:
   std::uint64_t next(const std::string& tenant) { return counter(tenant).fetch_add(1) + 1; }
+  // The last offset handed out (0: none), without creating the tenant.
+  std::uint64_t current(const std::string& tenant) const {
+    std::shared_lock lock(mu_);
+    auto it = map_.find(tenant);
+    return it == map_.end() ? 0 : it->second->load();
+  }
   void observe(const std::string& tenant, std::uint64_t offset) {
     auto& c = counter(tenant);
     auto cur = c.load();
@@ -44,7 +50,7 @@ class conversation_service::tenant_clock {
     if (!slot) slot = std::make_unique<std::atomic<std::uint64_t>>(0);
     return *slot;
   }
-  std::shared_mutex mu_;
+  mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::unique_ptr<std::atomic<std::uint64_t>>> map_;
 };
 
@@ -138,6 +144,10 @@ conversation_service::~conversation_service() {
     if (p->snapshot_thread.joinable()) p->snapshot_thread.join();
     p->journal.reset();  // flushes and joins its syncer
   }
+}
+
+std::uint64_t conversation_service::latest_offset(const std::string& tenant) const {
+  return clock_->current(tenant);
 }
 
 bool conversation_service::healthy() const noexcept {

@@ -80,6 +80,9 @@ class conversation_service {
 
   bool healthy() const noexcept;
   std::uint64_t epoch() const noexcept { return epoch_; }
+  // The tenant's last offset handed out (0: none yet). Any thread. Events
+  // up to it may still be on their way to the journal.
+  std::uint64_t latest_offset(const std::string& tenant) const;
 
   // Any thread: totals for /metrics.
   std::uint64_t appended_events() const noexcept {

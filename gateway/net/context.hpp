@@ -3,6 +3,10 @@
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "gateway/config/config.hpp"
@@ -11,11 +15,20 @@
 
 namespace gw::net {
 
+// Who an agent token belongs to, as a WebSocket session needs it.
+struct agent_identity {
+  std::string token_id, tenant, agent, role;
+  std::uint64_t epoch = 0, offset = 0;  // the tenant's position, for `hello`
+};
+// Any thread. nullopt: no such live token.
+using agent_authenticator = std::function<std::optional<agent_identity>(std::string_view secret)>;
+
 struct server_context {
   const config& cfg;
   metrics::registry& metrics;
   const router& routes;
   boost::asio::ssl::context* tls = nullptr;  // null: plain TCP
+  agent_authenticator authenticate_agent;    // unset: every token is refused
 };
 
 // One counted connection. Moves from the HTTP session to the WebSocket

@@ -34,6 +34,7 @@ class ws_session final : public runtime::session_base,
         home_(home),
         slot_(std::move(slot)),
         close_timer_(ws_.get_executor()),
+        auth_timer_(ws_.get_executor()),
         rate_(ctx.cfg.ws.commands_per_second, ctx.cfg.ws.command_burst) {
     home_.sessions.add(this);
     ctx_.metrics.ws_sessions_open.fetch_add(1, std::memory_order_relaxed);
@@ -61,14 +62,23 @@ class ws_session final : public runtime::session_base,
           res.set(beast::http::field::server, "gateway/" GATEWAY_VERSION);
           res.set(beast::http::field::sec_websocket_protocol, proto);
         }));
+    constexpr std::string_view bearer = "Bearer ";
+    if (auto auth = req[beast::http::field::authorization]; auth.starts_with(bearer))
+      header_token_ = std::string(auth.substr(bearer.size()));
     upgrade_.emplace(std::move(req));
     ws_.async_accept(*upgrade_, [self = this->shared_from_this()](error_code ec) {
       self->upgrade_.reset();
       if (ec) return self->on_error(ec, "accept");
       if (self->home_.sessions.stopping)
         return self->close(close_code::going_away, "shutting down");
+      self->start_authentication();
       self->read();
     });
+  }
+
+  void token_revoked(std::string_view token_id) override {
+    if (who_ && who_->token_id == token_id)
+      close(close_code::token_revoked, "the session's token was revoked");
   }
 
   void shutdown() override {
@@ -123,6 +133,37 @@ class ws_session final : public runtime::session_base,
     });
   }
 
+  // A token from the upgrade's Authorization header is checked at once;
+  // without one, the client has ws.auth_timeout_ms to send `auth`.
+  void start_authentication() {
+    if (!header_token_.empty()) return authenticate(std::exchange(header_token_, {}), {});
+    auth_timer_.expires_after(ctx_.cfg.ws.auth_timeout);
+    auth_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+      if (!ec && !self->who_)
+        self->close(close_code::auth_timeout, "no valid token within ws.auth_timeout_ms");
+    });
+  }
+
+  // `id`: the auth command's id, empty for the header.
+  void authenticate(std::string_view secret, std::string_view id) {
+    auto who = ctx_.authenticate_agent ? ctx_.authenticate_agent(secret) : std::nullopt;
+    if (!who) {
+      send(protocol::encode_error(id, protocol::agent_error::bad_token,
+                                  "the token is wrong, expired or revoked"));
+      return close(close_code::bad_token, "bad token");
+    }
+    who_ = std::move(*who);
+    gate_.authenticated();
+    auth_timer_.cancel();
+    if (!id.empty()) send(protocol::encode_ok(id));
+    const auto& wc = ctx_.cfg.ws;
+    send(protocol::encode_hello({who_->agent,
+                                 who_->tenant,
+                                 who_->role,
+                                 {who_->epoch, who_->offset},
+                                 {wc.max_frame_bytes, wc.commands_per_second, wc.command_burst}}));
+  }
+
   void handle(std::string_view text) {
     auto decoded = protocol::decode_command(text);
     // Every frame spends from the budget, bad ones included.
@@ -140,7 +181,10 @@ class ws_session final : public runtime::session_base,
     if (auto* f = std::get_if<protocol::decode_failure>(&decoded))
       return send(protocol::encode_error(f->id, f->error, f->message));
     const auto& cmd = std::get<protocol::command>(decoded);
+    if (auto refused = gate_.admit(cmd))
+      return send(protocol::encode_error(refused->id, refused->error, refused->message));
     if (cmd.kind == protocol::command_kind::ping) return send(protocol::encode_pong(cmd.id));
+    if (cmd.kind == protocol::command_kind::auth) return authenticate(cmd.token, cmd.id);
     // Decoded and checked, but sessions do not authenticate agents or reach
     // the conversation core yet (milestone M4): say so instead of pretending.
     send(protocol::encode_error(cmd.id, protocol::agent_error::unavailable,
@@ -177,6 +221,7 @@ class ws_session final : public runtime::session_base,
   void close(close_code code, std::string_view reason) {
     if (closing_) return;
     closing_ = true;
+    auth_timer_.cancel();
     ctx_.metrics.count_ws_close(static_cast<std::uint16_t>(code));
     // Frames not yet started will not be sent; the one being written finishes.
     while (queue_.size() > (writing_ ? 1u : 0u)) {
@@ -213,6 +258,7 @@ class ws_session final : public runtime::session_base,
       ctx_.metrics.count_ws_close(code);
     }
     close_timer_.cancel();
+    auth_timer_.cancel();
     if (!is_expected(ec) && ec != websocket::error::message_too_big)
       log::debug("websocket session ended", {{"phase", during}, {"error", ec.message()}});
   }
@@ -227,7 +273,11 @@ class ws_session final : public runtime::session_base,
   runtime::shard& home_;
   connection_slot slot_;
   asio::steady_timer close_timer_;
+  asio::steady_timer auth_timer_;
   protocol::rate_limiter rate_;  // commands per second (ws.commands_per_second, ws.command_burst)
+  protocol::session_gate gate_;
+  std::string header_token_;           // from the upgrade request, until checked
+  std::optional<agent_identity> who_;  // set once authenticated
   std::optional<request> upgrade_;
   beast::flat_buffer in_;
   std::deque<std::string> queue_;

@@ -32,8 +32,8 @@ class histogram {
 };
 
 // WebSocket close codes counted by value; anything else counts as "other".
-inline constexpr std::array<std::uint16_t, 7> counted_close_codes = {1000, 1001, 1003, 1006,
-                                                                     1008, 1009, 4001};
+inline constexpr std::array<std::uint16_t, 10> counted_close_codes = {1000, 1001, 1003, 1006, 1008,
+                                                                      1009, 4001, 4002, 4003, 4004};
 
 class registry {
  public:

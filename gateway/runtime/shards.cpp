@@ -38,6 +38,14 @@ void session_registry::shutdown_all() {
   }
 }
 
+void session_registry::token_revoked(std::string_view token_id) {
+  for (session_base* s = head_; s;) {  // as above: closing is asynchronous
+    session_base* next = s->next_;
+    s->token_revoked(token_id);
+    s = next;
+  }
+}
+
 shard_set::shard_set(unsigned count) {
   shards_.reserve(count);
   for (unsigned i = 0; i < count; ++i) shards_.push_back(std::make_unique<shard>(i));

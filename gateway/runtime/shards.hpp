@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -26,6 +27,9 @@ class session_base {
   // Begin an orderly close for shutdown: finish the request in flight, then
   // close; WebSockets send close 1001. Shard thread only; may be called once.
   virtual void shutdown() = 0;
+  // The agent token `token_id` was revoked: a session using it closes
+  // (WebSockets with 4004). Shard thread only.
+  virtual void token_revoked(std::string_view /*token_id*/) {}
 
  private:
   friend class session_registry;
@@ -41,6 +45,8 @@ class session_registry {
   std::size_t size() const noexcept { return size_; }
   // Calls shutdown() on every session; safe if shutdown() removes the session.
   void shutdown_all();
+  // Calls token_revoked(token_id) on every session.
+  void token_revoked(std::string_view token_id);
   // Set once shutdown began: sessions started afterwards close at once.
   bool stopping = false;
 

@@ -51,10 +51,10 @@ TEST(WebSocket, BadFramesGetErrorsAndTheSessionGoesOn) {
   auto e3 = parse(ws.read_text());
   EXPECT_EQ(e3.at("code").as_string(), "bad_args");
   EXPECT_NE(std::string_view(e3.at("msg").as_string()).find("\"text\""), std::string_view::npos);
-  // A well-formed v1 command this build does not serve yet says so.
+  // A well-formed command before authentication.
   ws.send_text(R"({"c":"send","id":"z","cv":"wa-demo:+34600111222","tx":"hi"})");
   auto e4 = parse(ws.read_text());
-  EXPECT_EQ(e4.at("code").as_string(), "unavailable");
+  EXPECT_EQ(e4.at("code").as_string(), "unauthenticated");
   EXPECT_EQ(e4.at("id").as_string(), "z");
   ws.send_text(R"({"c":"ping","id":"still-here"})");
   EXPECT_EQ(parse(ws.read_text()).at("t").as_string(), "pong");
@@ -151,10 +151,12 @@ TEST(WebSocket, CommandsBeyondTheRateAreRefusedAndTheSessionGoesOn) {
 TEST(WebSocket, SlowConsumerIsClosedWith4001) {
   // A long closing handshake: slow builds (sanitizers) may take seconds to
   // get from the budget being hit to this client reading.
-  // No command rate limit in the way: every ping gets its pong.
+  // No command rate limit in the way (every ping gets its pong), and no
+  // authentication deadline that a slow build could reach first.
   gateway_process gw(
       {}, {"GATEWAY_WS_MAX_OUTBOUND_BYTES=4096", "GATEWAY_WS_HANDSHAKE_TIMEOUT_MS=120000",
-           "GATEWAY_WS_COMMANDS_PER_SECOND=100000", "GATEWAY_WS_COMMAND_BURST=100000"});
+           "GATEWAY_WS_COMMANDS_PER_SECOND=100000", "GATEWAY_WS_COMMAND_BURST=100000",
+           "GATEWAY_WS_AUTH_TIMEOUT_MS=3600000"});
   ws_client ws(gw.port(), "gw.agent.v1", 10s, /*rcvbuf=*/4096);
   std::string ping = R"({"c":"ping","id":")" + std::string(60, 'x') + "\"}";
   bool closed = false;

@@ -119,16 +119,18 @@ double metric(std::uint16_t port, std::string_view series) {
 }
 
 ws_client::ws_client(std::uint16_t port, std::string subprotocol, std::chrono::milliseconds limit,
-                     int rcvbuf)
+                     int rcvbuf, std::string bearer)
     : ws_(io_.ioc()), limit_(limit) {
   auto& sock = ws_.next_layer();
   sock.open(tcp::v4());
   if (rcvbuf > 0) sock.set_option(asio::socket_base::receive_buffer_size(rcvbuf));
   auto f = sock.async_connect(loopback(port), asio::use_future);
   await(f, limit_, "connect");
-  ws_.set_option(websocket::stream_base::decorator([subprotocol](websocket::request_type& req) {
-    if (!subprotocol.empty()) req.set(http::field::sec_websocket_protocol, subprotocol);
-  }));
+  ws_.set_option(
+      websocket::stream_base::decorator([subprotocol, bearer](websocket::request_type& req) {
+        if (!subprotocol.empty()) req.set(http::field::sec_websocket_protocol, subprotocol);
+        if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + bearer);
+      }));
   websocket::response_type res;
   auto h = ws_.async_handshake(res, "127.0.0.1", "/v1/agent", asio::use_future);
   await(h, limit_, "websocket handshake");

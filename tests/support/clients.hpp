@@ -94,10 +94,11 @@ double metric(std::uint16_t port, std::string_view series);
 
 class ws_client {
  public:
-  // Connects and performs the handshake offering `subprotocol`; throws
+  // Connects and performs the handshake offering `subprotocol` (and
+  // `Authorization: Bearer <bearer>` when given); throws
   // boost::system::system_error when the server refuses.
   explicit ws_client(std::uint16_t port, std::string subprotocol = "gw.agent.v1",
-                     std::chrono::milliseconds limit = 5s, int rcvbuf = 0);
+                     std::chrono::milliseconds limit = 5s, int rcvbuf = 0, std::string bearer = {});
   ~ws_client();
 
   void send_text(std::string text);
