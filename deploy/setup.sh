@@ -16,9 +16,25 @@ for p in $packages; do
     missing="$missing $p"
   fi
 done
+# Node.js runs the independent agent client test (tests/node); any node >= 18
+# with npm will do, Debian's own packages when there is none.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing="$missing nodejs npm"
+fi
+
+# The test client's one npm dependency (ws), pinned by its lock file, from
+# the npm registry; only when it is not there yet.
+node_deps() {
+  dir=$(cd "$(dirname "$0")/.." && pwd)/tests/node
+  if [ ! -f "$dir/node_modules/ws/package.json" ]; then
+    echo "setup: installing the test client's npm packages"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+}
 
 if [ -z "$missing" ]; then
   echo "setup: all build and test dependencies are installed"
+  node_deps
   exit 0
 fi
 
@@ -43,4 +59,5 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 # shellcheck disable=SC2086
 $as_root apt-get install -y -q --no-install-recommends $missing
+node_deps
 echo "setup: done"

@@ -115,7 +115,7 @@ void server::start() {
                           {"threads", shards_.size()},
                           {"backend", GATEWAY_ASIO_BACKEND_NAME}});
   auto changes = directory_->recover();
-  create_config_tenants();
+  apply_config_directory();
   auto r = core_->recover();
   log::info("recovered", {{"records", r.records},
                           {"events", r.events},
@@ -128,27 +128,86 @@ void server::start() {
   state_.store(lifecycle::ready, std::memory_order_release);
 }
 
-// Channels in the config name their tenant; a tenant the directory does not
-// have yet is created (journaled like any change), so agents can be added to
-// it at once.
-void server::create_config_tenants() {
-  std::vector<std::future<std::string>> waits;
-  std::set<std::string> asked;
-  for (const auto& ch : cfg_.channels) {
-    if (!asked.insert(ch.tenant).second ||
-        directory_->read([&](const auto& s) { return s.tenant(ch.tenant) != nullptr; }))
-      continue;
-    auto done = std::make_shared<std::promise<std::string>>();
-    waits.push_back(done->get_future());
-    domain::directory_change c;
-    c.tenant = {ch.tenant, ch.tenant, false};
-    directory_->submit(std::move(c), [done](std::error_code ec, std::string problem) {
-      done->set_value(ec ? ec.message() : problem);
+// The config's declarations, made real in the directory (journaled like any
+// change, and only what differs): the tenants its channels and agents name,
+// its agents, and their tokens. A config token that changed replaces the
+// previous one, which is revoked.
+void server::apply_config_directory() {
+  auto change = [this](domain::directory_change c) {
+    std::promise<std::string> done;
+    auto result = done.get_future();
+    directory_->submit(std::move(c), [&done](std::error_code ec, std::string problem) {
+      done.set_value(ec ? ec.message() : problem);
     });
+    if (auto problem = result.get(); !problem.empty())
+      throw std::runtime_error("cannot apply the config's directory: " + problem);
+  };
+  auto state = [this](auto fn) { return directory_->read(fn); };
+
+  std::set<std::string> tenants;
+  for (const auto& ch : cfg_.channels) tenants.insert(ch.tenant);
+  for (const auto& a : cfg_.agents) tenants.insert(a.tenant);
+  for (const auto& t : tenants)
+    if (!state([&](const auto& s) { return s.tenant(t) != nullptr; })) {
+      domain::directory_change c;
+      c.tenant = {t, t, false};
+      change(std::move(c));
+    }
+
+  for (const auto& a : cfg_.agents) {
+    domain::directory_change put;
+    put.what = domain::directory_change::kind::put_agent;
+    put.agent = {a.tenant, a.id, a.name,
+                 a.role == "admin" ? domain::agent_role::admin : domain::agent_role::agent,
+                 a.channels};
+    bool same = state([&](const domain::directory_state& s) {
+      auto* cur = s.agent(a.tenant, a.id);
+      return cur && cur->name == put.agent.name && cur->role == put.agent.role &&
+             cur->channels == put.agent.channels;
+    });
+    if (!same) change(put);
+
+    auto hash = api::token_hash(a.token);
+    auto id = "cfg-" + hash.substr(0, 16);
+    auto stale = state([&](const domain::directory_state& s) {
+      std::vector<std::string> out;
+      for (const auto& [tid, t] : s.tokens)
+        if (t.tenant == a.tenant && t.agent == a.id && tid.starts_with("cfg-") && tid != id &&
+            !t.revoked)
+          out.push_back(tid);
+      return out;
+    });
+    for (auto& tid : stale) {
+      domain::directory_change revoke;
+      revoke.what = domain::directory_change::kind::revoke_token;
+      revoke.token.id = tid;
+      change(std::move(revoke));
+    }
+    if (!state([&](const auto& s) { return s.token(id) != nullptr; })) {
+      domain::directory_change issue;
+      issue.what = domain::directory_change::kind::issue_token;
+      issue.token = {id,
+                     a.tenant,
+                     a.id,
+                     hash,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count(),
+                     false};
+      change(std::move(issue));
+    }
+    log::info("agent from the config",
+              {{"tenant", a.tenant}, {"agent", a.id}, {"role", a.role}, {"token_id", id}});
   }
-  for (auto& w : waits)
-    if (auto problem = w.get(); !problem.empty())
-      throw std::runtime_error("cannot create the config's tenants: " + problem);
+  if (!cfg_.agents.empty())
+    log::info("agents connect with their token",
+              {{"url", std::string(cfg_.tls.enabled() ? "wss" : "ws") + "://" +
+                           endpoint_.address().to_string() + ":" +
+                           std::to_string(endpoint_.port()) + "/v1/agent"},
+               {"subprotocol", "gw.agent.v1"},
+               {"auth",
+                "Authorization: Bearer <token>, or "
+                "{\"c\":\"auth\",\"id\":\"1\",\"tok\":\"<token>\"} first"}});
 }
 
 std::int64_t server::shutdown() {

@@ -48,7 +48,7 @@ class server {
   // Stops accepting and waits (until `deadline`) for the acceptor's last
   // operation to finish on shard 0.
   void stop_listener(std::chrono::steady_clock::time_point deadline);
-  void create_config_tenants();
+  void apply_config_directory();
 
   const config& cfg_;
   std::atomic<lifecycle> state_{lifecycle::starting};

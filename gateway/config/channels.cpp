@@ -2,6 +2,7 @@
 // unique ids and numbers.
 #include "gateway/config/channels.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <set>
 
@@ -101,6 +102,65 @@ void load_channels(config& c, const boost::json::value& value, const std::string
     out.push_back(std::move(ch));
   }
   c.channels = std::move(out);
+}
+
+void load_agents(config& c, const boost::json::value& value, const std::string& source) {
+  auto fail = [&](const std::string& where, const std::string& problem) {
+    throw config_error(where + " (" + source + "): " + problem);
+  };
+  if (!value.is_array()) fail("agents", "expected an array of agent objects");
+  std::vector<agent_config> out;
+  std::set<std::string> keys, tokens;
+  std::size_t i = 0;
+  for (const auto& item : value.get_array()) {
+    const std::string at = "agents[" + std::to_string(i++) + "]";
+    if (!item.is_object()) fail(at, "expected an object");
+    agent_config a;
+    for (const auto& [key, v] : item.get_object()) {
+      const std::string where = at + "." + std::string(key);
+      if (key == "channels") {
+        if (!v.is_array()) fail(where, "expected an array of channel ids");
+        for (const auto& ch : v.get_array()) {
+          if (!ch.is_string()) fail(where, "expected channel ids (strings)");
+          a.channels.emplace_back(ch.get_string());
+        }
+        continue;
+      }
+      std::string* member = key == "tenant"  ? &a.tenant
+                            : key == "id"    ? &a.id
+                            : key == "name"  ? &a.name
+                            : key == "role"  ? &a.role
+                            : key == "token" ? &a.token
+                                             : nullptr;
+      if (!member) fail(where, "unknown field");
+      if (!v.is_string()) fail(where, "expected a string");
+      *member = std::string(v.get_string());
+    }
+    if (!is_identifier(a.tenant))
+      fail(at + ".tenant", "required: 1-64 letters, digits, '.', '_' or '-'");
+    if (!is_identifier(a.id)) fail(at + ".id", "required: 1-64 letters, digits, '.', '_' or '-'");
+    if (a.name.empty()) a.name = a.id;
+    if (a.role != "agent" && a.role != "admin")
+      fail(at + ".role", "must be \"agent\" or \"admin\", got \"" + a.role + "\"");
+    if (a.token.size() < 16 || a.token.size() > 256)
+      fail(at + ".token", "required: a secret of 16 to 256 bytes");
+    if (!tokens.insert(a.token).second) fail(at + ".token", "another agent has this token");
+    if (!keys.insert(a.tenant + "/" + a.id).second)
+      fail(at + ".id", "\"" + a.id + "\" is declared twice in tenant \"" + a.tenant + "\"");
+    out.push_back(std::move(a));
+  }
+  c.agents = std::move(out);
+}
+
+void check_agent_channels(const config& c, const std::string& source) {
+  for (std::size_t i = 0; i < c.agents.size(); ++i)
+    for (const auto& ch : c.agents[i].channels) {
+      auto it = std::find_if(c.channels.begin(), c.channels.end(),
+                             [&](const channel_config& d) { return d.id == ch; });
+      if (it == c.channels.end() || it->tenant != c.agents[i].tenant)
+        throw config_error("agents[" + std::to_string(i) + "].channels (" + source + "): \"" + ch +
+                           "\" is not a channel of tenant \"" + c.agents[i].tenant + "\"");
+    }
 }
 
 }  // namespace gw

@@ -14,4 +14,11 @@ struct config;
 // "channels[i].field" and `source`.
 void load_channels(config& c, const boost::json::value& channels, const std::string& source);
 
+// Replaces c.agents with the "agents" array: tenant, id, name?, role?
+// (agent|admin), token (16..256 bytes), channels? (ids). Throws
+// config_error naming "agents[i].field".
+void load_agents(config& c, const boost::json::value& agents, const std::string& source);
+// Every agent's channels are channels of its tenant (once the whole file is read).
+void check_agent_channels(const config& c, const std::string& source);
+
 }  // namespace gw

@@ -47,6 +47,10 @@ void apply_json(config& c, const boost::json::object& obj, const std::string& pr
       load_channels(c, value, source);
       continue;
     }
+    if (name == "agents") {
+      load_agents(c, value, source);
+      continue;
+    }
     const setting* s = find_setting(name);
     if (!s) {
       if (value.is_object()) {  // a section such as "http": descend
@@ -122,7 +126,10 @@ unsigned config::effective_threads() const noexcept {
 
 config load_config(const std::string& config_file, char** environ, const flag_settings& flags) {
   config c;
-  if (!config_file.empty()) load_file(c, config_file);
+  if (!config_file.empty()) {
+    load_file(c, config_file);
+    check_agent_channels(c, config_file);
+  }
   load_environment(c, environ);
   for (const auto& [name, text] : flags) {
     const setting* s = find_setting(name);

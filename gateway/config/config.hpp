@@ -66,6 +66,15 @@ struct channel_config {
   std::string auth_token;   // signs X-Twilio-Signature
 };
 
+// An agent declared in the config file's "agents" array, with a fixed token
+// (demos, tests, a first admin); the admin API manages the rest.
+struct agent_config {
+  std::string tenant, id, name;
+  std::string role = "agent";         // agent|admin
+  std::string token;                  // the secret, 16..256 bytes
+  std::vector<std::string> channels;  // empty: every channel of the tenant
+};
+
 struct webhook_config {
   // Scheme and authority Twilio was configured with ("https://gw.example.com"):
   // the URL it signs is this plus the request target. Empty: taken from the
@@ -88,6 +97,7 @@ struct config {
   tls_config tls;
   webhook_config webhooks;
   std::vector<channel_config> channels;
+  std::vector<agent_config> agents;
   std::string admin_key;  // bearer key for /v1/ admin routes; empty: they answer 403
 
   // threads, with 0 resolved to the number of cores.

@@ -145,5 +145,33 @@ TEST_F(AgentAuth, RevokingATokenClosesItsSessionsWith4004Only) {
   EXPECT_EQ(read(again).at("code").as_string(), "bad_token");
 }
 
+// An agent declared in the config gets its token at start-up; changing the
+// token in the config revokes the old one at the next start.
+TEST(ConfigAgents, TokenFromTheConfigWorksAndARotatedOneReplacesIt) {
+  temp_dir dir;
+  auto start = [&](std::string_view token) {
+    std::ofstream(dir.path() + "/gateway.json")
+        << R"({"channels": [{"id": "wa-main", "provider": "whatsapp", "tenant": "clinic-1",
+             "phone_number_id": "1065", "app_secret": "s", "verify_token": "v"}],
+           "agents": [{"tenant": "clinic-1", "id": "eva", "role": "admin", "token": ")"
+        << token << R"("}]})";
+    return std::make_unique<gateway_process>(std::vector<std::string>{
+        "--config", dir.path() + "/gateway.json", "--data-dir", dir.path() + "/data"});
+  };
+  auto hello_for = [](std::uint16_t port, std::string_view token) {
+    ws_client ws(port, "gw.agent.v1", 5s, 0, std::string(token));
+    return json::parse(ws.read_text()).as_object();
+  };
+  {
+    auto gw = start("first-token-0000001");
+    auto h = hello_for(gw->port(), "first-token-0000001");
+    EXPECT_EQ(h.at("t").as_string(), "hello");
+    EXPECT_EQ(h.at("role").as_string(), "admin");
+  }
+  auto gw = start("second-token-000002");
+  EXPECT_EQ(hello_for(gw->port(), "second-token-000002").at("t").as_string(), "hello");
+  EXPECT_EQ(hello_for(gw->port(), "first-token-0000001").at("code").as_string(), "bad_token");
+}
+
 }  // namespace
 }  // namespace gw::test

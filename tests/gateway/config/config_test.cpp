@@ -171,5 +171,44 @@ TEST(Config, ChannelsAreCheckedFieldByField) {
                      "webhooks.public_base_url"));
 }
 
+TEST(Config, AgentsAreCheckedFieldByField) {
+  const std::string channel =
+      R"({"id":"wa-main","provider":"whatsapp","tenant":"clinic-1","phone_number_id":"1065",)"
+      R"("app_secret":"s","verify_token":"v"})";
+  // Agents may come before the channels they name.
+  file f(R"({"agents":[{"tenant":"clinic-1","id":"ana","role":"admin","token":"0123456789abcdef",)"
+         R"("channels":["wa-main"]},{"tenant":"clinic-2","id":"bo","token":"fedcba9876543210"}],)"
+         R"("channels":[)" +
+         channel + "]}");
+  char* none[] = {nullptr};
+  auto c = load_config(f.path, none, {});
+  ASSERT_EQ(c.agents.size(), 2u);
+  EXPECT_EQ(c.agents[0].role, "admin");
+  EXPECT_EQ(c.agents[0].channels, std::vector<std::string>{"wa-main"});
+  EXPECT_EQ(c.agents[1].role, "agent");  // the default
+  EXPECT_EQ(c.agents[1].name, "bo");     // defaults to the id
+
+  auto refused = [&](const std::string& agents) {
+    return error_of(R"({"channels":[)" + channel + R"(],"agents":)" + agents + "}");
+  };
+  auto starts = [](const std::string& error, const std::string& prefix) {
+    return error.starts_with(prefix) ? ::testing::AssertionSuccess()
+                                     : ::testing::AssertionFailure() << error;
+  };
+  const std::string ok = R"("tenant":"clinic-1","id":"ana","token":"0123456789abcdef")";
+  EXPECT_TRUE(starts(refused("{}"), "agents (config file"));
+  EXPECT_TRUE(starts(refused(R"([{"tenant":"clinic-1","id":"ana"}])"), "agents[0].token"));
+  EXPECT_TRUE(
+      starts(refused(R"([{"tenant":"clinic-1","id":"ana","token":"short"}])"), "agents[0].token"));
+  EXPECT_TRUE(starts(refused("[{" + ok + R"(,"role":"boss"}])"), "agents[0].role"));
+  EXPECT_TRUE(starts(refused("[{" + ok + R"(,"rol":"admin"}])"), "agents[0].rol"));
+  EXPECT_TRUE(starts(refused(R"([{"id":"ana","token":"0123456789abcdef"}])"), "agents[0].tenant"));
+  EXPECT_NE(refused("[{" + ok + "},{" + ok + "}]").find("token"), std::string::npos);
+  EXPECT_TRUE(starts(
+      refused(
+          R"([{"tenant":"clinic-2","id":"x","token":"0123456789abcdef","channels":["wa-main"]}])"),
+      "agents[0].channels"));
+}
+
 }  // namespace
 }  // namespace gw

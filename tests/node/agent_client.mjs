@@ -1,0 +1,171 @@
+// An independent agent client, written from protocol/AGENT_PROTOCOL.md and
+// gateway/api/openapi.yaml only: the `ws` package from npm drives a real
+// gateway process through authentication, ping, argument errors, a bad token
+// and a revoked token.
+//
+// usage: node tests/node/agent_client.mjs <gateway binary>
+// Exits 0 when every check holds, 1 otherwise. Bounded: 30 s at most.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const WebSocket = require('ws');
+
+const binary = process.argv[2];
+const adminKey = 'node-admin-key';
+const agentToken = 'node-agent-token-0001';
+const dir = mkdtempSync(join(tmpdir(), 'gw-node-'));
+const failures = [];
+const check = (ok, what) => {
+  if (!ok) failures.push(what);
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+};
+
+writeFileSync(join(dir, 'gateway.json'), JSON.stringify({
+  listen: '127.0.0.1:0',
+  data_dir: join(dir, 'data'),
+  log: { level: 'info' },
+  admin: { key: adminKey },
+  channels: [{ id: 'wa-js', provider: 'whatsapp', tenant: 'clinic-js',
+    phone_number_id: '300000000000001', app_secret: 's', verify_token: 'v' }],
+  agents: [{ tenant: 'clinic-js', id: 'eva', role: 'agent', token: agentToken }],
+}));
+
+const gateway = spawn(binary, ['--config', join(dir, 'gateway.json')], { stdio: ['ignore', 'ignore', 'pipe'] });
+const port = await new Promise((resolve, reject) => {
+  let buffered = '';
+  gateway.stderr.on('data', (chunk) => {
+    buffered += chunk;
+    for (const line of buffered.split('\n')) {
+      try {
+        const entry = JSON.parse(line);
+        if (entry.msg === 'listening') resolve(entry.port);
+      } catch { /* a partial line */ }
+    }
+  });
+  gateway.on('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+  setTimeout(() => reject(new Error('gateway did not start')), 10000);
+});
+const base = `http://127.0.0.1:${port}`;
+const url = `ws://127.0.0.1:${port}/v1/agent`;
+
+async function ready() {
+  for (let i = 0; i < 200; i++) {
+    const res = await fetch(`${base}/readyz`).catch(() => null);
+    if (res && res.status === 200) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('gateway never became ready');
+}
+
+// A session that queues incoming frames so that each read takes the next one.
+function session(headers = {}, protocol = 'gw.agent.v1') {
+  const ws = new WebSocket(url, protocol, { headers });
+  const frames = [];
+  const waiters = [];
+  let closeCode = null;
+  const closed = new Promise((resolve) => ws.on('close', (code) => { closeCode = code; resolve(code); }));
+  ws.on('message', (data) => {
+    const frame = JSON.parse(data.toString());
+    const w = waiters.shift();
+    if (w) w(frame); else frames.push(frame);
+  });
+  const opened = new Promise((resolve, reject) => {
+    ws.on('open', resolve);
+    ws.on('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.on('error', reject);
+  });
+  return {
+    opened,
+    send: (obj) => ws.send(JSON.stringify(obj)),
+    next: () => frames.length ? Promise.resolve(frames.shift())
+      : Promise.race([new Promise((r) => waiters.push(r)),
+        closed.then(() => ({ t: 'closed', code: closeCode })),
+        new Promise((r) => setTimeout(() => r({ t: 'timeout' }), 5000))]),
+    closed,
+    close: () => ws.close(),
+  };
+}
+
+async function admin(method, path) {
+  const res = await fetch(base + path, { method, headers: { Authorization: `Bearer ${adminKey}` } });
+  return { status: res.status, body: await res.json() };
+}
+
+const deadline = setTimeout(() => { console.log('FAIL timed out'); gateway.kill('SIGKILL'); process.exit(1); }, 30000);
+try {
+  await ready();
+
+  // Section 2: auth as the first frame, then ok and hello.
+  const a = session();
+  await a.opened;
+  a.send({ c: 'hist', id: 'h0', cv: 'wa-js:+34600111222' });
+  const early = await a.next();
+  check(early.t === 'err' && early.code === 'unauthenticated' && early.id === 'h0', 'commands before auth get unauthenticated');
+  a.send({ c: 'auth', id: 'a1', tok: agentToken });
+  const ok = await a.next();
+  check(ok.t === 'ok' && ok.id === 'a1', 'auth is answered ok with its id');
+  const hello = await a.next();
+  check(hello.t === 'hello' && hello.ag === 'eva' && hello.tn === 'clinic-js' && hello.role === 'agent',
+    'hello names the agent, its tenant and role');
+  check(Number.isInteger(hello.ep) && Number.isInteger(hello.o) && hello.lim && hello.lim.frame > 0,
+    'hello carries the epoch, the offset and the limits');
+
+  // Sections 3 and 5: ping, argument errors that keep the session usable.
+  a.send({ c: 'ping', id: 'p1' });
+  const pong = await a.next();
+  check(pong.t === 'pong' && pong.id === 'p1', 'ping is answered pong with its id');
+  a.send({ c: 'send', id: 's1', cv: 'wa-js:+34600111222' });
+  const noText = await a.next();
+  check(noText.t === 'err' && noText.code === 'bad_args' && /tx/.test(noText.msg), 'a missing tx is bad_args naming it');
+  a.send({ c: 'list', id: 'l1', v: 'someday' });
+  const badView = await a.next();
+  check(badView.code === 'bad_args' && badView.id === 'l1', 'an unknown view is bad_args');
+  a.send({ c: 'beam', id: 'b1' });
+  check((await a.next()).code === 'unknown_command', 'an unknown command is unknown_command');
+  a.send({ c: 'ping', id: 'p2' });
+  check((await a.next()).id === 'p2', 'the session is still usable after errors');
+  a.close();
+
+  // Section 2: the header instead of the first frame.
+  const h = session({ Authorization: `Bearer ${agentToken}` });
+  await h.opened;
+  const hello2 = await h.next();
+  check(hello2.t === 'hello' && hello2.ag === 'eva', 'a header token gets hello at once');
+  h.close();
+
+  // Sections 2 and 10: a bad token is refused and closed with 4003.
+  const bad = session();
+  await bad.opened;
+  bad.send({ c: 'auth', id: 'x', tok: 'not-a-token-at-all' });
+  const refused = await bad.next();
+  check(refused.code === 'bad_token', 'a wrong token is bad_token');
+  check(await bad.closed === 4003, 'and the session closes with 4003');
+
+  // Section 1: no subprotocol, no session.
+  const none = session({}, []);
+  const status = await none.opened.then(() => 'open', (e) => e.message);
+  check(status === 'HTTP 400', 'an upgrade without gw.agent.v1 is refused with 400');
+
+  // Section 2: a token revoked through the admin API closes its session with 4004.
+  const issued = await admin('POST', '/v1/tenants/clinic-js/agents/eva/tokens');
+  check(issued.status === 201 && issued.body.token.startsWith('gwt_'), 'the admin API issues a token');
+  const r = session({ Authorization: `Bearer ${issued.body.token}` });
+  await r.opened;
+  check((await r.next()).t === 'hello', 'the issued token opens a session');
+  const revoked = await admin('DELETE', `/v1/tenants/clinic-js/tokens/${issued.body.id}`);
+  check(revoked.status === 200, 'the admin API revokes it');
+  check(await r.closed === 4004, 'the open session closes with 4004');
+} catch (e) {
+  check(false, `unexpected: ${e.message}`);
+} finally {
+  clearTimeout(deadline);
+  gateway.kill('SIGTERM');
+  await new Promise((r) => gateway.on('exit', r));
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(failures.length ? `${failures.length} check(s) failed` : 'all checks passed');
+process.exit(failures.length ? 1 : 0);
