@@ -20,15 +20,6 @@ using protocol::http_error;
 
 std::string token_hash(std::string_view secret) { return protocol::hex_sha256(secret); }
 
-namespace {
-
-// Who is calling: the operator (admin.key, every tenant) or an admin agent
-// of one tenant.
-struct caller {
-  std::string tenant;  // "" for the operator
-  bool may_manage(std::string_view t) const { return tenant.empty() || tenant == t; }
-};
-
 std::string random_hex(std::size_t bytes) {
   std::string raw(bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
@@ -41,6 +32,15 @@ std::string random_hex(std::size_t bytes) {
   }
   return out;
 }
+
+namespace {
+
+// Who is calling: the operator (admin.key, every tenant) or an admin agent
+// of one tenant.
+struct caller {
+  std::string tenant;  // "" for the operator
+  bool may_manage(std::string_view t) const { return tenant.empty() || tenant == t; }
+};
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -21,4 +21,8 @@ void add_directory_routes(net::router& r, std::string admin_key, domain::directo
 // Hex SHA-256 of an agent token's secret: what the directory stores.
 std::string token_hash(std::string_view secret);
 
+// `bytes` random bytes from OpenSSL's CSPRNG, hex-encoded: token secrets and
+// ids, message ids.
+std::string random_hex(std::size_t bytes);
+
 }  // namespace gw::api

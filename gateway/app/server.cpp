@@ -34,7 +34,7 @@ server::server(const config& cfg)
     : cfg_(cfg),
       metrics_(GATEWAY_VERSION, GATEWAY_ASIO_BACKEND_NAME),
       tls_(tls_for(cfg)),
-      ctx_{cfg_, metrics_, router_, tls_.get(), {}},
+      ctx_{cfg_, metrics_, router_, tls_.get(), {}, {}},
       shards_(cfg.effective_threads()),
       channels_(cfg.channels) {
   domain::core_options core;
@@ -63,6 +63,12 @@ server::server(const config& cfg)
       who->offset = c->latest_offset(who->tenant);
     }
     return who;
+  };
+  agent_commands_ = std::make_unique<api::agent_commands>(*core_, *directory_, channels_);
+  ctx_.run_agent_command = [ac = agent_commands_.get()](const net::agent_identity& who,
+                                                        const protocol::command& cmd,
+                                                        std::function<void(std::string)> reply) {
+    ac->run(who, cmd, std::move(reply));
   };
   directory_->on_revoked([this](const std::string& token_id) {
     shards_.post_all([token_id](runtime::shard& s) { s.sessions.token_revoked(token_id); });

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 
+#include "gateway/api/agent_commands.hpp"
 #include "gateway/api/webhooks.hpp"
 #include "gateway/app/routes.hpp"
 #include "gateway/config/config.hpp"
@@ -61,6 +62,7 @@ class server {
   std::unique_ptr<domain::directory_service> directory_;
   api::channel_directory channels_;
   std::unique_ptr<api::webhooks> webhooks_;
+  std::unique_ptr<api::agent_commands> agent_commands_;
   std::shared_ptr<net::listener> listener_;
   boost::asio::ip::tcp::endpoint endpoint_;
 };

@@ -256,15 +256,32 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
   p.journal = opts_.store->open(shard, p.shard->ioc, result);
 }
 
-void conversation_service::submit(conversation_key key, std::vector<event> events,
-                                  submit_done done) {
+namespace {
+conversation_summary summary_of(const conversation& c) {
+  return {c.seq != 0, c.contact_name, c.status, c.assignee, c.team, c.last_inbound_ms, c.seq};
+}
+}  // namespace
+
+void conversation_service::submit(conversation_key key, std::vector<event> events, submit_done done,
+                                  submit_guard guard) {
   auto& p = part_for(key);
   auto& a = p.actor_for(key, opts_.actor_batch);
-  a.tell([this, &p, key = std::move(key), events = std::move(events),
-          done = std::move(done)](cell& c) mutable {
+  a.tell([this, &p, key = std::move(key), events = std::move(events), done = std::move(done),
+          guard = std::move(guard)](cell& c) mutable {
     if (!p.ready.load(std::memory_order_acquire)) {  // recovery still owns the state
       done(std::make_error_code(std::errc::resource_unavailable_try_again), {});
       return;
+    }
+    if (guard) {
+      auto g = guard(c.conv.seq == 0 ? nullptr : &c.conv, events);
+      if (g.verdict != guard_verdict::go) {
+        submit_result r;
+        r.duplicate = g.verdict == guard_verdict::skip;
+        r.refused = g.verdict == guard_verdict::refuse;
+        r.reason = std::move(g.reason);
+        r.after = summary_of(c.conv);
+        return done({}, std::move(r));
+      }
     }
     if (c.conv.key.tenant.empty()) c.conv.key = std::move(key);
     handle_submit(p, c, std::move(events), std::move(done));
@@ -317,7 +334,7 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
     if (c.completed < c.issued)
       c.retries.emplace_back(c.issued, std::move(done));
     else
-      done({}, submit_result{{}, true});
+      done({}, submit_result{{}, true, false, {}, summary_of(c.conv)});
     return;
   }
   auto now =
@@ -336,31 +353,35 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
   }
   ++c.issued;
   auto payload = encode_events(events);
-  p.journal->append(store::record_type::events, payload,
-                    [this, &p, &c, events = std::move(events), done = std::move(done)](
-                        std::error_code ec, std::uint64_t lsn) mutable {
-                      ++c.completed;
-                      for (const auto& e : events) {
-                        std::erase(c.inflight_ids, e.provider_id);
-                        std::erase(c.inflight_ids, e.client_id);
-                      }
-                      if (!ec) {
-                        for (const auto& e : events) {
-                          apply(c.conv, e);
-                          auto& m = p.max_offset[e.conv.tenant];
-                          m = std::max(m, e.offset);
-                        }
-                        p.applied_lsn = lsn;
-                        appended_.fetch_add(events.size(), std::memory_order_relaxed);
-                      }
-                      done(ec, submit_result{std::move(events), false});
-                      std::erase_if(c.retries, [&](auto& r) {
-                        if (r.first > c.completed) return false;
-                        r.second(ec, submit_result{{}, true});
-                        return true;
-                      });
-                      if (!ec) maybe_snapshot(p);
-                    });
+  p.journal->append(
+      store::record_type::events, payload,
+      [this, &p, &c, events = std::move(events), done = std::move(done)](
+          std::error_code ec, std::uint64_t lsn) mutable {
+        ++c.completed;
+        for (const auto& e : events) {
+          std::erase(c.inflight_ids, e.provider_id);
+          std::erase(c.inflight_ids, e.client_id);
+        }
+        if (!ec) {
+          for (const auto& e : events) {
+            apply(c.conv, e);
+            auto& m = p.max_offset[e.conv.tenant];
+            m = std::max(m, e.offset);
+          }
+          p.applied_lsn = lsn;
+          appended_.fetch_add(events.size(), std::memory_order_relaxed);
+        }
+        done(ec, submit_result{std::move(events), false, false, {}, summary_of(c.conv)});
+        std::erase_if(c.retries, [&](auto& r) {
+          if (r.first > c.completed) return false;
+          submit_result dup;
+          dup.duplicate = true;
+          dup.after = summary_of(c.conv);
+          r.second(ec, std::move(dup));
+          return true;
+        });
+        if (!ec) maybe_snapshot(p);
+      });
 }
 
 // A snapshot in the making: the shard's conversations are encoded a slice

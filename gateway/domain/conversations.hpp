@@ -31,10 +31,34 @@ struct core_options {
   std::size_t actor_batch = 64;              // messages per actor drain before yielding
 };
 
-struct submit_result {
-  std::vector<event> events;  // as stored: seq, offset, epoch and at_ms filled in
-  bool duplicate = false;     // every event was a retry of one already stored
+// A conversation's headline state, copied out for an answer.
+struct conversation_summary {
+  bool exists = false;
+  std::string contact_name, status, assignee, team;
+  std::int64_t last_inbound_ms = 0;
+  std::uint64_t seq = 0;
 };
+
+struct submit_result {
+  std::vector<event> events;   // as stored: seq, offset, epoch and at_ms filled in
+  bool duplicate = false;      // every event was a retry of one already stored
+  bool refused = false;        // a guard refused (see submit_guard): nothing stored
+  std::string reason;          // why, when refused
+  conversation_summary after;  // the conversation once this submit was applied
+};
+
+// A guarded submit's check, run on the home shard before anything is
+// stamped or stored. It sees the conversation (null when it does not exist)
+// and may complete the events from its state (an assignment that keeps the
+// team). `go` stores them, `skip` stores nothing and answers like a
+// duplicate (the change is already there), `refuse` stores nothing.
+enum class guard_verdict : std::uint8_t { go, skip, refuse };
+struct guard_outcome {
+  guard_verdict verdict = guard_verdict::go;
+  std::string reason;
+};
+using submit_guard =
+    std::function<guard_outcome(const conversation* c, std::vector<event>& events)>;
 
 // Runs on the conversation's home shard thread.
 using submit_done = std::function<void(std::error_code, submit_result)>;
@@ -72,7 +96,8 @@ class conversation_service {
   // and healthy() turns false). A retry of an event still being written is
   // answered only after that write is durable. Until recover() has finished
   // with the shard, `done` gets resource_unavailable_try_again (answer 503).
-  void submit(conversation_key key, std::vector<event> events, submit_done done);
+  void submit(conversation_key key, std::vector<event> events, submit_done done,
+              submit_guard guard = {});
 
   // Runs `fn` on the conversation's home shard with its state (null when it
   // does not exist). For tests and admin reads.

@@ -12,6 +12,7 @@
 #include "gateway/config/config.hpp"
 #include "gateway/net/router.hpp"
 #include "gateway/obs/metrics.hpp"
+#include "protocol/agent_frames.hpp"
 
 namespace gw::net {
 
@@ -23,12 +24,20 @@ struct agent_identity {
 // Any thread. nullopt: no such live token.
 using agent_authenticator = std::function<std::optional<agent_identity>(std::string_view secret)>;
 
+// Runs an authenticated agent's command (other than auth and ping) and
+// hands its one answer frame to `reply`, from any thread; the session hops
+// to its own thread, and drops the answer if it is gone by then.
+using agent_command_runner =
+    std::function<void(const agent_identity& who, const protocol::command& cmd,
+                       std::function<void(std::string)> reply)>;
+
 struct server_context {
   const config& cfg;
   metrics::registry& metrics;
   const router& routes;
   boost::asio::ssl::context* tls = nullptr;  // null: plain TCP
   agent_authenticator authenticate_agent;    // unset: every token is refused
+  agent_command_runner run_agent_command;    // unset: commands answer unavailable
 };
 
 // One counted connection. Moves from the HTTP session to the WebSocket

@@ -185,12 +185,17 @@ class ws_session final : public runtime::session_base,
       return send(protocol::encode_error(refused->id, refused->error, refused->message));
     if (cmd.kind == protocol::command_kind::ping) return send(protocol::encode_pong(cmd.id));
     if (cmd.kind == protocol::command_kind::auth) return authenticate(cmd.token, cmd.id);
-    // Decoded and checked, but sessions do not authenticate agents or reach
-    // the conversation core yet (milestone M4): say so instead of pretending.
+    if (ctx_.run_agent_command) {
+      ctx_.run_agent_command(
+          *who_, cmd, [weak = this->weak_from_this(), ex = ws_.get_executor()](std::string f) {
+            asio::post(ex, [weak, f = std::move(f)]() mutable {
+              if (auto self = weak.lock()) self->send(std::move(f));
+            });
+          });
+      return;
+    }
     send(protocol::encode_error(cmd.id, protocol::agent_error::unavailable,
-                                "\"" + std::string(protocol::name_of(cmd.kind)) +
-                                    "\" is part of gw.agent.v1 but this build does not serve it "
-                                    "yet"));
+                                "this server runs no agent commands"));
   }
 
   void write_next() {

@@ -69,10 +69,10 @@ TEST_F(AgentAuth, HeaderTokenGetsHelloAtOnce) {
   auto [id, secret] = token();
   ws_client ws(gw_->port(), "gw.agent.v1", 5s, 0, secret);
   expect_hello(read(ws));
-  // Authenticated: commands pass the gate (this build then says what it
-  // does not serve yet) and a second auth is refused.
+  // Authenticated: commands pass the gate (this one then finds no such
+  // conversation) and a second auth is refused.
   ws.send_text(R"({"c":"send","id":"s1","cv":"wa-main:+34600111222","tx":"hi"})");
-  EXPECT_EQ(read(ws).at("code").as_string(), "unavailable");
+  EXPECT_EQ(read(ws).at("code").as_string(), "not_found");
   ws.send_text(R"({"c":"auth","id":"a2","tok":")" + secret + "\"}");
   EXPECT_EQ(read(ws).at("code").as_string(), "bad_args");
 }
