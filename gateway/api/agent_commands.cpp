@@ -49,12 +49,14 @@ struct access {
   std::vector<std::string> teams;  // the caller's
 };
 
-// Whether the caller may see `c` (AGENT_PROTOCOL.md section 7).
-bool visible(const access& a, const std::string& me, const domain::conversation& c) {
+// Whether the caller may see a conversation with this team and assignee
+// (AGENT_PROTOCOL.md section 7).
+bool visible(const access& a, const std::string& me, const std::string& team,
+             const std::string& assignee) {
   if (a.admin) return true;
-  if (!c.team.empty() && std::find(a.teams.begin(), a.teams.end(), c.team) == a.teams.end())
+  if (!team.empty() && std::find(a.teams.begin(), a.teams.end(), team) == a.teams.end())
     return false;
-  return !a.segmented || c.assignee.empty() || c.assignee == me;
+  return !a.segmented || assignee.empty() || assignee == me;
 }
 
 protocol::message_view message_of(const event& e) {
@@ -96,16 +98,28 @@ std::shared_ptr<agent_commands::memory> agent_commands::memory_of(const net::age
 }
 
 void agent_commands::run(const net::agent_identity& who, const protocol::command& cmd,
-                         std::function<void(std::string)> reply) {
-  if (!serves(cmd.kind))
-    return reply(protocol::encode_error(
+                         net::frame_sink reply) {
+  if (cmd.kind == command_kind::sub) return subscribe(who, cmd, std::move(reply));
+  if (cmd.kind == command_kind::unsub) return unsubscribe(who, cmd, std::move(reply));
+  if (!serves(cmd.kind)) {
+    reply(protocol::encode_error(
         cmd.id, agent_error::unavailable,
         "\"" + std::string(protocol::name_of(cmd.kind)) +
             "\" is part of gw.agent.v1 but this build does not serve it yet"));
+    return;
+  }
+  change(who, cmd, std::move(reply));
+}
+
+void agent_commands::change(const net::agent_identity& who, const protocol::command& cmd,
+                            net::frame_sink reply) {
   auto mem = memory_of(who);
   {
     std::lock_guard lock(mem->mu);
-    if (const auto* first = mem->answers.find(cmd.id)) return reply(*first);
+    if (const auto* first = mem->answers.find(cmd.id)) {
+      reply(*first);
+      return;
+    }
   }
   auto fail = [&](agent_error e, std::string why) {
     reply(protocol::encode_error(cmd.id, e, why));
@@ -174,7 +188,8 @@ void agent_commands::run(const net::agent_identity& who, const protocol::command
   auto known = std::make_shared<std::string>();
   auto guard = [a, me = who.agent, cmd, cv, known](const domain::conversation* c,
                                                    std::vector<event>& events) -> guard_outcome {
-    if (!c || !visible(a, me, *c)) return {guard_verdict::refuse, "no conversation " + cv};
+    if (!c || !visible(a, me, c->team, c->assignee))
+      return {guard_verdict::refuse, "no conversation " + cv};
     auto& ev = events.front();
     switch (cmd.kind) {
       case command_kind::send:
@@ -201,14 +216,18 @@ void agent_commands::run(const net::agent_identity& who, const protocol::command
   core_.submit(
       std::move(key), std::move(events),
       [cmd, known, mem, reply = std::move(reply)](std::error_code ec, domain::submit_result r) {
-        if (ec)
-          return reply(protocol::encode_error(
+        if (ec) {
+          reply(protocol::encode_error(
               cmd.id, agent_error::unavailable,
               ec == std::errc::resource_unavailable_try_again
                   ? "the gateway is recovering its journal; retry with the same id"
                   : "the journal cannot write; nothing was stored, retry later with the same id"));
-        if (r.refused)
-          return reply(protocol::encode_error(cmd.id, agent_error::not_found, r.reason));
+          return;
+        }
+        if (r.refused) {
+          reply(protocol::encode_error(cmd.id, agent_error::not_found, r.reason));
+          return;
+        }
         boost::json::object result;
         if (cmd.kind == command_kind::send || cmd.kind == command_kind::note) {
           if (!r.events.empty()) {
@@ -228,6 +247,267 @@ void agent_commands::run(const net::agent_identity& who, const protocol::command
         reply(std::move(answer));
       },
       std::move(guard));
+}
+
+// ---- Subscriptions -------------------------------------------------------
+
+namespace {
+
+using protocol::view;
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Whether a conversation in state `c` belongs to view `v` for agent `me`.
+bool in_view(view v, const domain::conversation_summary& c, const std::string& me,
+             std::int64_t now) {
+  if (!c.exists) return false;
+  const bool closed = c.status == "closed";
+  switch (v) {
+    case view::fresh:
+      return c.assignee.empty() && !closed && c.status != "bot" && c.status != "spam";
+    case view::mine:
+      return c.assignee == me && !closed;
+    case view::others:
+      return !c.assignee.empty() && c.assignee != me && !closed;
+    case view::closed:
+      return closed;
+    case view::expired:
+      return !closed && c.last_inbound_ms != 0 &&
+             now - c.last_inbound_ms > domain::whatsapp_window_ms;
+    case view::bot:
+      return c.status == "bot";
+    case view::spam:
+      return c.status == "spam";
+  }
+  return false;
+}
+
+// The frame agents get for one event (AGENT_PROTOCOL.md section 7).
+std::string frame_of(const domain::published_event& p) {
+  const auto& e = p.ev;
+  protocol::position at{e.epoch, e.offset};
+  switch (e.kind) {
+    case event_kind::message_in: {
+      protocol::message_view m;
+      m.id = e.message_id;
+      m.channel = e.conv.channel;
+      m.address = e.conv.address;
+      m.seq = e.seq;
+      m.at_ms = e.at_ms;
+      m.direction = "in";
+      m.type = e.value.empty() ? "text" : e.value;
+      m.text = e.text;
+      m.author = e.author;
+      m.extra_json = e.detail;
+      return protocol::encode_message_event(at, m);
+    }
+    case event_kind::message_out:
+    case event_kind::note:
+      return protocol::encode_message_event(at, message_of(e));
+    case event_kind::message_status: {
+      protocol::message_view m;
+      m.id = e.message_id;
+      m.channel = e.conv.channel;
+      m.address = e.conv.address;
+      m.seq = e.seq;
+      m.status = e.value;
+      if (e.value == "failed") {  // detail: "code: title: details"
+        auto colon = e.detail.find(':');
+        m.error_code = e.detail.substr(0, colon);
+        m.error_detail = colon == std::string::npos ? "" : e.detail.substr(colon + 2);
+      }
+      return protocol::encode_status_event(at, m);
+    }
+    case event_kind::assignment:
+    case event_kind::state_change:
+      break;
+  }
+  protocol::command where;
+  where.channel = e.conv.channel;
+  where.address = e.conv.address;
+  return protocol::encode_conversation_event(at, conversation_of(where, p.after));
+}
+
+}  // namespace
+
+// One session's subscriptions. Events reach it from the bus (under the
+// tenant stream's lock, in offset order) and leave through `sink`; until
+// the `ok` and the replay are out, live ones wait in `held`.
+struct agent_commands::feed {
+  std::mutex mu;
+  net::agent_identity who;
+  net::frame_sink sink;
+  std::vector<view> views;
+  std::optional<std::string> team;
+  std::uint64_t bus_id = 0;
+  std::uint64_t last_sent = 0;  // highest offset handed to the sink
+  bool live = false;
+  bool gone = false;
+  std::vector<domain::event_ptr> held;
+};
+
+agent_commands::~agent_commands() {
+  for (auto& [session, f] : feeds_) bus_.unsubscribe(f->who.tenant, f->bus_id);
+}
+
+void agent_commands::forget(std::uint64_t session) {
+  std::lock_guard lock(mu_);
+  feeds_.erase(session);
+}
+
+void agent_commands::subscribe(const net::agent_identity& who, const protocol::command& cmd,
+                               net::frame_sink reply) {
+  // Which views this agent may use at all.
+  bool admin = false, segmented = false;
+  directory_.read([&](const domain::directory_state& s) {
+    const auto* me = s.agent(who.tenant, who.agent);
+    admin = me && me->role == domain::agent_role::admin;
+    const auto* t = s.tenant(who.tenant);
+    segmented = t && t->segmented;
+  });
+  for (auto v : cmd.views) {
+    bool allowed =
+        admin || (v != view::others && (!segmented || v == view::fresh || v == view::mine));
+    if (!allowed) {
+      reply(protocol::encode_error(
+          cmd.id, agent_error::forbidden,
+          "view \"" + std::string(protocol::name_of(v)) + "\" is not open to this agent"));
+      return;
+    }
+  }
+
+  std::shared_ptr<feed> f;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = feeds_[who.session];
+    if (slot && cmd.from) {
+      reply(protocol::encode_error(cmd.id, agent_error::bad_args,
+                                   "\"from\" is only taken by a session's first sub"));
+      return;
+    }
+    if (slot) {
+      f = slot;
+    } else {
+      f = slot = std::make_shared<feed>();
+      f->who = who;
+      f->sink = reply;
+    }
+  }
+  {
+    std::lock_guard lock(f->mu);
+    for (auto v : cmd.views)
+      if (std::find(f->views.begin(), f->views.end(), v) == f->views.end()) f->views.push_back(v);
+    if (cmd.team) f->team = cmd.team;
+    if (f->bus_id != 0) {  // already live: more views, same stream
+      reply(protocol::encode_ok(cmd.id, {{"ep", core_.epoch()}, {"o", bus_.head(who.tenant)}}));
+      return;
+    }
+  }
+
+  // The first sub: join the tenant's stream, replaying from `from` if we can.
+  auto deliver = [this, f](const domain::event_ptr& e) {  // f->mu held
+    if (e->ev.offset <= f->last_sent) return true;
+    f->last_sent = e->ev.offset;
+    access now_;  // the directory as it is at this delivery
+    bool may = directory_.read([&](const domain::directory_state& s) {
+      const auto* me = s.agent(f->who.tenant, f->who.agent);
+      if (!me) return false;
+      now_.admin = me->role == domain::agent_role::admin;
+      const auto* t = s.tenant(f->who.tenant);
+      now_.segmented = t && t->segmented;
+      now_.teams = s.teams_of(f->who.tenant, f->who.agent);
+      return me->may_use(e->ev.conv.channel);
+    });
+    if (!may) return true;
+    auto sees = [&](const domain::conversation_summary& c) {
+      return c.exists && (!f->team || c.team == *f->team) &&
+             visible(now_, f->who.agent, c.team, c.assignee);
+    };
+    auto now = wall_ms();
+    auto member = [&](const domain::conversation_summary& c) {
+      return sees(c) && std::any_of(f->views.begin(), f->views.end(),
+                                    [&](view v) { return in_view(v, c, f->who.agent, now); });
+    };
+    if (!member(e->before) && !member(e->after)) return true;
+    if (!f->sink(frame_of(*e))) {
+      f->gone = true;
+      return false;
+    }
+    return true;
+  };
+
+  // Lock order: a tenant stream's lock, then f->mu. So f->mu is not held
+  // while joining the stream; events released meanwhile wait in `held`.
+  auto on_event = [this, f, deliver](const domain::event_ptr& e) {
+    std::lock_guard guard(f->mu);
+    if (!f->live) {
+      f->held.push_back(e);
+      return true;
+    }
+    bool keep = deliver(e);
+    if (!keep) forget(f->who.session);
+    return keep;
+  };
+  const auto epoch = core_.epoch();
+  std::optional<protocol::resync_reason> resync;
+  std::uint64_t after = 0;
+  if (cmd.from) {
+    if (cmd.from->epoch != epoch)
+      resync = protocol::resync_reason::epoch;
+    else
+      after = cmd.from->offset;
+  }
+  std::optional<domain::event_bus::subscribed> joined;
+  if (!resync) {
+    joined = bus_.subscribe(who.tenant, after, on_event);
+    if (!joined) resync = protocol::resync_reason::gone;
+  }
+  if (!joined) joined = bus_.subscribe(who.tenant, bus_.head(who.tenant), on_event);
+  if (!joined) {  // cannot happen: the head is always a valid position
+    reply(protocol::encode_error(cmd.id, agent_error::internal, "cannot join the event stream"));
+    return;
+  }
+  std::lock_guard guard(f->mu);
+  f->bus_id = joined->id;
+  reply(protocol::encode_ok(cmd.id, {{"ep", epoch}, {"o", joined->head}}));
+  if (resync) {
+    reply(protocol::encode_resync(cmd.id, *resync, {epoch, joined->head}));
+    f->last_sent = joined->head;
+  } else {
+    f->last_sent = after;
+    for (const auto& e : joined->replay) deliver(e);
+  }
+  for (const auto& e : f->held) deliver(e);
+  f->held.clear();
+  f->live = true;
+}
+
+void agent_commands::unsubscribe(const net::agent_identity& who, const protocol::command& cmd,
+                                 net::frame_sink reply) {
+  std::shared_ptr<feed> f;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = feeds_.find(who.session); it != feeds_.end()) f = it->second;
+  }
+  if (f) {
+    bool empty;
+    {
+      std::lock_guard lock(f->mu);
+      std::erase_if(f->views, [&](view v) {
+        return std::find(cmd.views.begin(), cmd.views.end(), v) != cmd.views.end();
+      });
+      empty = f->views.empty();
+    }
+    if (empty) {
+      bus_.unsubscribe(who.tenant, f->bus_id);
+      forget(who.session);
+    }
+  }
+  reply(protocol::encode_ok(cmd.id));
 }
 
 }  // namespace gw::api

@@ -10,8 +10,12 @@
 // the conversation itself (their client id is "<agent>/<command id>"), which
 // survives restarts.
 //
-// Not served yet (answered `unavailable`): sub, unsub, list, hist, recent,
-// read; they need the views and the event fan-out.
+// sub/unsub: a session's subscriptions to views, fed from the event bus in
+// tenant-offset order, visibility checked at every delivery, with resume
+// from a position (replay of what was missed) or a resync. `from` is taken
+// by a session's first sub only.
+//
+// Not served yet (answered `unavailable`): list, hist, recent, read.
 #pragma once
 
 #include <memory>
@@ -21,6 +25,7 @@
 #include "gateway/api/webhooks.hpp"
 #include "gateway/domain/conversations.hpp"
 #include "gateway/domain/directory_service.hpp"
+#include "gateway/domain/event_bus.hpp"
 #include "gateway/net/context.hpp"
 #include "protocol/agent_session.hpp"
 
@@ -29,22 +34,31 @@ namespace gw::api {
 class agent_commands {
  public:
   agent_commands(domain::conversation_service& core, domain::directory_service& directory,
-                 const channel_directory& channels)
-      : core_(core), directory_(directory), channels_(channels) {}
+                 const channel_directory& channels, domain::event_bus& bus)
+      : core_(core), directory_(directory), channels_(channels), bus_(bus) {}
+  ~agent_commands();
 
   // The net::agent_command_runner. Any thread.
-  void run(const net::agent_identity& who, const protocol::command& cmd,
-           std::function<void(std::string)> reply);
+  void run(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply);
 
  private:
   struct memory;  // one agent's remembered answers
+  struct feed;    // one session's subscriptions
   std::shared_ptr<memory> memory_of(const net::agent_identity& who);
+  void change(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply);
+  void subscribe(const net::agent_identity& who, const protocol::command& cmd,
+                 net::frame_sink reply);
+  void unsubscribe(const net::agent_identity& who, const protocol::command& cmd,
+                   net::frame_sink reply);
+  void forget(std::uint64_t session);
 
   domain::conversation_service& core_;
   domain::directory_service& directory_;
   const channel_directory& channels_;
+  domain::event_bus& bus_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<memory>> memories_;  // "tenant/agent"
+  std::unordered_map<std::uint64_t, std::shared_ptr<feed>> feeds_;     // by session
 };
 
 }  // namespace gw::api

@@ -45,31 +45,31 @@ server::server(const config& cfg)
   core.snapshot_every = cfg.journal.snapshot_every_records;
   core.actor_batch = cfg.actor_batch;
   core_ = std::make_unique<domain::conversation_service>(shards_, core);
+  core_->attach(bus_);
   // The directory's changes run on shard 0, like its journal's completions.
   store::journal_options directory_journal;
   directory_journal.segment_bytes = cfg.journal.segment_bytes;
   directory_ = std::make_unique<domain::directory_service>(
       (std::filesystem::path(cfg.data_dir) / "directory").string(), shards_.at(0).ioc,
       directory_journal);
-  ctx_.authenticate_agent = [d = directory_.get(), c = core_.get()](std::string_view secret) {
+  ctx_.authenticate_agent = [d = directory_.get(), c = core_.get(),
+                             bus = &bus_](std::string_view secret) {
     auto who = d->read([&](const domain::directory_state& s) -> std::optional<net::agent_identity> {
       auto* t = s.live_token_by_hash(api::token_hash(secret));
       auto* a = t ? s.agent(t->tenant, t->agent) : nullptr;
       if (!a) return std::nullopt;
-      return net::agent_identity{t->id, a->tenant, a->id, std::string(domain::name_of(a->role))};
+      return net::agent_identity{0, t->id, a->tenant, a->id, std::string(domain::name_of(a->role))};
     });
     if (who) {
       who->epoch = c->epoch();
-      who->offset = c->latest_offset(who->tenant);
+      who->offset = bus->head(who->tenant);
     }
     return who;
   };
-  agent_commands_ = std::make_unique<api::agent_commands>(*core_, *directory_, channels_);
-  ctx_.run_agent_command = [ac = agent_commands_.get()](const net::agent_identity& who,
-                                                        const protocol::command& cmd,
-                                                        std::function<void(std::string)> reply) {
-    ac->run(who, cmd, std::move(reply));
-  };
+  agent_commands_ = std::make_unique<api::agent_commands>(*core_, *directory_, channels_, bus_);
+  ctx_.run_agent_command = [ac = agent_commands_.get()](
+                               const net::agent_identity& who, const protocol::command& cmd,
+                               net::frame_sink reply) { ac->run(who, cmd, std::move(reply)); };
   directory_->on_revoked([this](const std::string& token_id) {
     shards_.post_all([token_id](runtime::shard& s) { s.sessions.token_revoked(token_id); });
   });

@@ -15,6 +15,7 @@
 #include "gateway/config/config.hpp"
 #include "gateway/domain/conversations.hpp"
 #include "gateway/domain/directory_service.hpp"
+#include "gateway/domain/event_bus.hpp"
 #include "gateway/net/context.hpp"
 #include "gateway/net/listener.hpp"
 #include "gateway/runtime/shards.hpp"
@@ -58,6 +59,7 @@ class server {
   std::unique_ptr<boost::asio::ssl::context> tls_;
   net::server_context ctx_;
   runtime::shard_set shards_;
+  domain::event_bus bus_;  // outlives the core that publishes to it
   std::unique_ptr<domain::conversation_service> core_;
   std::unique_ptr<domain::directory_service> directory_;
   api::channel_directory channels_;

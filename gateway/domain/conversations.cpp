@@ -1,5 +1,6 @@
 // Conversation actors, per-shard journals, recovery and snapshots.
 #include "gateway/domain/conversations.hpp"
+#include "gateway/domain/event_bus.hpp"
 
 #include <boost/asio/post.hpp>
 #include <filesystem>
@@ -26,11 +27,12 @@ using clock_type = std::chrono::system_clock;
 class conversation_service::tenant_clock {
  public:
   std::uint64_t next(const std::string& tenant) { return counter(tenant).fetch_add(1) + 1; }
-  // The last offset handed out (0: none), without creating the tenant.
-  std::uint64_t current(const std::string& tenant) const {
+  // Every tenant's last offset handed out.
+  std::unordered_map<std::string, std::uint64_t> all() const {
     std::shared_lock lock(mu_);
-    auto it = map_.find(tenant);
-    return it == map_.end() ? 0 : it->second->load();
+    std::unordered_map<std::string, std::uint64_t> out;
+    for (const auto& [t, c] : map_) out[t] = c->load();
+    return out;
   }
   void observe(const std::string& tenant, std::uint64_t offset) {
     auto& c = counter(tenant);
@@ -146,10 +148,6 @@ conversation_service::~conversation_service() {
   }
 }
 
-std::uint64_t conversation_service::latest_offset(const std::string& tenant) const {
-  return clock_->current(tenant);
-}
-
 bool conversation_service::healthy() const noexcept {
   for (const auto& p : parts_)
     if (!p->ready.load(std::memory_order_acquire) || p->journal->failed()) return false;
@@ -175,10 +173,8 @@ recovery_stats conversation_service::recover() {
   std::vector<recovery_stats> per(parts_.size());
   std::vector<std::future<void>> done;
   for (std::size_t i = 0; i < parts_.size(); ++i)
-    done.push_back(std::async(std::launch::async, [this, i, &per] {
-      recover_shard(*parts_[i], per[i]);
-      parts_[i]->ready.store(true, std::memory_order_release);
-    }));
+    done.push_back(
+        std::async(std::launch::async, [this, i, &per] { recover_shard(*parts_[i], per[i]); }));
   recovery_stats total;
   for (std::size_t i = 0; i < done.size(); ++i) {
     done[i].get();  // rethrows a shard's I/O error
@@ -189,6 +185,10 @@ recovery_stats conversation_service::recover() {
     total.dropped_segments += per[i].dropped_segments;
     total.from_snapshot = total.from_snapshot || per[i].from_snapshot;
   }
+  // Only now may any shard take submits: a shard that finished early must
+  // not hand out tenant offsets before every shard's offsets were observed.
+  if (bus_) bus_->start(clock_->all());
+  for (auto& p : parts_) p->ready.store(true, std::memory_order_release);
   total.took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
   return total;
@@ -364,12 +364,18 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
         }
         if (!ec) {
           for (const auto& e : events) {
+            auto before = bus_ ? summary_of(c.conv) : conversation_summary{};
             apply(c.conv, e);
             auto& m = p.max_offset[e.conv.tenant];
             m = std::max(m, e.offset);
+            if (bus_)
+              bus_->publish(e.conv.tenant, std::make_shared<const published_event>(
+                                               published_event{e, before, summary_of(c.conv)}));
           }
           p.applied_lsn = lsn;
           appended_.fetch_add(events.size(), std::memory_order_relaxed);
+        } else if (bus_) {
+          for (const auto& e : events) bus_->skip(e.conv.tenant, e.offset);
         }
         done(ec, submit_result{std::move(events), false, false, {}, summary_of(c.conv)});
         std::erase_if(c.retries, [&](auto& r) {

@@ -73,6 +73,8 @@ struct recovery_stats {
   std::chrono::milliseconds took{0};
 };
 
+class event_bus;
+
 class conversation_service {
  public:
   // Throws std::runtime_error when data_dir was written with another shard
@@ -84,6 +86,10 @@ class conversation_service {
   // in parallel (the shard threads keep serving), then opens the journals
   // for appends. Throws on I/O errors.
   recovery_stats recover();
+
+  // Publishes every durable event to `bus` (and skips the offsets of failed
+  // appends). Call before recover().
+  void attach(event_bus& bus) noexcept { bus_ = &bus; }
 
   // Appends `events` (all of conversation `key`) atomically. Each event gets
   // the next conversation seq, a tenant offset, the epoch and, if at_ms is 0,
@@ -105,9 +111,6 @@ class conversation_service {
 
   bool healthy() const noexcept;
   std::uint64_t epoch() const noexcept { return epoch_; }
-  // The tenant's last offset handed out (0: none yet). Any thread. Events
-  // up to it may still be on their way to the journal.
-  std::uint64_t latest_offset(const std::string& tenant) const;
 
   // Any thread: totals for /metrics.
   std::uint64_t appended_events() const noexcept {
@@ -131,6 +134,7 @@ class conversation_service {
   core_options opts_;
   std::uint64_t epoch_ = 0;
   std::unique_ptr<tenant_clock> clock_;
+  event_bus* bus_ = nullptr;
   std::vector<std::unique_ptr<shard_part>> parts_;
   std::atomic<std::uint64_t> appended_{0};
 };

@@ -18,18 +18,20 @@ namespace gw::net {
 
 // Who an agent token belongs to, as a WebSocket session needs it.
 struct agent_identity {
+  std::uint64_t session = 0;  // unique per WebSocket session
   std::string token_id, tenant, agent, role;
   std::uint64_t epoch = 0, offset = 0;  // the tenant's position, for `hello`
 };
 // Any thread. nullopt: no such live token.
 using agent_authenticator = std::function<std::optional<agent_identity>(std::string_view secret)>;
 
-// Runs an authenticated agent's command (other than auth and ping) and
-// hands its one answer frame to `reply`, from any thread; the session hops
-// to its own thread, and drops the answer if it is gone by then.
+// Runs an authenticated agent's command (other than auth and ping). Frames
+// for the session (the answer, and for `sub` the events that follow) go to
+// `send`, from any thread, in order; the session hops to its own thread.
+// `send` returns false once the session is gone.
+using frame_sink = std::function<bool(std::string)>;
 using agent_command_runner =
-    std::function<void(const agent_identity& who, const protocol::command& cmd,
-                       std::function<void(std::string)> reply)>;
+    std::function<void(const agent_identity& who, const protocol::command& cmd, frame_sink send)>;
 
 struct server_context {
   const config& cfg;

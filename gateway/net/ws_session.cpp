@@ -153,6 +153,8 @@ class ws_session final : public runtime::session_base,
       return close(close_code::bad_token, "bad token");
     }
     who_ = std::move(*who);
+    static std::atomic<std::uint64_t> sessions{0};
+    who_->session = sessions.fetch_add(1, std::memory_order_relaxed) + 1;
     gate_.authenticated();
     auth_timer_.cancel();
     if (!id.empty()) send(protocol::encode_ok(id));
@@ -188,9 +190,11 @@ class ws_session final : public runtime::session_base,
     if (ctx_.run_agent_command) {
       ctx_.run_agent_command(
           *who_, cmd, [weak = this->weak_from_this(), ex = ws_.get_executor()](std::string f) {
+            if (weak.expired()) return false;
             asio::post(ex, [weak, f = std::move(f)]() mutable {
               if (auto self = weak.lock()) self->send(std::move(f));
             });
+            return true;
           });
       return;
     }
