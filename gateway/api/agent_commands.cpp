@@ -59,6 +59,8 @@ bool visible(const access& a, const std::string& me, const std::string& team,
   return !a.segmented || assignee.empty() || assignee == me;
 }
 
+// A message event as agents see it: ours (out, note), the patient's (in),
+// or, for a status event, the message it names.
 protocol::message_view message_of(const event& e) {
   protocol::message_view m;
   m.id = e.message_id;
@@ -66,10 +68,27 @@ protocol::message_view message_of(const event& e) {
   m.address = e.conv.address;
   m.seq = e.seq;
   m.at_ms = e.at_ms;
-  m.direction = e.kind == event_kind::note ? "note" : "out";
   m.text = e.text;
   m.author = e.author;
-  if (e.kind == event_kind::message_out) m.status = "queued";
+  switch (e.kind) {
+    case event_kind::message_in:
+      m.direction = "in";
+      m.type = e.value.empty() ? "text" : e.value;
+      m.extra_json = e.detail;
+      break;
+    case event_kind::message_status:
+      m.status = e.value;
+      if (e.value == "failed") {  // detail: "code: title: details"
+        auto colon = e.detail.find(':');
+        m.error_code = e.detail.substr(0, colon);
+        m.error_detail = colon == std::string::npos ? "" : e.detail.substr(colon + 2);
+      }
+      break;
+    default:
+      m.direction = e.kind == event_kind::note ? "note" : "out";
+      if (e.kind == event_kind::message_out) m.status = "queued";
+      break;
+  }
   return m;
 }
 
@@ -291,37 +310,12 @@ std::string frame_of(const domain::published_event& p) {
   const auto& e = p.ev;
   protocol::position at{e.epoch, e.offset};
   switch (e.kind) {
-    case event_kind::message_in: {
-      protocol::message_view m;
-      m.id = e.message_id;
-      m.channel = e.conv.channel;
-      m.address = e.conv.address;
-      m.seq = e.seq;
-      m.at_ms = e.at_ms;
-      m.direction = "in";
-      m.type = e.value.empty() ? "text" : e.value;
-      m.text = e.text;
-      m.author = e.author;
-      m.extra_json = e.detail;
-      return protocol::encode_message_event(at, m);
-    }
+    case event_kind::message_in:
     case event_kind::message_out:
     case event_kind::note:
       return protocol::encode_message_event(at, message_of(e));
-    case event_kind::message_status: {
-      protocol::message_view m;
-      m.id = e.message_id;
-      m.channel = e.conv.channel;
-      m.address = e.conv.address;
-      m.seq = e.seq;
-      m.status = e.value;
-      if (e.value == "failed") {  // detail: "code: title: details"
-        auto colon = e.detail.find(':');
-        m.error_code = e.detail.substr(0, colon);
-        m.error_detail = colon == std::string::npos ? "" : e.detail.substr(colon + 2);
-      }
-      return protocol::encode_status_event(at, m);
-    }
+    case event_kind::message_status:
+      return protocol::encode_status_event(at, message_of(e));
     case event_kind::assignment:
     case event_kind::state_change:
       break;
