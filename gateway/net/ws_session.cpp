@@ -6,7 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <deque>
+#include <memory>
+#include <vector>
 
 #include "gateway/net/errors.hpp"
 #include "gateway/obs/log.hpp"
@@ -65,7 +66,7 @@ class ws_session final : public runtime::session_base,
     constexpr std::string_view bearer = "Bearer ";
     if (auto auth = req[beast::http::field::authorization]; auth.starts_with(bearer))
       header_token_ = std::string(auth.substr(bearer.size()));
-    upgrade_.emplace(std::move(req));
+    upgrade_ = std::make_unique<request>(std::move(req));
     ws_.async_accept(*upgrade_, [self = this->shared_from_this()](error_code ec) {
       self->upgrade_.reset();
       if (ec) return self->on_error(ec, "accept");
@@ -100,14 +101,22 @@ class ws_session final : public runtime::session_base,
   }
 
  private:
+  // Reads a message piece by piece: a waiting session holds a small buffer
+  // (Beast's whole-message read would hold 1.5 KB per idle session); the
+  // buffer grows with the message, and read_message_max still bounds it.
   void read() {
-    ws_.async_read(in_, [self = this->shared_from_this()](error_code ec, std::size_t n) {
-      self->on_read(ec, n);
-    });
+    std::size_t want = in_.size() == 0 ? 128 : std::min<std::size_t>(in_.size(), 64 * 1024);
+    ws_.async_read_some(in_.prepare(want),
+                        [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                          if (ec) return self->on_error(ec, "read");
+                          self->in_.commit(n);
+                          self->message_bytes_ += n;
+                          if (!self->ws_.is_message_done()) return self->read();
+                          self->on_read(std::exchange(self->message_bytes_, 0));
+                        });
   }
 
-  void on_read(error_code ec, std::size_t n) {
-    if (ec) return on_error(ec, "read");
+  void on_read(std::size_t n) {
     ctx_.metrics.ws_frames_received.fetch_add(1, std::memory_order_relaxed);
     ctx_.metrics.bytes_received.fetch_add(n, std::memory_order_relaxed);
     if (!ws_.got_text()) {
@@ -116,6 +125,7 @@ class ws_session final : public runtime::session_base,
     }
     auto text = beast::buffers_to_string(in_.data());
     in_.consume(in_.size());
+    if (in_.capacity() > 4096) in_.shrink_to_fit();  // after a large message
     handle(text);
     if (!closing_)
       read();
@@ -287,9 +297,28 @@ class ws_session final : public runtime::session_base,
   protocol::session_gate gate_;
   std::string header_token_;           // from the upgrade request, until checked
   std::optional<agent_identity> who_;  // set once authenticated
-  std::optional<request> upgrade_;
+  std::unique_ptr<request> upgrade_;   // only while the handshake runs
   beast::flat_buffer in_;
-  std::deque<std::string> queue_;
+  std::size_t message_bytes_ = 0;  // of the message being read
+  // Frames not yet written, oldest first: a vector with a moving head, so
+  // an idle session holds no queue memory (a deque's first block is 512 B).
+  struct frame_queue {
+    std::vector<std::string> items;
+    std::size_t head = 0;
+    bool empty() const noexcept { return head == items.size(); }
+    std::size_t size() const noexcept { return items.size() - head; }
+    std::string& front() { return items[head]; }
+    std::string& back() { return items.back(); }
+    void push_back(std::string f) { items.push_back(std::move(f)); }
+    void pop_back() { items.pop_back(); }
+    void pop_front() {
+      items[head++].clear();
+      if (head == items.size()) {
+        items.clear();
+        head = 0;
+      }
+    }
+  } queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closing_ = false;

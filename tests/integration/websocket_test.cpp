@@ -56,6 +56,12 @@ TEST(WebSocket, BadFramesGetErrorsAndTheSessionGoesOn) {
   auto e4 = parse(ws.read_text());
   EXPECT_EQ(e4.at("code").as_string(), "unauthenticated");
   EXPECT_EQ(e4.at("id").as_string(), "z");
+  // A message far larger than one read arrives whole (it is read in
+  // pieces): valid JSON, refused only for its unknown argument.
+  ws.send_text(R"({"c":"ping","id":"big","pad":")" + std::string(20000, 'x') + "\"}");
+  auto e5 = parse(ws.read_text());
+  EXPECT_EQ(e5.at("code").as_string(), "bad_args");
+  EXPECT_EQ(e5.at("id").as_string(), "big");
   ws.send_text(R"({"c":"ping","id":"still-here"})");
   EXPECT_EQ(parse(ws.read_text()).at("t").as_string(), "pong");
 }
