@@ -6,6 +6,7 @@
 // usage: node tests/node/agent_client.mjs <gateway binary>
 // Exits 0 when every check holds, 1 otherwise. Bounded: 30 s at most.
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ const WebSocket = require('ws');
 const binary = process.argv[2];
 const adminKey = 'node-admin-key';
 const agentToken = 'node-agent-token-0001';
+const appSecret = 'node-app-secret';
 const dir = mkdtempSync(join(tmpdir(), 'gw-node-'));
 const failures = [];
 const check = (ok, what) => {
@@ -30,7 +32,7 @@ writeFileSync(join(dir, 'gateway.json'), JSON.stringify({
   log: { level: 'info' },
   admin: { key: adminKey },
   channels: [{ id: 'wa-js', provider: 'whatsapp', tenant: 'clinic-js',
-    phone_number_id: '300000000000001', app_secret: 's', verify_token: 'v' }],
+    phone_number_id: '300000000000001', app_secret: appSecret, verify_token: 'v' }],
   agents: [{ tenant: 'clinic-js', id: 'eva', role: 'agent', token: agentToken }],
 }));
 
@@ -90,6 +92,18 @@ function session(headers = {}, protocol = 'gw.agent.v1') {
   };
 }
 
+// A patient writes: a WhatsApp Cloud API webhook signed as Meta signs it.
+async function patientWrites(from, wamid, text) {
+  const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{
+    field: 'messages', value: { messaging_product: 'whatsapp',
+      metadata: { display_phone_number: '1555', phone_number_id: '300000000000001' },
+      messages: [{ from, id: wamid, timestamp: '1700000000', type: 'text', text: { body: text } }] } }] }] });
+  const signature = 'sha256=' + createHmac('sha256', appSecret).update(body).digest('hex');
+  const res = await fetch(`${base}/webhooks/whatsapp/wa-js`, { method: 'POST', body,
+    headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signature } });
+  return res.status;
+}
+
 async function admin(method, path) {
   const res = await fetch(base + path, { method, headers: { Authorization: `Bearer ${adminKey}` } });
   return { status: res.status, body: await res.json() };
@@ -129,6 +143,44 @@ try {
   a.send({ c: 'ping', id: 'p2' });
   check((await a.next()).id === 'p2', 'the session is still usable after errors');
   a.close();
+
+  // Sections 5, 6 and 7: subscribe, receive events in offset order, reply,
+  // then resume after a disconnect with exactly what was missed.
+  const e1 = session({ Authorization: `Bearer ${agentToken}` });
+  await e1.opened;
+  const helloE = await e1.next();
+  e1.send({ c: 'sub', id: 's1', v: ['new', 'mine'] });
+  const subOk = await e1.next();
+  check(subOk.t === 'ok' && subOk.ep === helloE.ep && Number.isInteger(subOk.o), 'sub is answered ok with the epoch and offset');
+  check(await patientWrites('34600111222', 'wamid.JS1', 'Hola, ¿a las 10?') === 200, 'a signed webhook is accepted');
+  const ev1 = await e1.next();
+  check(ev1.t === 'ev' && ev1.k === 'msg' && ev1.cv === 'wa-js:+34600111222' && ev1.m.d === 'in' &&
+    ev1.m.tx === 'Hola, ¿a las 10?' && ev1.o > subOk.o, 'the patient\'s message arrives as a msg event');
+  e1.send({ c: 'send', id: 'r1', cv: ev1.cv, tx: 'Sí, la esperamos.' });
+  const frames = [await e1.next(), await e1.next()];  // the ok and our own msg event, either order
+  const sentOk = frames.find((f) => f.t === 'ok');
+  const sentEv = frames.find((f) => f.t === 'ev');
+  check(sentOk && sentOk.id === 'r1' && sentOk.m.st === 'queued' && sentOk.m.d === 'out', 'send is answered with the queued message');
+  check(sentEv && sentEv.m.m === sentOk.m.m && sentEv.o > ev1.o, 'and our message arrives as the next event');
+  e1.send({ c: 'send', id: 'r1', cv: ev1.cv, tx: 'Sí, la esperamos.' });
+  const again = await e1.next();
+  check(again.dup === true && again.m.m === sentOk.m.m, 'a repeated command id is answered again, not applied again');
+  const position = { ep: sentEv.ep, o: sentEv.o };
+  e1.close();
+  await e1.closed;
+  await patientWrites('34600111222', 'wamid.JS2', 'Gracias');
+  await patientWrites('34600333444', 'wamid.JS3', 'Otra consulta');
+  const e2 = session({ Authorization: `Bearer ${agentToken}` });
+  await e2.opened;
+  await e2.next();  // hello
+  e2.send({ c: 'sub', id: 's2', v: ['new', 'mine'], from: position });
+  check((await e2.next()).t === 'ok', 'a resuming sub is answered ok');
+  const missed = [await e2.next(), await e2.next()];
+  check(missed.every((f) => f.t === 'ev') && missed[0].m.tx === 'Gracias' && missed[1].m.tx === 'Otra consulta' &&
+    missed[0].o > position.o && missed[1].o > missed[0].o, 'the resume delivers exactly the missed events, in order');
+  e2.send({ c: 'ping', id: 'after-resume' });
+  check((await e2.next()).t === 'pong', 'and nothing else was pending');
+  e2.close();
 
   // Section 2: the header instead of the first frame.
   const h = session({ Authorization: `Bearer ${agentToken}` });
