@@ -49,6 +49,19 @@ struct access {
   std::vector<std::string> teams;  // the caller's
 };
 
+// Fills `a` for `who` from the directory; the agent's record, or null when
+// the agent no longer exists (then `a` is left as is).
+const domain::agent_record* access_of(const domain::directory_state& s,
+                                      const net::agent_identity& who, access& a) {
+  const auto* me = s.agent(who.tenant, who.agent);
+  if (!me) return nullptr;
+  a.admin = me->role == domain::agent_role::admin;
+  const auto* t = s.tenant(who.tenant);
+  a.segmented = t && t->segmented;
+  a.teams = s.teams_of(who.tenant, who.agent);
+  return me;
+}
+
 // Whether the caller may see a conversation with this team and assignee
 // (AGENT_PROTOCOL.md section 7).
 bool visible(const access& a, const std::string& me, const std::string& team,
@@ -154,7 +167,7 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
   std::string problem;
   agent_error problem_code = agent_error::forbidden;
   directory_.read([&](const domain::directory_state& s) {
-    const auto* me = s.agent(who.tenant, who.agent);
+    const auto* me = access_of(s, who, a);
     if (!me) {
       problem = "agent \"" + who.agent + "\" no longer exists";
       return;
@@ -163,10 +176,6 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
       problem = "agent \"" + who.agent + "\" may not use channel \"" + cmd.channel + "\"";
       return;
     }
-    a.admin = me->role == domain::agent_role::admin;
-    const auto* t = s.tenant(who.tenant);
-    a.segmented = t && t->segmented;
-    a.teams = s.teams_of(who.tenant, who.agent);
     problem_code = agent_error::not_found;
     if (cmd.assign_agent && !cmd.assign_agent->empty() && !s.agent(who.tenant, *cmd.assign_agent))
       problem = "no agent \"" + *cmd.assign_agent + "\"";
@@ -356,16 +365,11 @@ void agent_commands::forget(std::uint64_t session) {
 void agent_commands::subscribe(const net::agent_identity& who, const protocol::command& cmd,
                                net::frame_sink reply) {
   // Which views this agent may use at all.
-  bool admin = false, segmented = false;
-  directory_.read([&](const domain::directory_state& s) {
-    const auto* me = s.agent(who.tenant, who.agent);
-    admin = me && me->role == domain::agent_role::admin;
-    const auto* t = s.tenant(who.tenant);
-    segmented = t && t->segmented;
-  });
+  access a;
+  directory_.read([&](const domain::directory_state& s) { access_of(s, who, a); });
   for (auto v : cmd.views) {
     bool allowed =
-        admin || (v != view::others && (!segmented || v == view::fresh || v == view::mine));
+        a.admin || (v != view::others && (!a.segmented || v == view::fresh || v == view::mine));
     if (!allowed) {
       reply(protocol::encode_error(
           cmd.id, agent_error::forbidden,
@@ -408,13 +412,8 @@ void agent_commands::subscribe(const net::agent_identity& who, const protocol::c
     f->last_sent = e->ev.offset;
     access now_;  // the directory as it is at this delivery
     bool may = directory_.read([&](const domain::directory_state& s) {
-      const auto* me = s.agent(f->who.tenant, f->who.agent);
-      if (!me) return false;
-      now_.admin = me->role == domain::agent_role::admin;
-      const auto* t = s.tenant(f->who.tenant);
-      now_.segmented = t && t->segmented;
-      now_.teams = s.teams_of(f->who.tenant, f->who.agent);
-      return me->may_use(e->ev.conv.channel);
+      const auto* me = access_of(s, f->who, now_);
+      return me && me->may_use(e->ev.conv.channel);
     });
     if (!may) return true;
     auto sees = [&](const domain::conversation_summary& c) {

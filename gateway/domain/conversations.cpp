@@ -353,41 +353,45 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
   }
   ++c.issued;
   auto payload = encode_events(events);
-  p.journal->append(
-      store::record_type::events, payload,
-      [this, &p, &c, events = std::move(events), done = std::move(done)](
-          std::error_code ec, std::uint64_t lsn) mutable {
-        ++c.completed;
-        for (const auto& e : events) {
-          std::erase(c.inflight_ids, e.provider_id);
-          std::erase(c.inflight_ids, e.client_id);
-        }
-        if (!ec) {
-          for (const auto& e : events) {
-            auto before = bus_ ? summary_of(c.conv) : conversation_summary{};
-            apply(c.conv, e);
-            auto& m = p.max_offset[e.conv.tenant];
-            m = std::max(m, e.offset);
-            if (bus_)
-              bus_->publish(e.conv.tenant, std::make_shared<const published_event>(
-                                               published_event{e, before, summary_of(c.conv)}));
-          }
-          p.applied_lsn = lsn;
-          appended_.fetch_add(events.size(), std::memory_order_relaxed);
-        } else if (bus_) {
-          for (const auto& e : events) bus_->skip(e.conv.tenant, e.offset);
-        }
-        done(ec, submit_result{std::move(events), false, false, {}, summary_of(c.conv)});
-        std::erase_if(c.retries, [&](auto& r) {
-          if (r.first > c.completed) return false;
-          submit_result dup;
-          dup.duplicate = true;
-          dup.after = summary_of(c.conv);
-          r.second(ec, std::move(dup));
-          return true;
-        });
-        if (!ec) maybe_snapshot(p);
-      });
+  p.journal->append(store::record_type::events, payload,
+                    [this, &p, &c, events = std::move(events), done = std::move(done)](
+                        std::error_code ec, std::uint64_t lsn) mutable {
+                      ++c.completed;
+                      for (const auto& e : events) {
+                        std::erase(c.inflight_ids, e.provider_id);
+                        std::erase(c.inflight_ids, e.client_id);
+                      }
+                      // The conversation's summary, taken once per state: each event's
+                      // "after" is the next one's "before", and the last is the answer's.
+                      auto summary = summary_of(c.conv);
+                      if (!ec) {
+                        for (const auto& e : events) {
+                          apply(c.conv, e);
+                          auto& m = p.max_offset[e.conv.tenant];
+                          m = std::max(m, e.offset);
+                          auto after = summary_of(c.conv);
+                          if (bus_)
+                            bus_->publish(e.conv.tenant,
+                                          std::make_shared<const published_event>(
+                                              published_event{e, std::move(summary), after}));
+                          summary = std::move(after);
+                        }
+                        p.applied_lsn = lsn;
+                        appended_.fetch_add(events.size(), std::memory_order_relaxed);
+                      } else if (bus_) {
+                        for (const auto& e : events) bus_->skip(e.conv.tenant, e.offset);
+                      }
+                      done(ec, submit_result{std::move(events), false, false, {}, summary});
+                      std::erase_if(c.retries, [&](auto& r) {
+                        if (r.first > c.completed) return false;
+                        submit_result dup;
+                        dup.duplicate = true;
+                        dup.after = summary;
+                        r.second(ec, std::move(dup));
+                        return true;
+                      });
+                      if (!ec) maybe_snapshot(p);
+                    });
 }
 
 // A snapshot in the making: the shard's conversations are encoded a slice

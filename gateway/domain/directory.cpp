@@ -44,37 +44,29 @@ json::array strings(const std::vector<std::string>& v) {
 struct reader {
   const json::object& o;
   bool ok = true;
-  std::string str(std::string_view k) {
+  // The field `k` if it is there with the type `is` checks, else null.
+  const json::value* need(std::string_view k, bool (json::value::*is)() const noexcept) {
     auto* v = o.if_contains(k);
-    if (!v || !v->is_string()) {
-      ok = false;
-      return {};
-    }
-    return std::string(v->get_string());
+    if (v && (v->*is)()) return v;
+    ok = false;
+    return nullptr;
+  }
+  std::string str(std::string_view k) {
+    auto* v = need(k, &json::value::is_string);
+    return v ? std::string(v->get_string()) : std::string();
   }
   bool boolean(std::string_view k) {
-    auto* v = o.if_contains(k);
-    if (!v || !v->is_bool()) {
-      ok = false;
-      return false;
-    }
-    return v->get_bool();
+    auto* v = need(k, &json::value::is_bool);
+    return v && v->get_bool();
   }
   std::int64_t integer(std::string_view k) {
-    auto* v = o.if_contains(k);
-    if (!v || !v->is_int64()) {
-      ok = false;
-      return 0;
-    }
-    return v->get_int64();
+    auto* v = need(k, &json::value::is_int64);
+    return v ? v->get_int64() : 0;
   }
   std::vector<std::string> list(std::string_view k) {
     std::vector<std::string> out;
-    auto* v = o.if_contains(k);
-    if (!v || !v->is_array()) {
-      ok = false;
-      return out;
-    }
+    auto* v = need(k, &json::value::is_array);
+    if (!v) return out;
     for (const auto& e : v->get_array()) {
       if (!e.is_string()) {
         ok = false;

@@ -7,9 +7,9 @@
 #include <boost/json.hpp>
 #include <fstream>
 
-#include "protocol/signatures.hpp"
 #include "tests/support/clients.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/whatsapp.hpp"
 
 namespace gw::test {
 namespace {
@@ -48,21 +48,8 @@ struct deployment {
 
 // The patient writes first: a signed WhatsApp text creates the conversation.
 void patient_writes(std::uint16_t port, std::string_view wamid) {
-  json::object msg{{"from", "34600111222"},
-                   {"id", wamid},
-                   {"timestamp", "1700000000"},
-                   {"type", "text"},
-                   {"text", {{"body", "Can I come at 10?"}}}};
-  json::object value{
-      {"messaging_product", "whatsapp"},
-      {"metadata", {{"display_phone_number", "1555"}, {"phone_number_id", "106540352242922"}}},
-      {"messages", json::array{msg}}};
-  json::object change{{"field", "messages"}, {"value", value}};
-  auto body = json::serialize(json::object{
-      {"object", "whatsapp_business_account"},
-      {"entry", json::array{json::object{{"id", "1"}, {"changes", json::array{change}}}}}});
-  auto res = http_post(port, "/webhooks/whatsapp/wa-main", body, "application/json",
-                       {{"X-Hub-Signature-256", protocol::meta_signature(secret, body)}});
+  auto res = post_whatsapp_text(port, "wa-main", "106540352242922", secret, "34600111222", wamid,
+                                "Can I come at 10?");
   ASSERT_EQ(res.result_int(), 200) << res.body();
 }
 

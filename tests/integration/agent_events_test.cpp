@@ -9,9 +9,9 @@
 #include <map>
 #include <set>
 
-#include "protocol/signatures.hpp"
 #include "tests/support/clients.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/whatsapp.hpp"
 
 namespace gw::test {
 namespace {
@@ -41,21 +41,8 @@ class AgentEvents : public ::testing::Test {
 
   // One signed webhook with one text from `patient` (digits, no '+').
   void patient_writes(const std::string& patient, const std::string& wamid) {
-    json::object msg{{"from", patient},
-                     {"id", wamid},
-                     {"timestamp", "1700000000"},
-                     {"type", "text"},
-                     {"text", {{"body", "hello " + wamid}}}};
-    json::object value{
-        {"messaging_product", "whatsapp"},
-        {"metadata", {{"display_phone_number", "1555"}, {"phone_number_id", "106540352242922"}}},
-        {"messages", json::array{msg}}};
-    json::object change{{"field", "messages"}, {"value", value}};
-    auto body = json::serialize(json::object{
-        {"object", "whatsapp_business_account"},
-        {"entry", json::array{json::object{{"id", "1"}, {"changes", json::array{change}}}}}});
-    auto res = http_post(gw_->port(), "/webhooks/whatsapp/wa-main", body, "application/json",
-                         {{"X-Hub-Signature-256", protocol::meta_signature(secret, body)}});
+    auto res = post_whatsapp_text(gw_->port(), "wa-main", "106540352242922", secret, patient, wamid,
+                                  "hello " + wamid);
     ASSERT_EQ(res.result_int(), 200u) << res.body();
   }
 
