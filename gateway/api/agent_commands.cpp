@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "gateway/api/agent_views.hpp"
 #include "gateway/api/directory_api.hpp"
 
 namespace gw::api {
@@ -36,88 +37,11 @@ bool serves(command_kind k) {
     case command_kind::close:
     case command_kind::reopen:
     case command_kind::mark:
+    case command_kind::read:
       return true;
     default:
       return false;
   }
-}
-
-// What the directory says about the caller, read once per command.
-struct access {
-  bool admin = false;
-  bool segmented = false;
-  std::vector<std::string> teams;  // the caller's
-};
-
-// Fills `a` for `who` from the directory; the agent's record, or null when
-// the agent no longer exists (then `a` is left as is).
-const domain::agent_record* access_of(const domain::directory_state& s,
-                                      const net::agent_identity& who, access& a) {
-  const auto* me = s.agent(who.tenant, who.agent);
-  if (!me) return nullptr;
-  a.admin = me->role == domain::agent_role::admin;
-  const auto* t = s.tenant(who.tenant);
-  a.segmented = t && t->segmented;
-  a.teams = s.teams_of(who.tenant, who.agent);
-  return me;
-}
-
-// Whether the caller may see a conversation with this team and assignee
-// (AGENT_PROTOCOL.md section 7).
-bool visible(const access& a, const std::string& me, const std::string& team,
-             const std::string& assignee) {
-  if (a.admin) return true;
-  if (!team.empty() && std::find(a.teams.begin(), a.teams.end(), team) == a.teams.end())
-    return false;
-  return !a.segmented || assignee.empty() || assignee == me;
-}
-
-// A message event as agents see it: ours (out, note), the patient's (in),
-// or, for a status event, the message it names.
-protocol::message_view message_of(const event& e) {
-  protocol::message_view m;
-  m.id = e.message_id;
-  m.channel = e.conv.channel;
-  m.address = e.conv.address;
-  m.seq = e.seq;
-  m.at_ms = e.at_ms;
-  m.text = e.text;
-  m.author = e.author;
-  switch (e.kind) {
-    case event_kind::message_in:
-      m.direction = "in";
-      m.type = e.value.empty() ? "text" : e.value;
-      m.extra_json = e.detail;
-      break;
-    case event_kind::message_status:
-      m.status = e.value;
-      if (e.value == "failed") {  // detail: "code: title: details"
-        auto colon = e.detail.find(':');
-        m.error_code = e.detail.substr(0, colon);
-        m.error_detail = colon == std::string::npos ? "" : e.detail.substr(colon + 2);
-      }
-      break;
-    default:
-      m.direction = e.kind == event_kind::note ? "note" : "out";
-      if (e.kind == event_kind::message_out) m.status = "queued";
-      break;
-  }
-  return m;
-}
-
-protocol::conversation_view conversation_of(const protocol::command& cmd,
-                                            const domain::conversation_summary& s) {
-  protocol::conversation_view c;
-  c.channel = cmd.channel;
-  c.address = cmd.address;
-  c.name = s.contact_name;
-  c.state = s.status;
-  c.assignee = s.assignee;
-  c.team = s.team;
-  c.last_inbound_ms = s.last_inbound_ms;
-  c.last_message_ms = s.last_inbound_ms;  // outbound times are not tracked yet
-  c.seq = s.seq;
-  return c;
 }
 
 }  // namespace
@@ -133,6 +57,9 @@ void agent_commands::run(const net::agent_identity& who, const protocol::command
                          net::frame_sink reply) {
   if (cmd.kind == command_kind::sub) return subscribe(who, cmd, std::move(reply));
   if (cmd.kind == command_kind::unsub) return unsubscribe(who, cmd, std::move(reply));
+  if (cmd.kind == command_kind::list) return list(who, cmd, std::move(reply));
+  if (cmd.kind == command_kind::hist) return history(who, cmd, std::move(reply));
+  if (cmd.kind == command_kind::recent) return recent(who, cmd, std::move(reply));
   if (!serves(cmd.kind)) {
     reply(protocol::encode_error(
         cmd.id, agent_error::unavailable,
@@ -206,6 +133,9 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
       e.kind = event_kind::state_change;
       e.value = "open";
       break;
+    case command_kind::read:
+      e.kind = event_kind::read;
+      break;  // filled by the guard
     default:  // mark
       e.kind = event_kind::state_change;
       e.value = cmd.state;
@@ -232,6 +162,12 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
         return {};
       case command_kind::close:
         return c->closed ? guard_outcome{guard_verdict::skip, {}} : guard_outcome{};
+      case command_kind::read: {  // up to `seq`, at most the latest
+        auto upto = std::min(cmd.seq.value_or(c->seq), c->seq);
+        if (upto <= c->read_seq) return {guard_verdict::skip, {}};
+        ev.value = std::to_string(upto);
+        return {};
+      }
       default:  // reopen, mark
         return c->status == ev.value && !(ev.value == "open" && c->closed)
                    ? guard_outcome{guard_verdict::skip, {}}
@@ -265,7 +201,7 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
             result["dup"] = true;
           }
         } else {  // a change already in place (closing a closed one) is fine
-          result["c"] = protocol::to_json(conversation_of(cmd, r.after));
+          result["c"] = protocol::to_json(conversation_of(cmd.channel, cmd.address, r.after));
         }
         auto answer = protocol::encode_ok(cmd.id, std::move(result));
         {
@@ -283,37 +219,6 @@ namespace {
 
 using protocol::view;
 
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Whether a conversation in state `c` belongs to view `v` for agent `me`.
-bool in_view(view v, const domain::conversation_summary& c, const std::string& me,
-             std::int64_t now) {
-  if (!c.exists) return false;
-  const bool closed = c.status == "closed";
-  switch (v) {
-    case view::fresh:
-      return c.assignee.empty() && !closed && c.status != "bot" && c.status != "spam";
-    case view::mine:
-      return c.assignee == me && !closed;
-    case view::others:
-      return !c.assignee.empty() && c.assignee != me && !closed;
-    case view::closed:
-      return closed;
-    case view::expired:
-      return !closed && c.last_inbound_ms != 0 &&
-             now - c.last_inbound_ms > domain::whatsapp_window_ms;
-    case view::bot:
-      return c.status == "bot";
-    case view::spam:
-      return c.status == "spam";
-  }
-  return false;
-}
-
 // The frame agents get for one event (AGENT_PROTOCOL.md section 7).
 std::string frame_of(const domain::published_event& p) {
   const auto& e = p.ev;
@@ -327,12 +232,11 @@ std::string frame_of(const domain::published_event& p) {
       return protocol::encode_status_event(at, message_of(e));
     case event_kind::assignment:
     case event_kind::state_change:
+    case event_kind::read:
       break;
   }
-  protocol::command where;
-  where.channel = e.conv.channel;
-  where.address = e.conv.address;
-  return protocol::encode_conversation_event(at, conversation_of(where, p.after));
+  return protocol::encode_conversation_event(
+      at, conversation_of(e.conv.channel, e.conv.address, p.after));
 }
 
 }  // namespace

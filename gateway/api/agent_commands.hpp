@@ -1,5 +1,5 @@
-// Agent commands that change a conversation (AGENT_PROTOCOL.md section 5):
-// send, note, assign, close, reopen, mark. Each is checked against the
+// Agent commands (AGENT_PROTOCOL.md section 5). Those that change a
+// conversation, send, note, assign, close, reopen, mark and read: each is checked against the
 // directory (the channel is the agent's tenant's and the agent may use it;
 // the agent may see the conversation), submitted to the conversation's actor
 // and answered once durable.
@@ -15,7 +15,11 @@
 // from a position (replay of what was missed) or a resync. `from` is taken
 // by a session's first sub only.
 //
-// Not served yet (answered `unavailable`): list, hist, recent, read.
+// Reads, answered from the conversations' kept state (agent_queries.cpp):
+// list (a view, paged by last message), hist (one conversation's kept
+// messages, newest first) and recent (every visible message of the last
+// hours). Cursors are positions in the ordering, so a page never repeats
+// an item of an earlier one.
 #pragma once
 
 #include <memory>
@@ -51,6 +55,9 @@ class agent_commands {
   void unsubscribe(const net::agent_identity& who, const protocol::command& cmd,
                    net::frame_sink reply);
   void forget(std::uint64_t session);
+  void list(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply);
+  void history(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply);
+  void recent(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply);
 
   domain::conversation_service& core_;
   domain::directory_service& directory_;

@@ -44,6 +44,7 @@ server::server(const config& cfg)
   core.commit_bytes = cfg.journal.commit_bytes;
   core.snapshot_every = cfg.journal.snapshot_every_records;
   core.actor_batch = cfg.actor_batch;
+  core.history_limit = cfg.history_per_conversation;
   core_ = std::make_unique<domain::conversation_service>(shards_, core);
   core_->attach(bus_);
   // The directory's changes run on shard 0, like its journal's completions.

@@ -94,6 +94,7 @@ struct config {
   ws_config ws;
   journal_config journal;
   std::size_t actor_batch = 64;  // messages one actor handles before yielding its shard
+  std::size_t history_per_conversation = 200;  // messages and notes kept for hist/recent
   tls_config tls;
   webhook_config webhooks;
   std::vector<channel_config> channels;

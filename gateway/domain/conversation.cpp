@@ -2,6 +2,7 @@
 #include "gateway/domain/conversation.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "gateway/domain/wire.hpp"
 
@@ -12,6 +13,46 @@ void take_part(conversation& c, const std::string& agent) {
   if (agent.empty()) return;
   if (std::find(c.participants.begin(), c.participants.end(), agent) == c.participants.end())
     c.participants.push_back(agent);
+}
+
+void keep(conversation& c, const event& e, std::size_t limit) {
+  if (limit == 0) return;
+  if (c.history.size() >= limit) c.history.pop_front();
+  auto& m = c.history.emplace_back();
+  m.kind = e.kind;
+  m.seq = e.seq;
+  m.at_ms = e.at_ms;
+  m.id = e.message_id;
+  m.type = e.value.empty() ? "text" : e.value;
+  m.text = e.text;
+  m.author = e.author;
+  if (e.kind == event_kind::message_in) m.extra = e.detail;
+  if (e.kind == event_kind::message_out) m.status = "queued";
+}
+
+// The kept message with our id `id`, newest first (statuses mostly name
+// recent messages); null when it is not kept.
+kept_message* kept(conversation& c, const std::string& id) {
+  if (id.empty()) return nullptr;
+  for (auto it = c.history.rbegin(); it != c.history.rend(); ++it)
+    if (it->id == id) return &*it;
+  return nullptr;
+}
+
+void follow_delivery(conversation& c, const delivery& d) {
+  auto* m = kept(c, d.message_id);
+  if (!m || d.status.empty()) return;
+  m->status = d.status;
+  m->error = d.status == "failed" ? d.detail : "";
+}
+
+// Patient messages after read_seq. Exact while they are all kept (a
+// conversation keeps hundreds; nobody has that many unread).
+std::uint32_t count_unread(const conversation& c) {
+  if (c.read_seq >= c.last_inbound_seq) return 0;
+  return static_cast<std::uint32_t>(std::count_if(c.history.begin(), c.history.end(), [&](auto& m) {
+    return m.kind == event_kind::message_in && m.seq > c.read_seq;
+  }));
 }
 }  // namespace
 
@@ -26,7 +67,7 @@ bool status_advances(const delivery& d, std::string_view status) noexcept {
   return status_rank(status) > status_rank(d.status);
 }
 
-void apply(conversation& c, const event& e) {
+void apply(conversation& c, const event& e, std::size_t history_limit) {
   c.seq = e.seq;
   switch (e.kind) {
     case event_kind::message_in:
@@ -36,19 +77,30 @@ void apply(conversation& c, const event& e) {
         c.status = "open";
       }
       c.last_inbound_ms = std::max(c.last_inbound_ms, e.at_ms);
+      c.last_message_ms = std::max(c.last_message_ms, e.at_ms);
+      c.last_inbound_seq = e.seq;
+      if (e.seq > c.read_seq) ++c.unread;
       if (!e.author.empty()) c.contact_name = e.author;
       if (!e.provider_id.empty()) c.provider_ids.insert(e.provider_id);
       ++c.messages;
+      keep(c, e, history_limit);
       break;
     case event_kind::message_out:
       take_part(c, e.author);
+      c.last_message_ms = std::max(c.last_message_ms, e.at_ms);
       if (!e.client_id.empty()) c.client_ids.emplace(e.client_id, e.message_id);
-      if (!e.provider_id.empty()) c.deliveries[e.provider_id].message_id = e.message_id;
       ++c.messages;
+      keep(c, e, history_limit);
+      if (!e.provider_id.empty()) {  // a status may have come first
+        auto& d = c.deliveries[e.provider_id];
+        d.message_id = e.message_id;
+        follow_delivery(c, d);
+      }
       break;
     case event_kind::note:
       take_part(c, e.author);
       if (!e.client_id.empty()) c.client_ids.emplace(e.client_id, e.message_id);
+      keep(c, e, history_limit);
       break;
     case event_kind::message_status: {
       auto& d = c.deliveries[e.provider_id];
@@ -57,6 +109,16 @@ void apply(conversation& c, const event& e) {
         d.status = e.value;
         d.detail = e.detail;
         d.at_ms = e.at_ms;
+      }
+      follow_delivery(c, d);
+      break;
+    }
+    case event_kind::read: {
+      std::uint64_t upto = 0;
+      std::from_chars(e.value.data(), e.value.data() + e.value.size(), upto);
+      if (upto > c.read_seq) {
+        c.read_seq = upto;
+        c.unread = count_unread(c);
       }
       break;
     }
@@ -106,9 +168,22 @@ void encode_conversation(std::string& out, const conversation& c) {
     put_str(out, d.detail);
     put_varint(out, static_cast<std::uint64_t>(d.at_ms));
   }
+  // Version 3.
+  put_varint(out, static_cast<std::uint64_t>(c.last_message_ms));
+  put_varint(out, c.last_inbound_seq);
+  put_varint(out, c.read_seq);
+  put_varint(out, c.unread);
+  put_varint(out, c.history.size());
+  for (const auto& m : c.history) {
+    out.push_back(static_cast<char>(m.kind));
+    put_varint(out, m.seq);
+    put_varint(out, static_cast<std::uint64_t>(m.at_ms));
+    for (const std::string* f : {&m.id, &m.type, &m.text, &m.author, &m.status, &m.extra, &m.error})
+      put_str(out, *f);
+  }
 }
 
-bool decode_conversation(std::string_view& in, conversation& c) {
+bool decode_conversation(std::string_view& in, conversation& c, std::uint32_t version) {
   wire::reader r{in};
   r.str(c.key.tenant);
   r.str(c.key.channel);
@@ -146,6 +221,28 @@ bool decode_conversation(std::string_view& in, conversation& c) {
     r.str(d.detail);
     d.at_ms = static_cast<std::int64_t>(r.varint());
     c.deliveries.emplace(std::move(id), std::move(d));
+  }
+  if (version >= 3) {
+    c.last_message_ms = static_cast<std::int64_t>(r.varint());
+    c.last_inbound_seq = r.varint();
+    c.read_seq = r.varint();
+    c.unread = static_cast<std::uint32_t>(r.varint());
+    n = r.varint();
+    for (std::uint64_t i = 0; r.ok && i < n; ++i) {
+      auto& m = c.history.emplace_back();
+      auto kind = r.byte();
+      if (kind != static_cast<std::uint8_t>(event_kind::message_in) &&
+          kind != static_cast<std::uint8_t>(event_kind::message_out) &&
+          kind != static_cast<std::uint8_t>(event_kind::note))
+        return false;
+      m.kind = static_cast<event_kind>(kind);
+      m.seq = r.varint();
+      m.at_ms = static_cast<std::int64_t>(r.varint());
+      for (std::string* f : {&m.id, &m.type, &m.text, &m.author, &m.status, &m.extra, &m.error})
+        r.str(*f);
+    }
+  } else {  // version 2 kept no history: the unread count starts anew
+    c.last_message_ms = c.last_inbound_ms;
   }
   if (!r.ok) return false;
   in = r.in;

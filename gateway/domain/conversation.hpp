@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -15,6 +16,8 @@
 namespace gw::domain {
 
 inline constexpr std::int64_t whatsapp_window_ms = 24LL * 3600 * 1000;
+// Messages and notes a conversation keeps for `hist` and `recent`.
+inline constexpr std::size_t default_history_limit = 200;
 
 // Where one outbound message stands with the provider, keyed by the
 // provider's message id (wamid, MessageSid). Statuses arrive in any order:
@@ -34,6 +37,18 @@ int status_rank(std::string_view status) noexcept;
 // Whether applying `status` to `d` would change it.
 bool status_advances(const delivery& d, std::string_view status) noexcept;
 
+// One message or note of a conversation's kept history, as agents page
+// through it (`hist`, `recent`). Outbound ones follow their delivery.
+struct kept_message {
+  event_kind kind = event_kind::message_in;  // message_in, message_out or note
+  std::uint64_t seq = 0;
+  std::int64_t at_ms = 0;
+  std::string id, type, text, author;
+  std::string status;  // message_out: queued|sent|delivered|read|failed
+  std::string extra;   // message_in: the provider's JSON beyond text (media, location, ...)
+  std::string error;   // message_out, failed: "code: title: details"
+};
+
 struct conversation {
   conversation_key key;              // the contact is key.address on key.channel
   std::string contact_name;          // from the provider's profile (message_in author)
@@ -41,13 +56,18 @@ struct conversation {
   bool closed = false;               // open/closed
   std::string status = "open";       // open|closed|pending|resolved|bot|spam
   std::int64_t last_inbound_ms = 0;  // the patient's last message: the 24-hour window
-  std::string assignee;              // agent, "" when unassigned
+  std::int64_t last_message_ms = 0;  // the last message either way (notes excluded)
+  std::uint64_t last_inbound_seq = 0;
+  std::uint64_t read_seq = 0;  // agents have read up to this seq (a shared inbox: any agent)
+  std::uint32_t unread = 0;    // patient messages after read_seq
+  std::string assignee;        // agent, "" when unassigned
   std::string team;
   std::vector<std::string> participants;         // agents who wrote or acted, first time order
   std::uint32_t messages = 0;                    // in + out (notes excluded)
   std::unordered_set<std::string> provider_ids;  // inbound ids seen: webhook retries dedupe here
   std::unordered_map<std::string, std::string> client_ids;  // agent command id -> message id
   std::unordered_map<std::string, delivery> deliveries;     // provider message id -> state
+  std::deque<kept_message> history;  // the latest messages and notes, oldest first
 
   // WhatsApp: free-form messages are allowed within 24 h of the patient's
   // last message; outside it only approved templates.
@@ -56,11 +76,13 @@ struct conversation {
   }
 };
 
-// Applies one durable event. Events must come in seq order.
-void apply(conversation& c, const event& e);
+// Applies one durable event. Events must come in seq order. `history_limit`:
+// how many messages and notes the conversation keeps (the oldest go first).
+void apply(conversation& c, const event& e, std::size_t history_limit = default_history_limit);
 
 // Snapshot codec for a set of conversations (binary, wire.hpp helpers).
+// `version` is the snapshot's (FORMAT.md): 2 lacks history and read state.
 void encode_conversation(std::string& out, const conversation& c);
-bool decode_conversation(std::string_view& in, conversation& c);
+bool decode_conversation(std::string_view& in, conversation& c, std::uint32_t version);
 
 }  // namespace gw::domain

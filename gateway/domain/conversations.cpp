@@ -217,7 +217,7 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
     std::string_view rest = r.in;
     for (std::uint64_t i = 0; r.ok && i < count; ++i) {
       conversation c;
-      if (!decode_conversation(rest, c))
+      if (!decode_conversation(rest, c, snap->version))
         throw std::runtime_error("snapshot of " + where + " is malformed");
       auto& a = p.actor_for(c.key, opts_.actor_batch);
       a.state().next_seq = c.seq + 1;
@@ -239,7 +239,7 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
       if (c.conv.key.tenant.empty()) c.conv.key = e.conv;
       observe(e.conv.tenant, e.offset);
       if (e.seq <= c.conv.seq) continue;  // a fuzzy snapshot already holds it
-      apply(c.conv, e);
+      apply(c.conv, e, opts_.history_limit);
       c.next_seq = e.seq + 1;
       ++stats.events;
     }
@@ -256,11 +256,10 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
   p.journal = opts_.store->open(shard, p.shard->ioc, result);
 }
 
-namespace {
 conversation_summary summary_of(const conversation& c) {
-  return {c.seq != 0, c.contact_name, c.status, c.assignee, c.team, c.last_inbound_ms, c.seq};
+  return {c.seq != 0,        c.contact_name,    c.status, c.assignee, c.team,
+          c.last_inbound_ms, c.last_message_ms, c.seq,    c.unread};
 }
-}  // namespace
 
 void conversation_service::submit(conversation_key key, std::vector<event> events, submit_done done,
                                   submit_guard guard) {
@@ -286,6 +285,33 @@ void conversation_service::submit(conversation_key key, std::vector<event> event
     if (c.conv.key.tenant.empty()) c.conv.key = std::move(key);
     handle_submit(p, c, std::move(events), std::move(done));
   });
+}
+
+void conversation_service::scan(std::string tenant, scan_visit visit,
+                                std::function<void(bool)> done) {
+  struct pass {
+    std::string tenant;
+    scan_visit visit;
+    std::function<void(bool)> done;
+    std::atomic<unsigned> left;
+    std::atomic<bool> complete{true};
+  };
+  auto st = std::make_shared<pass>(std::move(tenant), std::move(visit), std::move(done),
+                                   static_cast<unsigned>(parts_.size()));
+  for (auto& part : parts_) {
+    boost::asio::post(part->shard->ioc, [st, &p = *part] {
+      if (!p.ready.load(std::memory_order_acquire)) {
+        st->complete.store(false);
+      } else {
+        std::shared_lock lock(p.mu);  // inserts come from any thread
+        for (const auto& [name, a] : p.actors) {
+          const auto& c = a->state().conv;
+          if (c.seq != 0 && c.key.tenant == st->tenant) st->visit(p.shard->index, c);
+        }
+      }
+      if (st->left.fetch_sub(1) == 1) st->done(st->complete.load());
+    });
+  }
 }
 
 void conversation_service::inspect(const conversation_key& key,
@@ -366,7 +392,7 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
                       auto summary = summary_of(c.conv);
                       if (!ec) {
                         for (const auto& e : events) {
-                          apply(c.conv, e);
+                          apply(c.conv, e, opts_.history_limit);
                           auto& m = p.max_offset[e.conv.tenant];
                           m = std::max(m, e.offset);
                           auto after = summary_of(c.conv);

@@ -27,8 +27,9 @@ struct core_options {
   std::size_t segment_bytes = 64 * 1024 * 1024;
   std::chrono::microseconds commit_window{0};
   std::size_t commit_bytes = 1024 * 1024;
-  std::uint64_t snapshot_every = 1'000'000;  // records between snapshots, per shard
-  std::size_t actor_batch = 64;              // messages per actor drain before yielding
+  std::uint64_t snapshot_every = 1'000'000;           // records between snapshots, per shard
+  std::size_t actor_batch = 64;                       // messages per actor drain before yielding
+  std::size_t history_limit = default_history_limit;  // messages and notes kept per conversation
 };
 
 // A conversation's headline state, copied out for an answer.
@@ -36,8 +37,12 @@ struct conversation_summary {
   bool exists = false;
   std::string contact_name, status, assignee, team;
   std::int64_t last_inbound_ms = 0;
+  std::int64_t last_message_ms = 0;
   std::uint64_t seq = 0;
+  std::uint32_t unread = 0;
 };
+
+conversation_summary summary_of(const conversation& c);
 
 struct submit_result {
   std::vector<event> events;   // as stored: seq, offset, epoch and at_ms filled in
@@ -106,8 +111,17 @@ class conversation_service {
               submit_guard guard = {});
 
   // Runs `fn` on the conversation's home shard with its state (null when it
-  // does not exist). For tests and admin reads.
+  // does not exist, or while the shard recovers). For reads of one conversation.
   void inspect(const conversation_key& key, std::function<void(const conversation*)> fn);
+
+  // Visits every conversation of `tenant` that has events: `visit` runs on
+  // each shard's thread with that shard's index, the shards in parallel
+  // (so a caller collects per shard, without locks); then `done` runs once,
+  // on whichever shard finished last, with false when a shard was still
+  // recovering (its conversations were not visited).
+  using scan_visit = std::function<void(unsigned shard, const conversation&)>;
+  void scan(std::string tenant, scan_visit visit, std::function<void(bool complete)> done);
+  unsigned shard_count() const noexcept { return static_cast<unsigned>(parts_.size()); }
 
   bool healthy() const noexcept;
   std::uint64_t epoch() const noexcept { return epoch_; }

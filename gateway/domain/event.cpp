@@ -40,6 +40,8 @@ std::string_view name_of(event_kind k) noexcept {
       return "assignment";
     case event_kind::state_change:
       return "state_change";
+    case event_kind::read:
+      return "read";
   }
   return "unknown";
 }
@@ -71,7 +73,7 @@ std::optional<std::vector<event>> decode_events(std::string_view payload) {
   std::vector<event> out(n);
   for (auto& e : out) {
     auto kind = r.byte();
-    if (!r.ok || kind < 1 || kind > 6) return std::nullopt;
+    if (!r.ok || kind < 1 || kind > last_event_kind) return std::nullopt;
     e.kind = static_cast<event_kind>(kind);
     r.str(e.conv.tenant);
     r.str(e.conv.channel);

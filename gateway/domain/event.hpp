@@ -42,7 +42,9 @@ enum class event_kind : std::uint8_t {
   note = 4,          // internal note, never sent. message_id, client_id, author, text
   assignment = 5,    // author (who), value (assignee agent, "" = none), detail (team)
   state_change = 6,  // author, value (open|closed|pending|resolved|bot|spam)
+  read = 7,          // author (the agent), value (read up to this seq, decimal)
 };
+inline constexpr std::uint8_t last_event_kind = 7;
 
 std::string_view name_of(event_kind k) noexcept;
 

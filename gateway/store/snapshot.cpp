@@ -21,7 +21,6 @@ namespace {
 constexpr char magic[8] = {'G', 'W', 'S', 'N', 'A', 'P', 'S', 'H'};
 constexpr std::size_t header_bytes = 40;
 // 2: conversations carry their deliveries (FORMAT.md).
-constexpr std::uint32_t version = 2;
 
 std::string snapshot_name(std::uint64_t lsn) { return numbered_name("snap-", lsn, ".snap"); }
 
@@ -33,7 +32,7 @@ std::vector<std::pair<std::uint64_t, fs::path>> list_snapshots(const std::string
 void write_snapshot(const std::string& dir, unsigned shard, const snapshot& s) {
   std::string header;
   header.append(magic, sizeof magic);
-  put_le<std::uint32_t>(header, version);
+  put_le<std::uint32_t>(header, snapshot_version);
   put_le<std::uint32_t>(header, shard);
   put_le<std::uint64_t>(header, s.lsn);
   put_le<std::uint64_t>(header, s.payload.size());
@@ -51,14 +50,17 @@ std::optional<snapshot> load_latest_snapshot(const std::string& dir, unsigned sh
     std::ifstream in(it->second, std::ios::binary);
     std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     bool ok = bytes.size() >= header_bytes && std::memcmp(bytes.data(), magic, 8) == 0 &&
-              get_le<std::uint32_t>(bytes.data() + 8) == version &&
+              get_le<std::uint32_t>(bytes.data() + 8) >= oldest_snapshot_version &&
+              get_le<std::uint32_t>(bytes.data() + 8) <= snapshot_version &&
               get_le<std::uint32_t>(bytes.data() + 12) == shard &&
               get_le<std::uint32_t>(bytes.data() + 36) == crc32c(0, bytes.data(), 36);
     if (ok) {
       auto len = get_le<std::uint64_t>(bytes.data() + 24);
       ok = bytes.size() == header_bytes + len &&
            get_le<std::uint32_t>(bytes.data() + 32) == crc32c(0, bytes.data() + header_bytes, len);
-      if (ok) return snapshot{get_le<std::uint64_t>(bytes.data() + 16), bytes.substr(header_bytes)};
+      if (ok)
+        return snapshot{get_le<std::uint64_t>(bytes.data() + 16), bytes.substr(header_bytes),
+                        get_le<std::uint32_t>(bytes.data() + 8)};
     }
     log::warn("snapshot is corrupt; trying an older one", {{"file", it->second.string()}});
   }

@@ -9,17 +9,23 @@
 
 namespace gw::store {
 
+// The payload layout's version (FORMAT.md). Snapshots are written in the
+// current one and read back from the oldest one still understood.
+inline constexpr std::uint32_t snapshot_version = 3;
+inline constexpr std::uint32_t oldest_snapshot_version = 2;
+
 struct snapshot {
   std::uint64_t lsn = 0;  // every record with lsn <= this is included
   std::string payload;
+  std::uint32_t version = snapshot_version;  // of the payload, as loaded
 };
 
 // Writes snap-<lsn>.snap in `dir` and removes older snapshots. Throws
 // std::system_error on I/O errors (the previous snapshot stays valid).
 void write_snapshot(const std::string& dir, unsigned shard, const snapshot& s);
 
-// The newest snapshot whose header and CRC check out; corrupt ones are
-// skipped (and logged), older valid ones used instead.
+// The newest snapshot whose header and CRC check out and whose version is
+// understood; others are skipped (and logged), older valid ones used instead.
 std::optional<snapshot> load_latest_snapshot(const std::string& dir, unsigned shard);
 
 }  // namespace gw::store

@@ -192,7 +192,12 @@ TEST(AgentCommands, WhoMayTouchWhichConversation) {
   // Nothing refused was stored: the patient's message and x7, x8.
   EXPECT_EQ(admin_view(port).at("messages").as_int64(), 3);
 
-  EXPECT_EQ(code(bo.call(R"({"c":"list","id":"l1","v":"new"})")), "unavailable");
+  // Reads obey the same rules: segmented, bo lists nothing of ana's.
+  auto listed = bo.call(R"({"c":"list","id":"l1","v":"new"})");
+  EXPECT_TRUE(listed.at("items").as_array().empty()) << json::serialize(listed);
+  EXPECT_EQ(code(bo.call(R"({"c":"list","id":"l2","v":"closed"})")), "forbidden");
+  EXPECT_EQ(code(bo.call(R"({"c":"hist","id":"h1","cv":")" + patient_cv + R"("})")), "not_found");
+  EXPECT_EQ(ana.call(R"({"c":"list","id":"l3","v":"mine"})").at("items").as_array().size(), 1u);
 }
 
 }  // namespace

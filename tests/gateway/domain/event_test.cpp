@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/domain/conversation.hpp"
+#include "gateway/store/snapshot.hpp"
 
 namespace gw::domain {
 namespace {
@@ -97,7 +98,7 @@ TEST(Conversation, ApplyRules) {
   encode_conversation(snap, c);
   std::string_view in_view = snap;
   conversation back;
-  ASSERT_TRUE(decode_conversation(in_view, back));
+  ASSERT_TRUE(decode_conversation(in_view, back, store::snapshot_version));
   EXPECT_TRUE(in_view.empty());
   EXPECT_EQ(back.key, c.key);
   EXPECT_EQ(back.contact_name, "Ana García");
@@ -107,7 +108,7 @@ TEST(Conversation, ApplyRules) {
   EXPECT_EQ(back.last_inbound_ms, c.last_inbound_ms);
   std::string_view cut = std::string_view(snap).substr(0, snap.size() - 1);
   conversation partial;
-  EXPECT_FALSE(decode_conversation(cut, partial));
+  EXPECT_FALSE(decode_conversation(cut, partial, store::snapshot_version));
 }
 
 TEST(Conversation, DeliveryStatusesOnlyMoveForward) {
@@ -135,6 +136,8 @@ TEST(Conversation, DeliveryStatusesOnlyMoveForward) {
   apply(c, out);
   EXPECT_EQ(c.deliveries.at("wamid.OUT").message_id, out.message_id);
   EXPECT_EQ(c.deliveries.at("wamid.OUT").status, "read");
+  ASSERT_EQ(c.history.size(), 1u);             // statuses are not messages
+  EXPECT_EQ(c.history.back().status, "read");  // the kept message shows it too
 
   // failed keeps its code and reason whatever comes late.
   conversation f;
@@ -161,11 +164,94 @@ TEST(Conversation, DeliveryStatusesOnlyMoveForward) {
   encode_conversation(snap, c);
   std::string_view view = snap;
   conversation back;
-  ASSERT_TRUE(decode_conversation(view, back));
+  ASSERT_TRUE(decode_conversation(view, back, store::snapshot_version));
   ASSERT_EQ(back.deliveries.size(), 1u);
   EXPECT_EQ(back.deliveries.at("wamid.OUT").status, "read");
   EXPECT_EQ(back.deliveries.at("wamid.OUT").message_id, out.message_id);
   EXPECT_EQ(back.deliveries.at("wamid.OUT").at_ms, c.deliveries.at("wamid.OUT").at_ms);
+}
+
+TEST(Conversation, KeepsHistoryUnreadAndLastMessage) {
+  conversation c;
+  c.key = {"t", "wa", "+1"};
+  std::uint64_t seq = 0;
+  auto next = [&](event_kind k) {
+    event e = sample(k, ++seq);
+    e.at_ms = 1'000 * static_cast<std::int64_t>(seq);
+    return e;
+  };
+  const std::size_t limit = 4;
+  apply(c, next(event_kind::message_in), limit);  // 1
+  apply(c, next(event_kind::message_in), limit);  // 2
+  EXPECT_EQ(c.unread, 2u);
+  auto out = next(event_kind::message_out);  // 3
+  out.provider_id = "wamid.OUT";
+  out.author = "ana";
+  apply(c, out, limit);
+  EXPECT_EQ(c.last_message_ms, 3'000);
+  EXPECT_EQ(c.last_inbound_ms, 2'000);
+  EXPECT_EQ(c.history.back().status, "queued");
+
+  auto failed = next(event_kind::message_status);  // 4
+  failed.provider_id = "wamid.OUT";
+  failed.message_id.clear();  // a provider's status names only its own id
+  failed.value = "failed";
+  failed.detail = "131047: Re-engagement message: more than 24 hours";
+  apply(c, failed, limit);
+  EXPECT_EQ(c.history.back().status, "failed");
+  EXPECT_EQ(c.history.back().error, failed.detail);
+
+  auto note = next(event_kind::note);  // 5: kept, but not a message either way
+  apply(c, note, limit);
+  EXPECT_EQ(c.last_message_ms, 3'000);
+  EXPECT_EQ(c.history.back().kind, event_kind::note);
+
+  auto read = next(event_kind::read);  // 6: read up to the first message
+  read.value = "1";
+  apply(c, read, limit);
+  EXPECT_EQ(c.unread, 1u);
+  EXPECT_EQ(c.read_seq, 1u);
+  read = next(event_kind::read);  // 7: a lower mark changes nothing
+  read.value = "0";
+  apply(c, read, limit);
+  EXPECT_EQ(c.read_seq, 1u);
+  EXPECT_EQ(c.unread, 1u);
+
+  apply(c, next(event_kind::message_in), limit);  // 8: the oldest kept goes
+  ASSERT_EQ(c.history.size(), limit);
+  EXPECT_EQ(c.history.front().seq, 2u);
+  EXPECT_EQ(c.history.back().seq, 8u);
+  EXPECT_EQ(c.unread, 2u);
+  read = next(event_kind::read);  // 9
+  read.value = "8";
+  apply(c, read, limit);
+  EXPECT_EQ(c.unread, 0u);
+
+  std::string snap;
+  encode_conversation(snap, c);
+  std::string_view bytes = snap;
+  conversation back;
+  ASSERT_TRUE(decode_conversation(bytes, back, store::snapshot_version));
+  EXPECT_TRUE(bytes.empty());
+  ASSERT_EQ(back.history.size(), c.history.size());
+  for (std::size_t i = 0; i < c.history.size(); ++i) {
+    EXPECT_EQ(back.history[i].seq, c.history[i].seq);
+    EXPECT_EQ(back.history[i].kind, c.history[i].kind);
+    EXPECT_EQ(back.history[i].text, c.history[i].text);
+    EXPECT_EQ(back.history[i].status, c.history[i].status);
+    EXPECT_EQ(back.history[i].error, c.history[i].error);
+  }
+  EXPECT_EQ(back.read_seq, 8u);
+  EXPECT_EQ(back.last_message_ms, c.last_message_ms);
+  EXPECT_EQ(back.last_inbound_seq, 8u);
+
+  // A snapshot of version 2 ends where version 3 adds its fields.
+  conversation old;
+  std::string_view v2 = snap;
+  ASSERT_TRUE(decode_conversation(v2, old, 2));
+  EXPECT_FALSE(v2.empty());
+  EXPECT_TRUE(old.history.empty());
+  EXPECT_EQ(old.last_message_ms, old.last_inbound_ms);
 }
 
 }  // namespace
