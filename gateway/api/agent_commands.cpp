@@ -85,7 +85,7 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
   };
   const std::string cv = cmd.cv();
 
-  const auto* ch = channels_.find(cmd.channel);
+  const auto ch = channels_.find(cmd.channel);
   if (!ch || ch->tenant != who.tenant) return fail(agent_error::not_found, "no conversation " + cv);
 
   // The directory, once: the caller, its teams, the tenant's setting, and

@@ -133,7 +133,7 @@ void agent_commands::history(const net::agent_identity& who, const protocol::com
   auto not_found = [&] {
     reply(protocol::encode_error(cmd.id, agent_error::not_found, "no conversation " + cv));
   };
-  const auto* ch = channels_.find(cmd.channel);
+  const auto ch = channels_.find(cmd.channel);
   if (!ch || ch->tenant != who.tenant) return not_found();
   auto a = caller_access(directory_, who);
   if (!a) return (void)reply(agent_gone(cmd, who));

@@ -9,6 +9,7 @@
 #include <memory>
 #include <variant>
 
+#include "gateway/config/channels.hpp"
 #include "protocol/signatures.hpp"
 
 namespace gw::api {
@@ -146,6 +147,23 @@ json::object team_json(const domain::team_record& t) {
   return {{"tenant", t.tenant}, {"id", t.id}, {"name", t.name}, {"members", std::move(m)}};
 }
 
+// A channel as the API shows it: every field but the secrets, which are
+// only named (so an operator can see which are set).
+json::object channel_json(const channel_config& ch) {
+  json::object o{{"tenant", ch.tenant}, {"id", ch.id}, {"provider", provider_name(ch.provider)}};
+  json::array secrets;
+  if (ch.provider == provider_kind::whatsapp) {
+    o["phone_number_id"] = ch.phone_number_id;
+    secrets = {"app_secret", "verify_token"};
+  } else {
+    o["number"] = ch.number;
+    if (!ch.account_sid.empty()) o["account_sid"] = ch.account_sid;
+    secrets = {"auth_token"};
+  }
+  o["secrets"] = std::move(secrets);
+  return o;
+}
+
 // Answers a change once it is durable: `ok_body` with `status`, or the error.
 void submit(domain::directory_service& dir, directory_change c, net::responder answer,
             http::status status, std::string ok_body) {
@@ -204,6 +222,15 @@ class routes : public std::enable_shared_from_this<routes> {
     if (dir_.read([&](const auto& s) { return s.tenant(t) != nullptr; })) return true;
     answer.error(http_error::not_found, "no tenant \"" + std::string(t) + "\"");
     return false;
+  }
+
+  // The path's channel, if the path's tenant owns it; answers 404 otherwise.
+  domain::channel_ptr channel_of_path(const net::request_context& rc, net::responder& answer) {
+    auto ch = channels_.find(rc.param("channel"));
+    if (ch && ch->tenant == rc.param("tenant")) return ch;
+    answer.error(http_error::not_found, "no channel \"" + std::string(rc.param("channel")) +
+                                            "\" in \"" + std::string(rc.param("tenant")) + "\"");
+    return nullptr;
   }
 
   void add(net::router& r) {
@@ -286,7 +313,7 @@ class routes : public std::enable_shared_from_this<routes> {
             c.agent.role = role == "admin" ? domain::agent_role::admin : domain::agent_role::agent;
             c.agent.channels = b.ids("channels");
             for (const auto& ch : c.agent.channels) {
-              auto* cfg = channels_.find(ch);
+              auto cfg = channels_.find(ch);
               if (b.ok() && (!cfg || cfg->tenant != t))
                 b.fail("\"channels\": \"" + ch + "\" is not a channel of tenant \"" + t + "\"");
             }
@@ -357,6 +384,72 @@ class routes : public std::enable_shared_from_this<routes> {
             c.token.id = id;
             submit(dir_, std::move(c), std::move(answer), http::status::ok,
                    json::serialize(json::object{{"id", id}, {"revoked", true}}));
+          }));
+
+    // PUT /v1/tenants/{tenant}/channels/{channel} {provider, and its fields}:
+    // creates or replaces the channel, secrets included (they are never
+    // shown again). The same fields and rules as the config file's.
+    r.add(http::verb::put, "/v1/tenants/{tenant}/channels/{channel}",
+          guarded(false, [this](const caller&, net::request_context& rc, net::responder answer) {
+            auto t = std::string(rc.param("tenant"));
+            if (!tenant_exists(t, answer)) return;
+            boost::system::error_code ec;
+            auto body = json::parse(rc.req.body(), ec);
+            if (ec || !body.is_object())
+              return answer.error(http_error::bad_request, "the body must be a JSON object");
+            auto& fields = body.get_object();
+            for (std::string_view k : {"id", "tenant"})
+              if (fields.contains(k))
+                return answer.error(http_error::bad_request,
+                                    "\"" + std::string(k) + "\" comes from the path, not the body");
+            fields["id"] = rc.param("channel");
+            fields["tenant"] = t;
+            auto ch = std::make_shared<channel_config>();
+            if (auto problem = read_channel(fields, *ch))
+              return answer.error(http_error::bad_request,
+                                  "\"" + problem->field + "\" " + problem->message);
+            bool existed = channels_.find(ch->id) != nullptr;
+            auto out = json::serialize(channel_json(*ch));
+            directory_change c;
+            c.what = directory_change::kind::put_channel;
+            c.channel = std::move(ch);
+            submit(dir_, std::move(c), std::move(answer),
+                   existed ? http::status::ok : http::status::created, std::move(out));
+          }));
+
+    // GET /v1/tenants/{tenant}/channels: every channel of the tenant, without secrets.
+    r.add(http::verb::get, "/v1/tenants/{tenant}/channels",
+          guarded(false, [this](const caller&, net::request_context& rc, net::responder answer) {
+            auto t = std::string(rc.param("tenant"));
+            if (!tenant_exists(t, answer)) return;
+            auto body = dir_.read([&](const domain::directory_state& s) {
+              json::array out;
+              for (const auto& [id, ch] : s.channels)
+                if (ch->tenant == t) out.push_back(channel_json(*ch));
+              return json::serialize(json::object{{"channels", std::move(out)}});
+            });
+            answer.json(http::status::ok, std::move(body));
+          }));
+
+    // GET /v1/tenants/{tenant}/channels/{channel}: one channel, without secrets.
+    r.add(http::verb::get, "/v1/tenants/{tenant}/channels/{channel}",
+          guarded(false, [this](const caller&, net::request_context& rc, net::responder answer) {
+            auto ch = channel_of_path(rc, answer);
+            if (!ch) return;
+            answer.json(http::status::ok, json::serialize(channel_json(*ch)));
+          }));
+
+    // DELETE /v1/tenants/{tenant}/channels/{channel}: its webhooks answer
+    // 404 from then on; its conversations and their history stay.
+    r.add(http::verb::delete_, "/v1/tenants/{tenant}/channels/{channel}",
+          guarded(false, [this](const caller&, net::request_context& rc, net::responder answer) {
+            auto ch = channel_of_path(rc, answer);
+            if (!ch) return;
+            directory_change c;
+            c.what = directory_change::kind::delete_channel;
+            c.channel = ch;
+            submit(dir_, std::move(c), std::move(answer), http::status::ok,
+                   json::serialize(json::object{{"id", ch->id}, {"deleted", true}}));
           }));
 
     // PUT /v1/tenants/{tenant}/teams/{team} {name?, members}

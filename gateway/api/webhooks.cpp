@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <map>
 
+#include "gateway/config/channels.hpp"
 #include "gateway/obs/log.hpp"
 #include "gateway/obs/metrics.hpp"
 #include "protocol/signatures.hpp"
@@ -32,10 +33,6 @@ constexpr http_error reason_errors[] = {http_error::not_found,   http_error::bad
 // Twilio reads the response as TwiML; an empty <Response/> sends no reply.
 constexpr std::string_view empty_twiml =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>";
-
-std::string_view provider_name(provider_kind p) {
-  return p == provider_kind::whatsapp ? "whatsapp" : "twilio";
-}
 
 // The conversation key of a patient: WhatsApp ids are numbers without '+';
 // we keep E.164 with it, so one patient has one address across providers.
@@ -69,20 +66,14 @@ std::string twilio_status_value(std::string_view s) {
 
 // ---------------------------------------------------------------- directory
 
-channel_directory::channel_directory(std::vector<channel_config> channels)
-    : channels_(std::move(channels)) {}
-
-const channel_config* channel_directory::find(std::string_view id) const noexcept {
-  for (const auto& c : channels_)
-    if (c.id == id) return &c;
-  return nullptr;
+domain::channel_ptr channel_directory::find(std::string_view id) const {
+  return dir_.read([&](const domain::directory_state& s) { return s.channel(id); });
 }
 
-const channel_config* channel_directory::whatsapp_number(
-    std::string_view phone_number_id) const noexcept {
-  for (const auto& c : channels_)
-    if (c.provider == provider_kind::whatsapp && c.phone_number_id == phone_number_id) return &c;
-  return nullptr;
+domain::channel_ptr channel_directory::whatsapp_number(std::string_view phone_number_id) const {
+  auto ch =
+      dir_.read([&](const domain::directory_state& s) { return s.channel_by(phone_number_id); });
+  return ch && ch->provider == provider_kind::whatsapp ? ch : nullptr;
 }
 
 // ---------------------------------------------------------------- counters
@@ -155,26 +146,34 @@ struct webhooks::join {
 
 webhooks::webhooks(const channel_directory& channels, domain::conversation_service& core,
                    webhook_options opts)
-    : channels_(channels), core_(core), opts_(std::move(opts)) {
-  for (const auto& c : channels_.all()) {
-    counters_.push_back(std::make_unique<counters>());
-    counters_.back()->channel = c.id;
-  }
-  counters_.push_back(std::make_unique<counters>());  // unknown channels
-}
+    : channels_(channels),
+      core_(core),
+      opts_(std::move(opts)),
+      unknown_(std::make_unique<counters>()) {}
 
 webhooks::~webhooks() = default;
 
-webhooks::counters& webhooks::counters_for(const channel_config* ch) const noexcept {
-  if (!ch) return *counters_.back();
-  return *counters_[static_cast<std::size_t>(ch - channels_.all().data())];
+webhooks::counters& webhooks::counters_for(const channel_config* ch) const {
+  if (!ch) return *unknown_;
+  {
+    std::shared_lock lock(counters_mu_);
+    if (auto it = counters_.find(ch->id); it != counters_.end()) return *it->second;
+  }
+  std::unique_lock lock(counters_mu_);
+  auto& slot = counters_[ch->id];
+  if (!slot) {
+    slot = std::make_unique<counters>();
+    slot->channel = ch->id;
+  }
+  return *slot;
 }
 
-std::uint64_t webhooks::refused(std::string_view channel, reason why) const noexcept {
-  for (const auto& c : counters_)
-    if (c->channel == channel)
-      return c->refused[static_cast<std::size_t>(why)].load(std::memory_order_relaxed);
-  return 0;
+std::uint64_t webhooks::refused(std::string_view channel, reason why) const {
+  const auto r = static_cast<std::size_t>(why);
+  if (channel.empty()) return unknown_->refused[r].load(std::memory_order_relaxed);
+  std::shared_lock lock(counters_mu_);
+  auto it = counters_.find(std::string(channel));
+  return it == counters_.end() ? 0 : it->second->refused[r].load(std::memory_order_relaxed);
 }
 
 void webhooks::refuse(const channel_config* ch, reason why, net::responder& answer,
@@ -187,19 +186,26 @@ void webhooks::refuse(const channel_config* ch, reason why, net::responder& answ
 }
 
 void webhooks::write_metrics(std::string& out) const {
+  // Channels in id order, then requests that named no known channel.
+  std::vector<const counters*> all;
+  {
+    std::shared_lock lock(counters_mu_);
+    for (const auto& [id, c] : counters_) all.push_back(c.get());
+  }
+  all.push_back(unknown_.get());
   auto label = [](const counters& c) {
     return "channel=\"" + (c.channel.empty() ? std::string("unknown") : c.channel) + "\"";
   };
   metrics::write_head(out, "gateway_webhook_refused_total", "counter",
                       "Webhook requests refused, by channel and reason; nothing was stored.");
-  for (const auto& c : counters_)
+  for (const auto* c : all)
     for (std::size_t r = 0; r < reason_count; ++r)
       metrics::write_sample(out, "gateway_webhook_refused_total",
                             label(*c) + ",reason=\"" + std::string(reason_names[r]) + "\"",
                             c->refused[r].load(std::memory_order_relaxed));
   metrics::write_head(out, "gateway_webhook_events_total", "counter",
                       "Webhook events made durable, by channel and kind.");
-  for (const auto& c : counters_) {
+  for (const auto* c : all) {
     if (c->channel.empty()) continue;
     metrics::write_sample(out, "gateway_webhook_events_total", label(*c) + ",kind=\"message\"",
                           c->messages.load(std::memory_order_relaxed));
@@ -209,13 +215,13 @@ void webhooks::write_metrics(std::string& out) const {
   metrics::write_head(out, "gateway_webhook_duplicates_total", "counter",
                       "Webhook events answered 200 but not stored again: provider retries, "
                       "statuses that changed nothing.");
-  for (const auto& c : counters_)
+  for (const auto* c : all)
     if (!c->channel.empty())
       metrics::write_sample(out, "gateway_webhook_duplicates_total", label(*c),
                             c->duplicates.load(std::memory_order_relaxed));
   metrics::write_head(out, "gateway_webhook_ignored_statuses_total", "counter",
                       "Statuses that carry no delivery state (queued, accepted, sending, ...).");
-  for (const auto& c : counters_)
+  for (const auto* c : all)
     if (!c->channel.empty())
       metrics::write_sample(out, "gateway_webhook_ignored_statuses_total", label(*c),
                             c->ignored.load(std::memory_order_relaxed));
@@ -229,8 +235,8 @@ void webhooks::add_routes(net::router& r) {
     o.max_body_bytes = opts_.max_body_bytes;
     o.limit_name = "webhooks.max_body_bytes";
     o.on_too_large = [this](const net::request_context& rc) {
-      auto* ch = channels_.find(rc.param("channel"));
-      counters_for(ch).refuse(reason::too_large);
+      auto ch = channels_.find(rc.param("channel"));
+      counters_for(ch.get()).refuse(reason::too_large);
     };
     return o;
   };
@@ -247,25 +253,31 @@ void webhooks::add_routes(net::router& r) {
 }
 
 namespace {
-const channel_config* channel_of(const channel_directory& d, const net::request_context& rc,
-                                 provider_kind kind) {
-  auto* ch = d.find(rc.param("channel"));
+domain::channel_ptr channel_of(const channel_directory& d, const net::request_context& rc,
+                               provider_kind kind) {
+  auto ch = d.find(rc.param("channel"));
   return ch && ch->provider == kind ? ch : nullptr;
 }
-
-std::string unknown_channel_message(const net::request_context& rc, provider_kind kind) {
-  return "no " + std::string(provider_name(kind)) + " channel \"" +
-         std::string(rc.param("channel").substr(0, 64)) + "\"";
-}
 }  // namespace
+
+// No such channel: 404, or 503 while the directory is still being loaded
+// (the channel may well exist; the provider retries).
+void webhooks::refuse_unknown(const net::request_context& rc, provider_kind kind,
+                              net::responder& answer) const {
+  if (!channels_.ready())
+    return refuse(nullptr, reason::unavailable, answer,
+                  "the gateway is starting and its channels are not loaded yet; retry");
+  refuse(nullptr, reason::unknown_channel, answer,
+         "no " + std::string(provider_name(kind)) + " channel \"" +
+             std::string(rc.param("channel").substr(0, 64)) + "\"");
+}
 
 // Meta's subscription handshake: echo hub.challenge when hub.verify_token
 // is the channel's.
 void webhooks::whatsapp_verify(net::request_context& rc, net::responder answer) {
-  auto* ch = channel_of(channels_, rc, provider_kind::whatsapp);
-  if (!ch)
-    return refuse(nullptr, reason::unknown_channel, answer,
-                  unknown_channel_message(rc, provider_kind::whatsapp));
+  auto ch_ptr = channel_of(channels_, rc, provider_kind::whatsapp);
+  if (!ch_ptr) return refuse_unknown(rc, provider_kind::whatsapp, answer);
+  const channel_config* ch = ch_ptr.get();
   auto query = protocol::parse_form(rc.query);
   if (!query) return refuse(ch, reason::malformed, answer, "the query string is not well-formed");
   auto get = [&](std::string_view name) -> std::string_view {
@@ -284,10 +296,9 @@ void webhooks::whatsapp_verify(net::request_context& rc, net::responder answer) 
 }
 
 void webhooks::whatsapp_post(net::request_context& rc, net::responder answer) {
-  auto* ch = channel_of(channels_, rc, provider_kind::whatsapp);
-  if (!ch)
-    return refuse(nullptr, reason::unknown_channel, answer,
-                  unknown_channel_message(rc, provider_kind::whatsapp));
+  auto ch_ptr = channel_of(channels_, rc, provider_kind::whatsapp);
+  if (!ch_ptr) return refuse_unknown(rc, provider_kind::whatsapp, answer);
+  const channel_config* ch = ch_ptr.get();
   const auto& body = rc.req.body();
   auto signature = rc.req["X-Hub-Signature-256"];
   if (signature.empty())
@@ -303,9 +314,9 @@ void webhooks::whatsapp_post(net::request_context& rc, net::responder answer) {
   // One Meta app posts every number's webhooks to the URL it was given:
   // each message goes to the channel of its phone_number_id, which must be
   // a channel of the same app (same secret) and tenant.
-  auto resolve = [&](const std::string& phone_number_id) -> const channel_config* {
-    if (phone_number_id.empty() || phone_number_id == ch->phone_number_id) return ch;
-    auto* other = channels_.whatsapp_number(phone_number_id);
+  auto resolve = [&](const std::string& phone_number_id) -> domain::channel_ptr {
+    if (phone_number_id.empty() || phone_number_id == ch->phone_number_id) return ch_ptr;
+    auto other = channels_.whatsapp_number(phone_number_id);
     if (other && other->tenant == ch->tenant && other->app_secret == ch->app_secret) return other;
     return nullptr;
   };
@@ -317,7 +328,7 @@ void webhooks::whatsapp_post(net::request_context& rc, net::responder answer) {
   batch b;
   auto& count = counters_for(ch);
   for (auto& m : hook.messages) {
-    auto* target = resolve(m.phone_number_id);
+    auto target = resolve(m.phone_number_id);
     if (!target) return refuse_number(m.phone_number_id);
     if (m.from.empty() || m.id.empty())
       return refuse(ch, reason::malformed, answer, "a message lacks \"from\" or \"id\"");
@@ -332,7 +343,7 @@ void webhooks::whatsapp_post(net::request_context& rc, net::responder answer) {
     b.add({target->tenant, target->id, whatsapp_address(m.from)}, std::move(e));
   }
   for (auto& s : hook.statuses) {
-    auto* target = resolve(s.phone_number_id);
+    auto target = resolve(s.phone_number_id);
     if (!target) return refuse_number(s.phone_number_id);
     if (s.recipient_id.empty() || s.id.empty())
       return refuse(ch, reason::malformed, answer, "a status lacks \"recipient_id\" or \"id\"");
@@ -361,15 +372,15 @@ std::string webhooks::twilio_url(const net::request_context& rc) const {
 }
 
 // Both Twilio routes start alike: channel, form, signature.
-std::optional<protocol::form_params> webhooks::twilio_form(const channel_config*& ch,
+std::optional<protocol::form_params> webhooks::twilio_form(domain::channel_ptr& ch_ptr,
                                                            net::request_context& rc,
                                                            net::responder& answer) {
-  ch = channel_of(channels_, rc, provider_kind::twilio);
-  if (!ch) {
-    refuse(nullptr, reason::unknown_channel, answer,
-           unknown_channel_message(rc, provider_kind::twilio));
+  ch_ptr = channel_of(channels_, rc, provider_kind::twilio);
+  if (!ch_ptr) {
+    refuse_unknown(rc, provider_kind::twilio, answer);
     return std::nullopt;
   }
+  const channel_config* ch = ch_ptr.get();
   auto signature = rc.req["X-Twilio-Signature"];
   if (signature.empty()) {
     refuse(ch, reason::bad_signature, answer, "X-Twilio-Signature is missing");
@@ -391,9 +402,10 @@ std::optional<protocol::form_params> webhooks::twilio_form(const channel_config*
 }
 
 void webhooks::twilio_inbound(net::request_context& rc, net::responder answer) {
-  const channel_config* ch = nullptr;
-  auto form = twilio_form(ch, rc, answer);
+  domain::channel_ptr ch_ptr;
+  auto form = twilio_form(ch_ptr, rc, answer);
   if (!form) return;
+  const channel_config* ch = ch_ptr.get();
   auto parsed = protocol::parse_twilio_inbound(std::move(*form));
   if (auto* err = std::get_if<protocol::webhook_error>(&parsed))
     return refuse(ch, reason::malformed, answer, err->message);
@@ -414,9 +426,10 @@ void webhooks::twilio_inbound(net::request_context& rc, net::responder answer) {
 }
 
 void webhooks::twilio_status(net::request_context& rc, net::responder answer) {
-  const channel_config* ch = nullptr;
-  auto form = twilio_form(ch, rc, answer);
+  domain::channel_ptr ch_ptr;
+  auto form = twilio_form(ch_ptr, rc, answer);
   if (!form) return;
+  const channel_config* ch = ch_ptr.get();
   auto parsed = protocol::parse_twilio_status(std::move(*form));
   if (auto* err = std::get_if<protocol::webhook_error>(&parsed))
     return refuse(ch, reason::malformed, answer, err->message);

@@ -15,32 +15,43 @@
 
 #include <array>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "gateway/config/config.hpp"
 #include "gateway/domain/conversations.hpp"
+#include "gateway/domain/directory_service.hpp"
 #include "gateway/net/router.hpp"
 #include "protocol/signatures.hpp"
 
 namespace gw::api {
 
-// The configured channels, looked up by id and by provider number.
-// Immutable once built.
+// The channels webhooks are addressed to, as the directory holds them now
+// (declared in the config file or managed through the admin API). A
+// lookup's result stays valid while held, whatever the directory does next.
+// Any thread.
 class channel_directory {
  public:
-  explicit channel_directory(std::vector<channel_config> channels);
+  explicit channel_directory(const domain::directory_service& dir) : dir_(dir) {}
 
-  const channel_config* find(std::string_view id) const noexcept;
+  // Null when there is no such channel.
+  domain::channel_ptr find(std::string_view id) const;
   // A WhatsApp channel by its phone_number_id.
-  const channel_config* whatsapp_number(std::string_view phone_number_id) const noexcept;
-  const std::vector<channel_config>& all() const noexcept { return channels_; }
+  domain::channel_ptr whatsapp_number(std::string_view phone_number_id) const;
+
+  // False until the directory is recovered and the config's channels are in
+  // it: an unknown channel then means "not loaded yet" (503), not 404.
+  bool ready() const noexcept { return ready_.load(std::memory_order_acquire); }
+  void set_ready() noexcept { ready_.store(true, std::memory_order_release); }
 
  private:
-  std::vector<channel_config> channels_;
+  const domain::directory_service& dir_;
+  std::atomic<bool> ready_{false};
 };
 
 struct webhook_options {
@@ -71,16 +82,19 @@ class webhooks {
   void write_metrics(std::string& out) const;
 
   // For tests: refusals of `channel` ("" for unknown channels) for `why`.
-  std::uint64_t refused(std::string_view channel, reason why) const noexcept;
+  std::uint64_t refused(std::string_view channel, reason why) const;
 
  private:
   struct counters;
   struct join;
   class batch;
 
-  counters& counters_for(const channel_config* ch) const noexcept;
+  // A channel's counters, made on first use (channels come and go at run time).
+  counters& counters_for(const channel_config* ch) const;
   void refuse(const channel_config* ch, reason why, net::responder& answer,
               std::string_view message) const;
+  void refuse_unknown(const net::request_context& rc, provider_kind kind,
+                      net::responder& answer) const;
 
   void whatsapp_verify(net::request_context& rc, net::responder answer);
   void whatsapp_post(net::request_context& rc, net::responder answer);
@@ -90,7 +104,7 @@ class webhooks {
   // The URL Twilio signed for this request.
   std::string twilio_url(const net::request_context& rc) const;
   // Channel, form and signature of a Twilio request; nullopt when refused.
-  std::optional<protocol::form_params> twilio_form(const channel_config*& ch,
+  std::optional<protocol::form_params> twilio_form(domain::channel_ptr& ch,
                                                    net::request_context& rc,
                                                    net::responder& answer);
   // Submits every conversation's events; answers `ok_body` once all are
@@ -101,7 +115,9 @@ class webhooks {
   const channel_directory& channels_;
   domain::conversation_service& core_;
   webhook_options opts_;
-  std::vector<std::unique_ptr<counters>> counters_;  // one per channel, then "unknown"
+  mutable std::shared_mutex counters_mu_;
+  mutable std::map<std::string, std::unique_ptr<counters>> counters_;  // by channel id
+  std::unique_ptr<counters> unknown_;  // requests naming no known channel
 };
 
 }  // namespace gw::api

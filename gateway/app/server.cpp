@@ -35,8 +35,7 @@ server::server(const config& cfg)
       metrics_(GATEWAY_VERSION, GATEWAY_ASIO_BACKEND_NAME),
       tls_(tls_for(cfg)),
       ctx_{cfg_, metrics_, router_, tls_.get(), {}, {}},
-      shards_(cfg.effective_threads()),
-      channels_(cfg.channels) {
+      shards_(cfg.effective_threads()) {
   domain::core_options core;
   core.data_dir = cfg.data_dir;
   core.segment_bytes = cfg.journal.segment_bytes;
@@ -53,6 +52,7 @@ server::server(const config& cfg)
   directory_ = std::make_unique<domain::directory_service>(
       (std::filesystem::path(cfg.data_dir) / "directory").string(), shards_.at(0).ioc,
       directory_journal);
+  channels_ = std::make_unique<api::channel_directory>(*directory_);
   ctx_.authenticate_agent = [d = directory_.get(), c = core_.get(),
                              bus = &bus_](std::string_view secret) {
     auto who = d->read([&](const domain::directory_state& s) -> std::optional<net::agent_identity> {
@@ -67,7 +67,7 @@ server::server(const config& cfg)
     }
     return who;
   };
-  agent_commands_ = std::make_unique<api::agent_commands>(*core_, *directory_, channels_, bus_);
+  agent_commands_ = std::make_unique<api::agent_commands>(*core_, *directory_, *channels_, bus_);
   ctx_.run_agent_command = [ac = agent_commands_.get()](
                                const net::agent_identity& who, const protocol::command& cmd,
                                net::frame_sink reply) { ac->run(who, cmd, std::move(reply)); };
@@ -87,13 +87,13 @@ server::server(const config& cfg)
                           c->healthy() ? 1 : 0);
   });
   webhooks_ = std::make_unique<api::webhooks>(
-      channels_, *core_,
+      *channels_, *core_,
       api::webhook_options{cfg.webhooks.public_base_url, cfg.tls.enabled(),
                            cfg.webhooks.max_body_bytes});
   webhooks_->add_routes(router_);
   metrics_.add_collector([w = webhooks_.get()](std::string& out) { w->write_metrics(out); });
   api::add_admin_routes(router_, cfg.admin_key, *core_);
-  api::add_directory_routes(router_, cfg.admin_key, *directory_, channels_);
+  api::add_directory_routes(router_, cfg.admin_key, *directory_, *channels_);
   metrics_.set_routes(router_.labels());
   listener_ = std::make_shared<net::listener>(ctx_, shards_, listen_endpoint(cfg));
   endpoint_ = listener_->local_endpoint();
@@ -123,6 +123,7 @@ void server::start() {
                           {"backend", GATEWAY_ASIO_BACKEND_NAME}});
   auto changes = directory_->recover();
   apply_config_directory();
+  channels_->set_ready();
   auto r = core_->recover();
   log::info("recovered", {{"records", r.records},
                           {"events", r.events},
@@ -160,6 +161,22 @@ void server::apply_config_directory() {
       c.tenant = {t, t, false};
       change(std::move(c));
     }
+
+  // The config's channels win over what the admin API made of them since.
+  for (const auto& ch : cfg_.channels) {
+    auto current = state([&](const domain::directory_state& s) { return s.channel(ch.id); });
+    if (current && *current == ch) continue;
+    if (current && (current->tenant != ch.tenant || current->provider != ch.provider)) {
+      domain::directory_change drop;
+      drop.what = domain::directory_change::kind::delete_channel;
+      drop.channel = current;
+      change(std::move(drop));
+    }
+    domain::directory_change put;
+    put.what = domain::directory_change::kind::put_channel;
+    put.channel = std::make_shared<const channel_config>(ch);
+    change(std::move(put));
+  }
 
   for (const auto& a : cfg_.agents) {
     domain::directory_change put;

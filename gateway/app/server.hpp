@@ -62,7 +62,7 @@ class server {
   domain::event_bus bus_;  // outlives the core that publishes to it
   std::unique_ptr<domain::conversation_service> core_;
   std::unique_ptr<domain::directory_service> directory_;
-  api::channel_directory channels_;
+  std::unique_ptr<api::channel_directory> channels_;  // a view of directory_
   std::unique_ptr<api::webhooks> webhooks_;
   std::unique_ptr<api::agent_commands> agent_commands_;
   std::shared_ptr<net::listener> listener_;

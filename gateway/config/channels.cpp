@@ -47,6 +47,54 @@ constexpr field fields[] = {
 
 }  // namespace
 
+std::string_view provider_name(provider_kind p) noexcept {
+  return p == provider_kind::whatsapp ? "whatsapp" : "twilio";
+}
+
+std::optional<channel_problem> read_channel(const boost::json::object& obj, channel_config& ch) {
+  const auto* provider = obj.if_contains("provider");
+  if (!provider || !provider->is_string())
+    return channel_problem{"provider", "must be \"whatsapp\" or \"twilio\""};
+  if (provider->get_string() == "whatsapp")
+    ch.provider = provider_kind::whatsapp;
+  else if (provider->get_string() == "twilio")
+    ch.provider = provider_kind::twilio;
+  else
+    return channel_problem{"provider", "must be \"whatsapp\" or \"twilio\", got \"" +
+                                           std::string(provider->get_string()) + "\""};
+  const bool wa = ch.provider == provider_kind::whatsapp;
+  for (const auto& [key, v] : obj) {
+    if (key == "provider") continue;
+    const field* f = nullptr;
+    for (const auto& candidate : fields)
+      if (candidate.name == key) f = &candidate;
+    if (!f) return channel_problem{std::string(key), "unknown field"};
+    if (!v.is_string()) return channel_problem{std::string(key), "expected a string"};
+    ch.*(f->member) = std::string(v.get_string());
+  }
+  for (const auto& f : fields) {
+    bool required = wa ? f.whatsapp : f.twilio;
+    if (required && (ch.*(f.member)).empty())
+      return channel_problem{std::string(f.name), std::string("required for a ") +
+                                                      (wa ? "whatsapp" : "twilio") + " channel"};
+  }
+  if (!is_identifier(ch.id))
+    return channel_problem{"id",
+                           "must be 1-64 letters, digits, '.', '_' or '-', got \"" + ch.id + "\""};
+  if (!is_identifier(ch.tenant))
+    return channel_problem{
+        "tenant", "must be 1-64 letters, digits, '.', '_' or '-', got \"" + ch.tenant + "\""};
+  if (!wa && !is_e164(ch.number))
+    return channel_problem{
+        "number", "must be E.164 (\"+15550001111\", optionally \"whatsapp:\"-prefixed), got \"" +
+                      ch.number + "\""};
+  return std::nullopt;
+}
+
+std::string_view channel_number(const channel_config& ch) noexcept {
+  return ch.provider == provider_kind::whatsapp ? ch.phone_number_id : ch.number;
+}
+
 void load_channels(config& c, const boost::json::value& value, const std::string& source) {
   auto fail = [&](const std::string& where, const std::string& problem) {
     throw config_error(where + " (" + source + "): " + problem);
@@ -58,45 +106,11 @@ void load_channels(config& c, const boost::json::value& value, const std::string
   for (const auto& item : value.get_array()) {
     const std::string at = "channels[" + std::to_string(i++) + "]";
     if (!item.is_object()) fail(at, "expected an object");
-    const auto& obj = item.get_object();
     channel_config ch;
-    const auto* provider = obj.if_contains("provider");
-    if (!provider || !provider->is_string())
-      fail(at + ".provider", "must be \"whatsapp\" or \"twilio\"");
-    if (provider->get_string() == "whatsapp")
-      ch.provider = provider_kind::whatsapp;
-    else if (provider->get_string() == "twilio")
-      ch.provider = provider_kind::twilio;
-    else
-      fail(at + ".provider", "must be \"whatsapp\" or \"twilio\", got \"" +
-                                 std::string(provider->get_string()) + "\"");
-    const bool wa = ch.provider == provider_kind::whatsapp;
-    for (const auto& [key, v] : obj) {
-      if (key == "provider") continue;
-      const field* f = nullptr;
-      for (const auto& candidate : fields)
-        if (candidate.name == key) f = &candidate;
-      if (!f) fail(at + "." + std::string(key), "unknown field");
-      if (!v.is_string()) fail(at + "." + std::string(key), "expected a string");
-      ch.*(f->member) = std::string(v.get_string());
-    }
-    for (const auto& f : fields) {
-      bool required = wa ? f.whatsapp : f.twilio;
-      if (required && (ch.*(f.member)).empty())
-        fail(at + "." + std::string(f.name),
-             std::string("required for a ") + (wa ? "whatsapp" : "twilio") + " channel");
-    }
-    if (!is_identifier(ch.id))
-      fail(at + ".id", "must be 1-64 letters, digits, '.', '_' or '-', got \"" + ch.id + "\"");
-    if (!is_identifier(ch.tenant))
-      fail(at + ".tenant",
-           "must be 1-64 letters, digits, '.', '_' or '-', got \"" + ch.tenant + "\"");
+    if (auto problem = read_channel(item.get_object(), ch))
+      fail(at + "." + problem->field, problem->message);
     if (!ids.insert(ch.id).second) fail(at + ".id", "\"" + ch.id + "\" is declared twice");
-    if (!wa && !is_e164(ch.number))
-      fail(at + ".number",
-           "must be E.164 (\"+15550001111\", optionally \"whatsapp:\"-prefixed), got \"" +
-               ch.number + "\"");
-    const std::string& number = wa ? ch.phone_number_id : ch.number;
+    auto number = std::string(channel_number(ch));
     if (!numbers.insert(number).second)
       fail(at, "number \"" + number + "\" belongs to another channel already");
     out.push_back(std::move(ch));

@@ -4,11 +4,32 @@
 #pragma once
 
 #include <boost/json/fwd.hpp>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace gw {
 
 struct config;
+struct channel_config;
+
+enum class provider_kind : std::uint8_t;
+// "whatsapp" or "twilio".
+std::string_view provider_name(provider_kind p) noexcept;
+
+// What is wrong with a channel object: the field, and why.
+struct channel_problem {
+  std::string field;
+  std::string message;
+};
+// Reads one channel object (the config file's entries and the admin API's
+// bodies alike): provider, then every field (strings only, none unknown),
+// then what its provider requires. nullopt when `out` is a valid channel.
+std::optional<channel_problem> read_channel(const boost::json::object& obj, channel_config& out);
+// The number webhooks name a channel by: the WhatsApp phone_number_id or the
+// Twilio number. Unique across channels.
+std::string_view channel_number(const channel_config& ch) noexcept;
 
 // Replaces c.channels with the array's entries. Throws config_error naming
 // "channels[i].field" and `source`.

@@ -64,6 +64,8 @@ struct channel_config {
   std::string number;       // our number, E.164 ("+15550001111") or "whatsapp:+..."
   std::string account_sid;  // optional: inbound AccountSid must match when set
   std::string auth_token;   // signs X-Twilio-Signature
+
+  bool operator==(const channel_config&) const = default;
 };
 
 // An agent declared in the config file's "agents" array, with a fixed token

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "gateway/config/channels.hpp"
+
 namespace gw::domain {
 
 namespace json = boost::json;
@@ -25,7 +27,8 @@ bool valid_directory_id(std::string_view id) noexcept {
 
 namespace {
 
-constexpr std::string_view op_names[] = {"tenant", "agent", "team", "token.issue", "token.revoke"};
+constexpr std::string_view op_names[] = {"tenant",       "agent",   "team",          "token.issue",
+                                         "token.revoke", "channel", "channel.delete"};
 
 std::string key_of(std::string_view tenant, std::string_view id) {
   std::string k(tenant);
@@ -112,6 +115,24 @@ std::string encode(const directory_change& c) {
     case directory_change::kind::revoke_token:
       o["id"] = c.token.id;
       break;
+    case directory_change::kind::put_channel: {
+      const auto& ch = *c.channel;
+      o["provider"] = provider_name(ch.provider);
+      for (const auto& [k, v] : {std::pair{"id", &ch.id},
+                                 {"tenant", &ch.tenant},
+                                 {"phone_number_id", &ch.phone_number_id},
+                                 {"app_secret", &ch.app_secret},
+                                 {"verify_token", &ch.verify_token},
+                                 {"number", &ch.number},
+                                 {"account_sid", &ch.account_sid},
+                                 {"auth_token", &ch.auth_token}})
+        if (!v->empty()) o[k] = *v;
+      break;
+    }
+    case directory_change::kind::delete_channel:
+      o["tenant"] = c.channel->tenant;
+      o["id"] = c.channel->id;
+      break;
   }
   return json::serialize(o);
 }
@@ -147,6 +168,23 @@ std::optional<directory_change> decode_directory_change(std::string_view text) {
     case directory_change::kind::revoke_token:
       c.token.id = r.str("id");
       break;
+    case directory_change::kind::put_channel: {
+      // The same reader as the config file's: a journal that passes its CRC
+      // but holds an invalid channel is refused, not guessed at.
+      json::object fields = r.o;
+      fields.erase("op");
+      auto ch = std::make_shared<channel_config>();
+      if (read_channel(fields, *ch)) return std::nullopt;
+      c.channel = std::move(ch);
+      break;
+    }
+    case directory_change::kind::delete_channel: {
+      auto ch = std::make_shared<channel_config>();
+      ch->tenant = r.str("tenant");
+      ch->id = r.str("id");
+      c.channel = std::move(ch);
+      break;
+    }
   }
   if (!r.ok) return std::nullopt;
   return c;
@@ -173,6 +211,14 @@ const token_record* directory_state::live_token_by_hash(std::string_view hash) c
   if (it == token_by_hash.end()) return nullptr;
   auto* t = token(it->second);
   return t && !t->revoked ? t : nullptr;
+}
+channel_ptr directory_state::channel(std::string_view id) const {
+  auto it = channels.find(std::string(id));
+  return it == channels.end() ? nullptr : it->second;
+}
+channel_ptr directory_state::channel_by(std::string_view number) const {
+  auto it = channel_by_number.find(std::string(number));
+  return it == channel_by_number.end() ? nullptr : channel(it->second);
 }
 std::vector<std::string> directory_state::teams_of(std::string_view t, std::string_view a) const {
   std::vector<std::string> out;
@@ -209,6 +255,27 @@ std::optional<std::string> check(const directory_state& s, const directory_chang
     case directory_change::kind::revoke_token:
       if (!s.token(c.token.id)) return "no token \"" + c.token.id + "\"";
       return std::nullopt;
+    case directory_change::kind::put_channel: {
+      const auto& ch = *c.channel;
+      if (auto e = need_tenant(ch.tenant)) return e;
+      auto current = s.channel(ch.id);
+      if (current && current->tenant != ch.tenant)
+        return "channel id \"" + ch.id + "\" belongs to another tenant";
+      if (current && current->provider != ch.provider)
+        return "channel \"" + ch.id + "\" is a " + std::string(provider_name(current->provider)) +
+               " channel; delete it to change its provider";
+      auto owner = s.channel_by(channel_number(ch));
+      if (owner && owner->id != ch.id)
+        return "number \"" + std::string(channel_number(ch)) + "\" belongs to channel \"" +
+               owner->id + "\"";
+      return std::nullopt;
+    }
+    case directory_change::kind::delete_channel: {
+      auto current = s.channel(c.channel->id);
+      if (!current || current->tenant != c.channel->tenant)
+        return "no channel \"" + c.channel->id + "\" in tenant \"" + c.channel->tenant + "\"";
+      return std::nullopt;
+    }
   }
   return std::nullopt;
 }
@@ -231,6 +298,18 @@ void apply(directory_state& s, const directory_change& c) {
     case directory_change::kind::revoke_token:
       if (auto it = s.tokens.find(c.token.id); it != s.tokens.end()) it->second.revoked = true;
       return;
+    case directory_change::kind::put_channel:
+    case directory_change::kind::delete_channel: {
+      if (auto old = s.channel(c.channel->id))
+        s.channel_by_number.erase(std::string(channel_number(*old)));
+      if (c.what == directory_change::kind::delete_channel) {
+        s.channels.erase(c.channel->id);
+        return;
+      }
+      s.channels[c.channel->id] = c.channel;
+      s.channel_by_number[std::string(channel_number(*c.channel))] = c.channel->id;
+      return;
+    }
   }
 }
 

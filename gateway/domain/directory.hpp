@@ -1,5 +1,6 @@
-// The directory: tenants, their agents, teams and agent tokens. Small, read
-// on every agent request, changed rarely through the admin API.
+// The directory: tenants, their channels, agents, teams and agent tokens.
+// Small, read on every agent request and webhook, changed rarely through the
+// admin API.
 //
 // Every change is a `directory_change` record; the same apply() runs when a
 // change is made and when the directory journal is replayed, so a restarted
@@ -10,10 +11,13 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "gateway/config/config.hpp"
 
 namespace gw::domain {
 
@@ -46,14 +50,28 @@ struct token_record {
   bool revoked = false;
 };
 
+// A provider channel is a channel_config (config.hpp), secrets included:
+// webhooks are verified with them. Held by shared pointer so a webhook can
+// keep the one it verified with while the directory changes.
+using channel_ptr = std::shared_ptr<const channel_config>;
+
 // One change, as journaled. `kind` says which of the records it carries.
 struct directory_change {
-  enum class kind : std::uint8_t { put_tenant, put_agent, put_team, issue_token, revoke_token };
+  enum class kind : std::uint8_t {
+    put_tenant,
+    put_agent,
+    put_team,
+    issue_token,
+    revoke_token,
+    put_channel,
+    delete_channel,
+  };
   kind what = kind::put_tenant;
   tenant_record tenant;
   agent_record agent;
   team_record team;
-  token_record token;  // issue: the whole record; revoke: id
+  token_record token;   // issue: the whole record; revoke: id
+  channel_ptr channel;  // put: the whole channel; delete: tenant and id
 };
 
 std::string encode(const directory_change& c);  // JSON text
@@ -65,6 +83,12 @@ struct directory_state {
   std::map<std::string, team_record> teams;    // key: tenant + '/' + id
   std::map<std::string, token_record> tokens;  // key: id
   std::map<std::string, std::string> token_by_hash;
+  std::map<std::string, channel_ptr> channels;           // key: channel id (unique overall)
+  std::map<std::string, std::string> channel_by_number;  // channel_number() -> id
+
+  // Null when there is no such channel.
+  channel_ptr channel(std::string_view id) const;
+  channel_ptr channel_by(std::string_view number) const;
 
   const tenant_record* tenant(std::string_view id) const;
   const agent_record* agent(std::string_view tenant, std::string_view id) const;

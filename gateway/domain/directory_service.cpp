@@ -1,6 +1,8 @@
 // Directory: replay, single-writer changes, durable answers.
 #include "gateway/domain/directory_service.hpp"
 
+#include <filesystem>
+
 #include <boost/asio/post.hpp>
 #include <stdexcept>
 
@@ -15,6 +17,11 @@ directory_service::directory_service(std::string dir, boost::asio::io_context& w
 directory_service::~directory_service() = default;
 
 std::size_t directory_service::recover() {
+  // The journal holds channel secrets (webhooks are verified with them):
+  // only the gateway's own user may read it.
+  std::filesystem::create_directories(dir_);
+  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace);
   std::size_t n = 0;
   auto result = store::recover_journal(dir_, 1, [&](const store::record_view& rec) {
     auto c = rec.type == store::record_type::directory ? decode_directory_change(rec.payload)

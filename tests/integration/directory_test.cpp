@@ -9,6 +9,7 @@
 
 #include "tests/support/clients.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/whatsapp.hpp"
 
 namespace gw::test {
 namespace {
@@ -164,6 +165,31 @@ TEST(Directory, BadInputIsRefusedByNameAndChangesNothing) {
             "ghost"},
            {verb::post, "/v1/tenants/clinic-1/agents/ghost/tokens", "", 404, "ghost"},
            {verb::delete_, "/v1/tenants/clinic-1/tokens/tk_nope", "", 404, "tk_nope"},
+           {verb::put, "/v1/tenants/clinic-1/channels/wa-x", R"({"provider":"sms"})", 400,
+            "\"provider\""},
+           {verb::put, "/v1/tenants/clinic-1/channels/wa-x",
+            R"({"provider":"whatsapp","phone_number_id":"1"})", 400, "\"app_secret\""},
+           {verb::put, "/v1/tenants/clinic-1/channels/wa-x",
+            R"({"provider":"whatsapp","phone_number_id":"1","app_secret":"s","verify_token":"v",
+                "secret":"typo"})",
+            400, "\"secret\""},
+           {verb::put, "/v1/tenants/clinic-1/channels/wa-x",
+            R"({"provider":"twilio","number":"5550001","auth_token":"t"})", 400, "\"number\""},
+           {verb::put, "/v1/tenants/clinic-1/channels/wa-x", R"({"id":"y","provider":"twilio"})",
+            400, "path"},
+           {verb::put, "/v1/tenants/clinic-1/channels/" + std::string(65, 'c'),
+            R"({"provider":"twilio","number":"+15550001111","auth_token":"t"})", 400, "\"id\""},
+           {verb::put, "/v1/tenants/clinic-1/channels/wa-x",
+            R"({"provider":"whatsapp","phone_number_id":"206540352242922","app_secret":"s",
+                "verify_token":"v"})",
+            409, "wa-other"},
+           {verb::put, "/v1/tenants/clinic-1/channels/wa-other",
+            R"({"provider":"whatsapp","phone_number_id":"7","app_secret":"s","verify_token":"v"})",
+            409, "another tenant"},
+           {verb::put, "/v1/tenants/clinic-1/channels/wa-main",
+            R"({"provider":"twilio","number":"+15550001111","auth_token":"t"})", 409, "delete it"},
+           {verb::get, "/v1/tenants/clinic-1/channels/wa-other", "", 404, "wa-other"},
+           {verb::delete_, "/v1/tenants/clinic-1/channels/wa-other", "", 404, "wa-other"},
        }) {
     auto a = call(p, b.method, b.target, b.body);
     EXPECT_EQ(a.status, b.status) << b.target << " " << b.body << " -> " << a.body;
@@ -174,6 +200,69 @@ TEST(Directory, BadInputIsRefusedByNameAndChangesNothing) {
   EXPECT_TRUE(t.body.at("agents").as_array().empty());
   EXPECT_TRUE(t.body.at("teams").as_array().empty());
   EXPECT_EQ(call(p, verb::get, "/v1/tenants/x").status, 404);
+  auto channels = call(p, verb::get, "/v1/tenants/clinic-1/channels");
+  ASSERT_EQ(channels.body.at("channels").as_array().size(), 1u);
+  EXPECT_EQ(channels.body.at("channels").at(0).at("provider").as_string(), "whatsapp");
+}
+
+TEST(Directory, ChannelsFromTheApiTakeWebhooksAndSurviveSigkill) {
+  deployment d;
+  auto post = [](std::uint16_t port, std::string_view secret, std::string_view wamid) {
+    return static_cast<int>(
+        post_whatsapp_text(port, "wa-new", "306540352242922", secret, "34600111222", wamid, "hola")
+            .result_int());
+  };
+  {
+    auto gw = d.start();
+    auto p = gw->port();
+    EXPECT_EQ(post(p, "new-secret", "wamid.N0"), 404);  // not a channel yet
+    auto put = call(p, verb::put, "/v1/tenants/clinic-1/channels/wa-new",
+                    R"({"provider":"whatsapp","phone_number_id":"306540352242922",
+                        "app_secret":"new-secret","verify_token":"vt"})");
+    ASSERT_EQ(put.status, 201) << put.body;
+    EXPECT_EQ(post(p, "new-secret", "wamid.N1"), 200);
+    EXPECT_EQ(post(p, "wrong-secret", "wamid.N2"), 401);
+
+    // Secrets are named, never shown.
+    auto one = call(p, verb::get, "/v1/tenants/clinic-1/channels/wa-new");
+    auto all = call(p, verb::get, "/v1/tenants/clinic-1/channels");
+    EXPECT_EQ(one.status, 200);
+    EXPECT_EQ(all.body.at("channels").as_array().size(), 2u);
+    for (const auto& shown : {put, one, all}) {
+      auto text = json::serialize(shown.body);
+      EXPECT_EQ(text.find("new-secret"), std::string::npos) << text;
+      EXPECT_EQ(text.find("\"vt\""), std::string::npos) << text;
+      EXPECT_NE(text.find("app_secret"), std::string::npos) << text;
+    }
+    // The config's channel may be deleted; the next start puts it back.
+    EXPECT_EQ(call(p, verb::delete_, "/v1/tenants/clinic-1/channels/wa-main").status, 200);
+    gw->signal(SIGKILL);
+    EXPECT_EQ(gw->wait_exit(5s), 128 + SIGKILL);
+  }
+  {
+    auto gw = d.start();
+    auto p = gw->port();
+    EXPECT_EQ(post(p, "new-secret", "wamid.N3"), 200);
+    EXPECT_EQ(call(p, verb::get, "/v1/tenants/clinic-1/channels/wa-main").status, 200);
+    // A new secret: the old one stops working at once.
+    ASSERT_EQ(call(p, verb::put, "/v1/tenants/clinic-1/channels/wa-new",
+                   R"({"provider":"whatsapp","phone_number_id":"306540352242922",
+                       "app_secret":"rotated","verify_token":"vt"})")
+                  .status,
+              200);
+    EXPECT_EQ(post(p, "new-secret", "wamid.N4"), 401);
+    EXPECT_EQ(post(p, "rotated", "wamid.N5"), 200);
+    EXPECT_EQ(call(p, verb::delete_, "/v1/tenants/clinic-1/channels/wa-new").status, 200);
+    EXPECT_EQ(post(p, "rotated", "wamid.N6"), 404);
+    gw->signal(SIGKILL);
+    EXPECT_EQ(gw->wait_exit(5s), 128 + SIGKILL);
+  }
+  auto gw = d.start();
+  EXPECT_EQ(post(gw->port(), "rotated", "wamid.N7"), 404);
+  // The conversation the channel had stays, with what was acknowledged.
+  auto conv = call(gw->port(), verb::get, "/v1/conversations/clinic-1/wa-new/+34600111222");
+  EXPECT_EQ(conv.status, 200) << conv.body;
+  EXPECT_EQ(conv.body.at("messages").as_int64(), 3);  // N1, N3, N5
 }
 
 TEST(Directory, WhoMayDoWhat) {

@@ -22,7 +22,7 @@ TEST(OpenApi, DocumentsEveryDirectoryRoute) {
   test::temp_dir dir;
   boost::asio::io_context writer;
   domain::directory_service directory(dir.path(), writer, {});
-  channel_directory channels({});
+  channel_directory channels(directory);
   net::router r;
   add_directory_routes(r, "key", directory, channels);
   ASSERT_GT(r.labels().size(), 5u);

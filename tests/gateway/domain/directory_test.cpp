@@ -95,6 +95,67 @@ TEST(Directory, ChecksNameWhatIsMissing) {
   EXPECT_TRUE(check(s, revoke));
 }
 
+directory_change channel(std::string t, std::string id, std::string number,
+                         std::string secret = "s") {
+  auto ch = std::make_shared<channel_config>();
+  ch->tenant = std::move(t);
+  ch->id = std::move(id);
+  ch->provider = provider_kind::whatsapp;
+  ch->phone_number_id = std::move(number);
+  ch->app_secret = std::move(secret);
+  ch->verify_token = "v";
+  directory_change c;
+  c.what = directory_change::kind::put_channel;
+  c.channel = std::move(ch);
+  return c;
+}
+
+TEST(Directory, ChannelsByIdAndNumberThroughTheirCodec) {
+  directory_state s;
+  replay(s, tenant("clinic-1"));
+  replay(s, tenant("clinic-2"));
+  auto put = channel("clinic-1", "wa-main", "1065", "secret-1");
+  EXPECT_FALSE(check(s, put));
+  replay(s, put);
+  auto held = s.channel("wa-main");  // a webhook in flight keeps its channel
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->app_secret, "secret-1");
+  EXPECT_EQ(s.channel_by("1065")->id, "wa-main");
+
+  // Another number for the same channel: the old one is free again.
+  replay(s, channel("clinic-1", "wa-main", "2065", "secret-2"));
+  EXPECT_EQ(s.channel_by("1065"), nullptr);
+  EXPECT_EQ(s.channel("wa-main")->app_secret, "secret-2");
+  EXPECT_EQ(held->app_secret, "secret-1");
+
+  EXPECT_NE(check(s, channel("clinic-2", "wa-main", "3065"))->find("another tenant"),
+            std::string::npos);
+  EXPECT_NE(check(s, channel("clinic-1", "wa-side", "2065"))->find("wa-main"), std::string::npos);
+  EXPECT_NE(check(s, channel("clinic-9", "wa-x", "4065"))->find("clinic-9"), std::string::npos);
+  auto sms = channel("clinic-1", "wa-main", "+15550001111");
+  auto twilio = std::make_shared<channel_config>(*sms.channel);
+  twilio->provider = provider_kind::twilio;
+  twilio->number = "+15550001111";
+  twilio->auth_token = "t";
+  sms.channel = twilio;
+  EXPECT_NE(check(s, sms)->find("delete it"), std::string::npos);  // provider is fixed
+
+  directory_change drop;
+  drop.what = directory_change::kind::delete_channel;
+  drop.channel = std::make_shared<channel_config>();
+  drop.channel = std::make_shared<const channel_config>(channel_config{"wa-main", "clinic-2"});
+  EXPECT_TRUE(check(s, drop));  // not clinic-2's
+  drop.channel = std::make_shared<const channel_config>(channel_config{"wa-main", "clinic-1"});
+  EXPECT_FALSE(check(s, drop));
+  replay(s, drop);
+  EXPECT_EQ(s.channel("wa-main"), nullptr);
+  EXPECT_EQ(s.channel_by("2065"), nullptr);
+
+  // A journaled channel that is not a valid channel is refused on replay.
+  EXPECT_FALSE(decode_directory_change(
+      R"({"op":"channel","tenant":"t","id":"c","provider":"whatsapp","phone_number_id":"1"})"));
+}
+
 TEST(Directory, IdRule) {
   EXPECT_TRUE(valid_directory_id("clinic-1.front_desk"));
   EXPECT_FALSE(valid_directory_id(""));
