@@ -10,6 +10,9 @@
 // Every request (headers, body, signature) is built and signed before the
 // clock starts, so the client spends its CPU on sockets, not on HMAC: on a
 // 2-core machine the client shares the cores with the server under test.
+// With --stamp 1 each request is built and signed as it is sent instead,
+// its message id carrying the send time (".lt<CLOCK_MONOTONIC ns>."), which
+// agent_load reads back from the agents' frames: webhook-to-agent latency.
 // Bounded: stops after --duration seconds or when the --requests prepared
 // requests are used up, whichever comes first. Prints one JSON line with
 // counts, rate and latency percentiles. Loopback benchmarking only.
@@ -52,6 +55,7 @@ struct options {
   double rate = 0;                     // 0: closed loop
   std::uint64_t conversations = 10'000;
   std::uint64_t id_base = 0;  // first message number (distinct runs, distinct ids)
+  bool stamp = false;         // sign at send time, with the send time in the message id
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -60,7 +64,7 @@ struct options {
                "usage: webhook_load --port P [--host H] [--path /webhooks/whatsapp/ID]\n"
                "  [--secret S] [--phone-number-id N] [--connections 64] [--threads 1]\n"
                "  [--duration 10] [--warmup 1] [--requests N] [--rate R]\n"
-               "  [--conversations 10000] [--id-base 0]\n",
+               "  [--conversations 10000] [--id-base 0] [--stamp 0|1]\n",
                why);
   std::exit(2);
 }
@@ -104,6 +108,8 @@ options parse(int argc, char** argv) {
       o.conversations = static_cast<std::uint64_t>(number());
     else if (flag == "--id-base")
       o.id_base = static_cast<std::uint64_t>(number());
+    else if (flag == "--stamp")
+      o.stamp = number() != 0;
     else
       usage("unknown flag");
   }
@@ -116,11 +122,15 @@ options parse(int argc, char** argv) {
 
 // The raw bytes of request `n`: a fresh message id, the patient cycling over
 // --conversations numbers, signed like Meta signs.
-std::string build_request(const options& opt, std::uint64_t n) {
-  char from[24], suffix[24];
+std::string build_request(const options& opt, std::uint64_t n, long long sent_ns = 0) {
+  char from[32], suffix[64];
   std::snprintf(from, sizeof from, "3460%07llu",
                 static_cast<unsigned long long>(n % opt.conversations));
-  std::snprintf(suffix, sizeof suffix, "%016llX", static_cast<unsigned long long>(n));
+  if (sent_ns != 0)
+    std::snprintf(suffix, sizeof suffix, "%016llX.lt%lld.", static_cast<unsigned long long>(n),
+                  sent_ns);
+  else
+    std::snprintf(suffix, sizeof suffix, "%016llX", static_cast<unsigned long long>(n));
   auto body = gw::bench::whatsapp_text_webhook(opt.phone_number_id, from, suffix);
   std::string req;
   req.reserve(body.size() + 320);
@@ -191,10 +201,15 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void send(clock_type::time_point scheduled) {
     auto n = run_.issued.fetch_add(1, std::memory_order_relaxed);
-    if (n >= run_.prepared.size()) return;  // used up: this connection is done
+    if (n >= run_.opt.requests) return;  // used up: this connection is done
     scheduled_ = scheduled;
     if (interval_.count() != 0) next_ += interval_;
-    asio::async_write(socket_, asio::buffer(run_.prepared[n]),
+    if (run_.opt.stamp)
+      stamped_ = build_request(
+          run_.opt, run_.opt.id_base + n,
+          std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
+              .count());
+    asio::async_write(socket_, asio::buffer(run_.opt.stamp ? stamped_ : run_.prepared[n]),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec) return self->on_error();
                         self->read();
@@ -245,6 +260,7 @@ class connection : public std::enable_shared_from_this<connection> {
   clock_type::time_point scheduled_;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> res_;
+  std::string stamped_;  // --stamp: this request, built at send time
 };
 
 std::uint32_t percentile(const std::vector<std::uint32_t>& sorted, double p) {
@@ -259,9 +275,11 @@ int main(int argc, char** argv) {
   auto opt = parse(argc, argv);
   tcp::endpoint ep(asio::ip::make_address(opt.host), opt.port);
   run_state run{opt, {}, {}, {}, {}};
-  run.prepared.reserve(opt.requests);
-  for (std::uint64_t i = 0; i < opt.requests; ++i)
-    run.prepared.push_back(build_request(opt, opt.id_base + i));
+  if (!opt.stamp) {
+    run.prepared.reserve(opt.requests);
+    for (std::uint64_t i = 0; i < opt.requests; ++i)
+      run.prepared.push_back(build_request(opt, opt.id_base + i));
+  }
   auto seconds = [](double s) {
     return std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(s));
   };
@@ -301,12 +319,12 @@ int main(int argc, char** argv) {
     last = std::max(last, s.last);
   }
   // Requests used up early: the rate is over the time actually measured.
-  bool exhausted = run.issued.load() >= run.prepared.size();
+  bool exhausted = run.issued.load() >= opt.requests;
   double measured =
       exhausted ? std::chrono::duration<double>(last - run.record_from).count() : opt.duration;
   if (exhausted)
-    std::fprintf(stderr, "webhook_load: the %zu prepared requests ran out after %.1f s\n",
-                 run.prepared.size(), measured);
+    std::fprintf(stderr, "webhook_load: the %llu requests ran out after %.1f s\n",
+                 static_cast<unsigned long long>(opt.requests), measured);
   std::sort(all.begin(), all.end());
   std::printf(
       "{\"mode\":\"%s\",\"target_rate\":%.0f,\"connections\":%u,\"seconds\":%.1f,"

@@ -10,10 +10,8 @@
 // the conversation itself (their client id is "<agent>/<command id>"), which
 // survives restarts.
 //
-// sub/unsub: a session's subscriptions to views, fed from the event bus in
-// tenant-offset order, visibility checked at every delivery, with resume
-// from a position (replay of what was missed) or a resync. `from` is taken
-// by a session's first sub only.
+// sub/unsub: a session's subscriptions to views, with resume from a
+// position or a resync (agent_feeds.hpp).
 //
 // Reads, answered from the conversations' kept state (agent_queries.cpp):
 // list (a view, paged by last message), hist (one conversation's kept
@@ -26,6 +24,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "gateway/api/agent_feeds.hpp"
 #include "gateway/api/webhooks.hpp"
 #include "gateway/domain/conversations.hpp"
 #include "gateway/domain/directory_service.hpp"
@@ -37,24 +36,22 @@ namespace gw::api {
 
 class agent_commands {
  public:
-  agent_commands(domain::conversation_service& core, domain::directory_service& directory,
-                 const channel_directory& channels, domain::event_bus& bus)
-      : core_(core), directory_(directory), channels_(channels), bus_(bus) {}
-  ~agent_commands();
+  agent_commands(runtime::shard_set& shards, domain::conversation_service& core,
+                 domain::directory_service& directory, const channel_directory& channels,
+                 domain::event_bus& bus, std::chrono::microseconds fanout_interval)
+      : core_(core),
+        directory_(directory),
+        channels_(channels),
+        feeds_(shards, core, directory, bus, fanout_interval) {}
 
-  // The net::agent_command_runner. Any thread.
-  void run(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply);
+  // The net::agent_command_runner: on the session's thread.
+  void run(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply,
+           const std::weak_ptr<net::agent_outbox>& outbox);
 
  private:
   struct memory;  // one agent's remembered answers
-  struct feed;    // one session's subscriptions
   std::shared_ptr<memory> memory_of(const net::agent_identity& who);
   void change(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply);
-  void subscribe(const net::agent_identity& who, const protocol::command& cmd,
-                 net::frame_sink reply);
-  void unsubscribe(const net::agent_identity& who, const protocol::command& cmd,
-                   net::frame_sink reply);
-  void forget(std::uint64_t session);
   void list(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply);
   void history(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply);
   void recent(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply);
@@ -62,10 +59,9 @@ class agent_commands {
   domain::conversation_service& core_;
   domain::directory_service& directory_;
   const channel_directory& channels_;
-  domain::event_bus& bus_;
+  agent_feeds feeds_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<memory>> memories_;  // "tenant/agent"
-  std::unordered_map<std::uint64_t, std::shared_ptr<feed>> feeds_;     // by session
 };
 
 }  // namespace gw::api

@@ -59,7 +59,8 @@ server::server(const config& cfg)
       auto* t = s.live_token_by_hash(api::token_hash(secret));
       auto* a = t ? s.agent(t->tenant, t->agent) : nullptr;
       if (!a) return std::nullopt;
-      return net::agent_identity{0, t->id, a->tenant, a->id, std::string(domain::name_of(a->role))};
+      return net::agent_identity{0,         0,     t->id,
+                                 a->tenant, a->id, std::string(domain::name_of(a->role))};
     });
     if (who) {
       who->epoch = c->epoch();
@@ -67,10 +68,13 @@ server::server(const config& cfg)
     }
     return who;
   };
-  agent_commands_ = std::make_unique<api::agent_commands>(*core_, *directory_, *channels_, bus_);
+  agent_commands_ = std::make_unique<api::agent_commands>(shards_, *core_, *directory_, *channels_,
+                                                          bus_, cfg.ws.fanout_interval);
   ctx_.run_agent_command = [ac = agent_commands_.get()](
                                const net::agent_identity& who, const protocol::command& cmd,
-                               net::frame_sink reply) { ac->run(who, cmd, std::move(reply)); };
+                               net::frame_sink reply, std::weak_ptr<net::agent_outbox> outbox) {
+    ac->run(who, cmd, std::move(reply), outbox);
+  };
   directory_->on_revoked([this](const std::string& token_id) {
     shards_.post_all([token_id](runtime::shard& s) { s.sessions.token_revoked(token_id); });
   });

@@ -33,6 +33,7 @@ struct ws_config {
   milliseconds auth_timeout{5'000};                  // no valid token by then: close 4002
   unsigned commands_per_second = 20;                 // per session, on average...
   unsigned command_burst = 40;                       // ...and at once; beyond: rate_limited
+  std::chrono::microseconds fanout_interval{1000};   // under load: events batched this long
 };
 
 struct journal_config {

@@ -32,6 +32,7 @@ std::size_t directory_service::recover() {
     apply(state_, *c);
     ++n;
   });
+  generation_.fetch_add(1, std::memory_order_release);
   journal_ = std::make_unique<store::journal>(writer_, tuning_, result);
   return n;
 }
@@ -43,6 +44,7 @@ void directory_service::submit(directory_change c, done_fn done) {
       std::unique_lock lock(mu_);
       if (auto problem = check(state_, c)) return done({}, std::move(*problem));
       apply(state_, c);
+      generation_.fetch_add(1, std::memory_order_release);
     }
     auto revoked = c.what == directory_change::kind::revoke_token ? c.token.id : std::string();
     journal_->append(store::record_type::directory, encode(c),

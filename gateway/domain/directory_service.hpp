@@ -9,6 +9,7 @@
 // handed out in that answer).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
@@ -52,6 +53,10 @@ class directory_service {
 
   bool healthy() const noexcept { return journal_ && !journal_->failed(); }
 
+  // Changes with every applied change: a reader may keep what it derived
+  // from the directory until this moves. Any thread.
+  std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
+
  private:
   std::string dir_;
   boost::asio::io_context& writer_;
@@ -60,6 +65,7 @@ class directory_service {
   directory_state state_;
   std::unique_ptr<store::journal> journal_;
   std::function<void(const std::string&)> revoked_;
+  std::atomic<std::uint64_t> generation_{0};
 };
 
 }  // namespace gw::domain

@@ -1,6 +1,8 @@
 // Tenant streams: release in offset order, keep a window, fan out.
 #include "gateway/domain/event_bus.hpp"
 
+#include <algorithm>
+
 namespace gw::domain {
 
 void event_bus::start(std::unordered_map<std::string, std::uint64_t> recovered) {
@@ -50,18 +52,40 @@ void event_bus::arrive(stream& s, std::uint64_t offset, event_ptr e) {
   }
 }
 
+namespace {
+// Beyond the head is another history; below the floor is no longer kept.
+bool keeps(std::uint64_t after, std::uint64_t floor, std::uint64_t released) {
+  return after <= released && (after >= floor || after == released);
+}
+// The kept events after `after`: a binary search, offsets increase.
+template <class Kept>
+auto first_after(const Kept& kept, std::uint64_t after) {
+  return std::upper_bound(kept.cbegin(), kept.cend(), after,
+                          [](std::uint64_t o, const event_ptr& e) { return o < e->ev.offset; });
+}
+}  // namespace
+
 std::optional<event_bus::subscribed> event_bus::subscribe(const std::string& tenant,
                                                           std::uint64_t after, subscriber fn) {
   auto& s = stream_of(tenant);
   std::lock_guard lock(s.mu);
-  // Beyond the head is another history; below the floor is no longer kept.
-  if (after > s.released || (after < s.floor && after < s.released)) return std::nullopt;
+  if (!keeps(after, s.floor, s.released)) return std::nullopt;
   subscribed out;
   out.id = next_id_.fetch_add(1);
   out.head = s.released;
-  for (const auto& e : s.kept)
-    if (e->ev.offset > after) out.replay.push_back(e);
+  out.replay.assign(first_after(s.kept, after), s.kept.cend());
   s.subscribers.emplace_back(out.id, std::move(fn));
+  return out;
+}
+
+std::optional<event_bus::kept_events> event_bus::since(const std::string& tenant,
+                                                       std::uint64_t after) {
+  auto& s = stream_of(tenant);
+  std::lock_guard lock(s.mu);
+  if (!keeps(after, s.floor, s.released)) return std::nullopt;
+  kept_events out;
+  out.head = s.released;
+  out.events.assign(first_after(s.kept, after), s.kept.cend());
   return out;
 }
 

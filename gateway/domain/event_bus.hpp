@@ -63,6 +63,14 @@ class event_bus {
                                       subscriber fn);
   void unsubscribe(const std::string& tenant, std::uint64_t id);
 
+  // The kept events after `after` and the head, read atomically, without
+  // subscribing; nullopt as for subscribe().
+  struct kept_events {
+    std::uint64_t head = 0;
+    std::vector<event_ptr> events;
+  };
+  std::optional<kept_events> since(const std::string& tenant, std::uint64_t after);
+
   // The last released offset.
   std::uint64_t head(const std::string& tenant);
 

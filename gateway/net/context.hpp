@@ -4,6 +4,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,19 +20,34 @@ namespace gw::net {
 // Who an agent token belongs to, as a WebSocket session needs it.
 struct agent_identity {
   std::uint64_t session = 0;  // unique per WebSocket session
+  unsigned shard = 0;         // the session's home shard: its commands run there
   std::string token_id, tenant, agent, role;
   std::uint64_t epoch = 0, offset = 0;  // the tenant's position, for `hello`
 };
 // Any thread. nullopt: no such live token.
 using agent_authenticator = std::function<std::optional<agent_identity>(std::string_view secret)>;
 
-// Runs an authenticated agent's command (other than auth and ping). Frames
-// for the session (the answer, and for `sub` the events that follow) go to
-// `send`, from any thread, in order; the session hops to its own thread.
-// `send` returns false once the session is gone.
+// A frame many sessions send alike (an event, encoded once).
+using shared_frame = std::shared_ptr<const std::string>;
+
+// A session's outbound queue, for code on the session's own thread (the
+// event fan-out): no hop, no copy. Session thread only.
+class agent_outbox {
+ public:
+  virtual ~agent_outbox() = default;
+  // Queues `f`; false once the session is closing (nothing more gets out).
+  virtual bool push(shared_frame f) = 0;
+};
+
+// Runs an authenticated agent's command (other than auth and ping), on the
+// session's thread. Frames for the session go to `send` from any thread, in
+// order (the session hops to its own thread; false once it is gone), or,
+// from the session's thread and when they must not be overtaken by a hop
+// (the `ok` of a `sub` and the events after it), to `outbox`.
 using frame_sink = std::function<bool(std::string)>;
 using agent_command_runner =
-    std::function<void(const agent_identity& who, const protocol::command& cmd, frame_sink send)>;
+    std::function<void(const agent_identity& who, const protocol::command& cmd, frame_sink send,
+                       std::weak_ptr<agent_outbox> outbox)>;
 
 struct server_context {
   const config& cfg;

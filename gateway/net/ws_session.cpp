@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "gateway/net/coalescing_stream.hpp"
 #include "gateway/net/errors.hpp"
 #include "gateway/obs/log.hpp"
 #include "protocol/agent_frames.hpp"
@@ -27,6 +28,8 @@ using protocol::close_code;
 
 template <class Stream>
 class ws_session final : public runtime::session_base,
+                         public agent_outbox,
+                         private backlog_observer,
                          public std::enable_shared_from_this<ws_session<Stream>> {
  public:
   ws_session(Stream&& stream, server_context& ctx, runtime::shard& home, connection_slot slot)
@@ -39,6 +42,7 @@ class ws_session final : public runtime::session_base,
         rate_(ctx.cfg.ws.commands_per_second, ctx.cfg.ws.command_burst) {
     home_.sessions.add(this);
     ctx_.metrics.ws_sessions_open.fetch_add(1, std::memory_order_relaxed);
+    ws_.next_layer().observe(this);
   }
 
   ~ws_session() override {
@@ -46,9 +50,11 @@ class ws_session final : public runtime::session_base,
     ctx_.metrics.ws_sessions_open.fetch_sub(1, std::memory_order_relaxed);
     ctx_.metrics.ws_outbound_queued_bytes.fetch_sub(static_cast<std::int64_t>(queued_bytes_),
                                                     std::memory_order_relaxed);
+    ws_.next_layer().observe(nullptr);
   }
 
   void run(request req, std::string_view subprotocol) {
+    ws_.next_layer().keep_alive(this->weak_from_this());
     const auto& wc = ctx_.cfg.ws;
     beast::get_lowest_layer(ws_).expires_never();  // the WebSocket timeouts take over
     websocket::stream_base::timeout t;
@@ -89,15 +95,21 @@ class ws_session final : public runtime::session_base,
 
   // Queues one text frame. Session thread only. Over the outbound budget the
   // session is closed with slow_consumer instead: the client resumes later.
-  void send(std::string frame) {
-    if (closing_) return;
-    if (queued_bytes_ + frame.size() > ctx_.cfg.ws.max_outbound_bytes) {
+  void send(std::string frame) { push(std::make_shared<const std::string>(std::move(frame))); }
+
+  // Frames go straight into the socket layer's buffer, which sends what
+  // gathered in one write after this turn (coalescing_stream.hpp).
+  bool push(shared_frame frame) override {
+    if (closing_) return false;
+    if (queued_bytes_ + frame->size() > ctx_.cfg.ws.max_outbound_bytes) {
       log::info("websocket slow consumer", {{"queued_bytes", queued_bytes_}});
-      return close(close_code::slow_consumer, "outbound budget exceeded; reconnect and resume");
+      close(close_code::slow_consumer, "outbound budget exceeded; reconnect and resume");
+      return false;
     }
-    adjust_queued(static_cast<std::int64_t>(frame.size()));
-    queue_.push_back(std::move(frame));
-    if (!writing_) write_next();
+    auto n = ws_.next_layer().append_text_frame(*frame);
+    ctx_.metrics.ws_frames_sent.fetch_add(1, std::memory_order_relaxed);
+    ctx_.metrics.bytes_sent.fetch_add(n, std::memory_order_relaxed);
+    return true;
   }
 
  private:
@@ -165,6 +177,7 @@ class ws_session final : public runtime::session_base,
     who_ = std::move(*who);
     static std::atomic<std::uint64_t> sessions{0};
     who_->session = sessions.fetch_add(1, std::memory_order_relaxed) + 1;
+    who_->shard = home_.index;
     gate_.authenticated();
     auth_timer_.cancel();
     if (!id.empty()) send(protocol::encode_ok(id));
@@ -199,41 +212,19 @@ class ws_session final : public runtime::session_base,
     if (cmd.kind == protocol::command_kind::auth) return authenticate(cmd.token, cmd.id);
     if (ctx_.run_agent_command) {
       ctx_.run_agent_command(
-          *who_, cmd, [weak = this->weak_from_this(), ex = ws_.get_executor()](std::string f) {
+          *who_, cmd,
+          [weak = this->weak_from_this(), ex = ws_.get_executor()](std::string f) {
             if (weak.expired()) return false;
             asio::post(ex, [weak, f = std::move(f)]() mutable {
               if (auto self = weak.lock()) self->send(std::move(f));
             });
             return true;
-          });
+          },
+          std::weak_ptr<agent_outbox>(this->weak_from_this()));
       return;
     }
     send(protocol::encode_error(cmd.id, protocol::agent_error::unavailable,
                                 "this server runs no agent commands"));
-  }
-
-  void write_next() {
-    if (queue_.empty()) {
-      writing_ = false;
-      if (pending_close_) start_close();
-      return;
-    }
-    writing_ = true;
-    ws_.async_write(
-        asio::buffer(queue_.front()),
-        [self = this->shared_from_this()](error_code ec, std::size_t n) { self->on_write(ec, n); });
-  }
-
-  void on_write(error_code ec, std::size_t n) {
-    adjust_queued(-static_cast<std::int64_t>(queue_.front().size()));
-    queue_.pop_front();
-    if (ec) {
-      writing_ = false;
-      return on_error(ec, "write");
-    }
-    ctx_.metrics.ws_frames_sent.fetch_add(1, std::memory_order_relaxed);
-    ctx_.metrics.bytes_sent.fetch_add(n, std::memory_order_relaxed);
-    write_next();
   }
 
   // Every server-initiated close goes through here, once.
@@ -242,25 +233,17 @@ class ws_session final : public runtime::session_base,
     closing_ = true;
     auth_timer_.cancel();
     ctx_.metrics.count_ws_close(static_cast<std::uint16_t>(code));
-    // Frames not yet started will not be sent; the one being written finishes.
-    while (queue_.size() > (writing_ ? 1u : 0u)) {
-      adjust_queued(-static_cast<std::int64_t>(queue_.back().size()));
-      queue_.pop_back();
-    }
-    pending_close_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+    // A slow consumer's backlog is dropped (it resumes from its offset);
+    // otherwise what was queued (a bad_token answer, say) goes out first.
+    if (code == close_code::slow_consumer) ws_.next_layer().discard_pending();
     // A peer that reads nothing never lets the close frame out: cut it off.
     close_timer_.expires_after(ctx_.cfg.ws.handshake_timeout);
     close_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
       if (!ec) beast::get_lowest_layer(self->ws_).close();
     });
-    if (!writing_) start_close();
-  }
-
-  void start_close() {
-    auto reason = *pending_close_;
-    pending_close_.reset();
     if (!ws_.is_open()) return;
-    ws_.async_close(reason, [self = this->shared_from_this()](error_code ec) {
+    websocket::close_reason why(static_cast<websocket::close_code>(code), reason);
+    ws_.async_close(why, [self = this->shared_from_this()](error_code ec) {
       self->close_timer_.cancel();
       if (ec && !is_expected(ec)) log::debug("websocket close failed", {{"error", ec.message()}});
     });
@@ -282,12 +265,12 @@ class ws_session final : public runtime::session_base,
       log::debug("websocket session ended", {{"phase", during}, {"error", ec.message()}});
   }
 
-  void adjust_queued(std::int64_t delta) noexcept {
+  void backlog_changed(std::int64_t delta) noexcept override {
     queued_bytes_ = static_cast<std::size_t>(static_cast<std::int64_t>(queued_bytes_) + delta);
     ctx_.metrics.ws_outbound_queued_bytes.fetch_add(delta, std::memory_order_relaxed);
   }
 
-  websocket::stream<Stream> ws_;
+  websocket::stream<coalescing_stream<Stream>> ws_;
   server_context& ctx_;
   runtime::shard& home_;
   connection_slot slot_;
@@ -300,29 +283,8 @@ class ws_session final : public runtime::session_base,
   std::unique_ptr<request> upgrade_;   // only while the handshake runs
   beast::flat_buffer in_;
   std::size_t message_bytes_ = 0;  // of the message being read
-  // Frames not yet written, oldest first: a vector with a moving head, so
-  // an idle session holds no queue memory (a deque's first block is 512 B).
-  struct frame_queue {
-    std::vector<std::string> items;
-    std::size_t head = 0;
-    bool empty() const noexcept { return head == items.size(); }
-    std::size_t size() const noexcept { return items.size() - head; }
-    std::string& front() { return items[head]; }
-    std::string& back() { return items.back(); }
-    void push_back(std::string f) { items.push_back(std::move(f)); }
-    void pop_back() { items.pop_back(); }
-    void pop_front() {
-      items[head++].clear();
-      if (head == items.size()) {
-        items.clear();
-        head = 0;
-      }
-    }
-  } queue_;
-  std::size_t queued_bytes_ = 0;
-  bool writing_ = false;
+  std::size_t queued_bytes_ = 0;   // waiting for the socket (coalescing_stream::buffered)
   bool closing_ = false;
-  std::optional<websocket::close_reason> pending_close_;
 };
 
 }  // namespace

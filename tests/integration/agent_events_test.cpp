@@ -101,6 +101,23 @@ TEST_F(AgentEvents, WebhooksReachSubscribedAgentsInOrder) {
   EXPECT_EQ(distinct.size(), 40u);
 }
 
+// A sub without `from` starts at the head: what happened before it is for
+// list and hist, not replayed (a thousand agents logging in would otherwise
+// each be sent the whole kept window).
+TEST_F(AgentEvents, ASubWithoutFromStartsLive) {
+  for (int i = 0; i < 5; ++i)
+    patient_writes("3461000000" + std::to_string(i), "old" + std::to_string(i));
+  auto bo = connect("token-bo-0000000002");
+  auto ok = call(*bo, R"({"c":"sub","id":"s1","v":["new"]})");
+  ASSERT_EQ(ok.at("t").as_string(), "ok");
+  EXPECT_GE(ok.at("o").to_number<std::uint64_t>(), 5u);
+  patient_writes("34610000009", "new-one");
+  auto ev = json::parse(bo->read_text()).as_object();  // the first frame after the ok
+  ASSERT_EQ(ev.at("t").as_string(), "ev") << json::serialize(ev);
+  EXPECT_EQ(ev.at("m").at("m").as_string(), "new-one");
+  EXPECT_GT(ev.at("o").to_number<std::uint64_t>(), ok.at("o").to_number<std::uint64_t>());
+}
+
 TEST_F(AgentEvents, ResumeAfterADisconnectDeliversExactlyWhatWasMissed) {
   std::uint64_t epoch = 0, last = 0;
   std::set<std::string> got;
