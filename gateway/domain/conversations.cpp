@@ -290,6 +290,8 @@ void conversation_service::submit(conversation_key key, std::vector<event> event
 void conversation_service::scan(std::string tenant, scan_visit visit,
                                 std::function<void(bool)> done) {
   struct pass {
+    pass(std::string t, scan_visit v, std::function<void(bool)> d, unsigned shards)
+        : tenant(std::move(t)), visit(std::move(v)), done(std::move(d)), left(shards) {}
     std::string tenant;
     scan_visit visit;
     std::function<void(bool)> done;

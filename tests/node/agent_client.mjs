@@ -180,6 +180,36 @@ try {
     missed[0].o > position.o && missed[1].o > missed[0].o, 'the resume delivers exactly the missed events, in order');
   e2.send({ c: 'ping', id: 'after-resume' });
   check((await e2.next()).t === 'pong', 'and nothing else was pending');
+
+  // Section 5: list a view, page a conversation's history, mark it read.
+  e2.send({ c: 'list', id: 'l2', v: 'new', lim: 1 });
+  const page1 = await e2.next();
+  check(page1.t === 'ok' && page1.items.length === 1 && page1.items[0].cv === 'wa-js:+34600333444' &&
+    typeof page1.next === 'string', 'list pages a view, newest last message first');
+  e2.send({ c: 'list', id: 'l3', v: 'new', lim: 1, cur: page1.next });
+  const page2 = await e2.next();
+  check(page2.items.length === 1 && page2.items[0].cv === 'wa-js:+34600111222' && page2.items[0].unr === 2 &&
+    page2.next === null, 'the next page holds the rest, with the unread count');
+  e2.send({ c: 'list', id: 'l4', v: 'mine', cur: page1.next });
+  check((await e2.next()).code === 'bad_cursor', 'a cursor of another query is bad_cursor');
+  const texts = [];
+  let cur = null;
+  for (let i = 0; i < 5; i++) {
+    e2.send({ c: 'hist', id: `h${i}`, cv: 'wa-js:+34600111222', lim: 2, ...(cur ? { cur } : {}) });
+    const page = await e2.next();
+    texts.push(...page.items.map((m) => m.tx));
+    if (page.next === null) break;
+    cur = page.next;
+  }
+  check(JSON.stringify(texts) === JSON.stringify(['Gracias', 'Sí, la esperamos.', 'Hola, ¿a las 10?']),
+    'hist pages the messages newest first');
+  e2.send({ c: 'read', id: 'rd1', cv: 'wa-js:+34600111222' });
+  const read = await e2.next();
+  const readFrames = [read, await e2.next()];  // the ok and the conv event, either order
+  const readOk = readFrames.find((f) => f.t === 'ok');
+  const convEv = readFrames.find((f) => f.t === 'ev');
+  check(readOk && readOk.c.unr === 0 && convEv && convEv.k === 'conv' && convEv.c.unr === 0,
+    'read clears the unread count, and every agent is told');
   e2.close();
 
   // Section 2: the header instead of the first frame.
