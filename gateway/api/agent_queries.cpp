@@ -138,6 +138,7 @@ void agent_commands::history(const net::agent_identity& who, const protocol::com
   auto a = caller_access(directory_, who);
   if (!a) return (void)reply(agent_gone(cmd, who));
   if (!a->may_use(cmd.channel)) return not_found();
+  if (!core_.ready()) return (void)reply(recovering(cmd));  // else "not found" would mislead
   const std::string query = "hist|" + cv;
   std::optional<page_cursor> from;
   if (!cmd.cursor.empty() && !(from = decode_cursor(query, cmd.cursor)))

@@ -154,6 +154,12 @@ bool conversation_service::healthy() const noexcept {
   return true;
 }
 
+bool conversation_service::ready() const noexcept {
+  for (const auto& p : parts_)
+    if (!p->ready.load(std::memory_order_acquire)) return false;
+  return true;
+}
+
 std::uint64_t conversation_service::journal_syncs() const noexcept {
   std::uint64_t n = 0;
   for (const auto& p : parts_)

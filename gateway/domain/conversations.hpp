@@ -124,6 +124,8 @@ class conversation_service {
   unsigned shard_count() const noexcept { return static_cast<unsigned>(parts_.size()); }
 
   bool healthy() const noexcept;
+  // Every shard has recovered: reads see the whole state. Any thread.
+  bool ready() const noexcept;
   std::uint64_t epoch() const noexcept { return epoch_; }
 
   // Any thread: totals for /metrics.
