@@ -48,6 +48,7 @@ struct agent_feeds::feed {
   std::vector<view> views;
   std::optional<std::string> team;
   std::uint64_t last_sent = 0;  // highest offset handed to the session
+  bool overflowed = false;      // its replay did not fit: it was told to resync
   std::shared_ptr<hub> home;
   // What the directory says of the agent, as of `generation`.
   std::uint64_t generation = ~std::uint64_t{0};
@@ -154,7 +155,7 @@ void agent_feeds::drain(const std::shared_ptr<hub>& h) {
 }
 
 bool agent_feeds::deliver(feed& f, const domain::published_event& e, net::shared_frame& frame,
-                          net::agent_outbox& out) {
+                          net::agent_outbox& out, bool replay) {
   if (e.ev.offset <= f.last_sent) return true;
   f.last_sent = e.ev.offset;
   if (auto g = directory_.generation(); g != f.generation) {
@@ -173,6 +174,10 @@ bool agent_feeds::deliver(feed& f, const domain::published_event& e, net::shared
   };
   if (!member(e.before) && !member(e.after)) return true;
   if (!frame) frame = shared(frame_of(e));
+  if (replay && frame->size() > out.replay_room()) {
+    f.overflowed = true;
+    return false;
+  }
   return out.push(frame);
 }
 
@@ -245,8 +250,11 @@ void agent_feeds::subscribe(const net::agent_identity& who, const protocol::comm
     f->last_sent = cmd.from->offset;
     for (const auto& e : kept->events) {
       net::shared_frame frame;
-      if (!deliver(*f, *e, frame, *out)) break;
+      if (!deliver(*f, *e, frame, *out, true)) break;
     }
+    if (f->overflowed)
+      out->push(
+          shared(protocol::encode_resync(cmd.id, protocol::resync_reason::gone, {epoch, head})));
   }
   f->last_sent = std::max(f->last_sent, head);
   f->home->feeds.push_back(f);

@@ -16,7 +16,10 @@
 //
 // Resume: a `sub` with `from` replays the kept events after that position
 // before anything live; every session skips offsets it already has, so the
-// replay and the hub's inbox meet without a gap or a repeat.
+// replay and the hub's inbox meet without a gap or a repeat. A replay that
+// would fill more than half the session's outbound budget stops and ends
+// in a resync instead (the client reloads with `list`), so a long absence
+// cannot turn into a slow-consumer close at every reconnect.
 //
 // Threads: subscribe() and unsubscribe() on the session's shard thread
 // (where commands run); a shard's hubs and feeds are touched only there.
@@ -61,8 +64,9 @@ class agent_feeds {
   void drain(const std::shared_ptr<hub>& h);
   // Hands one event to one session if it may see it; false when the session
   // is gone (the feed is then dropped).
+  // `replay`: refuse (false, f.overflowed) a frame beyond out.replay_room().
   bool deliver(feed& f, const domain::published_event& e, net::shared_frame& frame,
-               net::agent_outbox& out);
+               net::agent_outbox& out, bool replay = false);
   void drop(unsigned shard, const std::shared_ptr<feed>& f);
 
   runtime::shard_set& shards_;

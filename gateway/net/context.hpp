@@ -37,6 +37,9 @@ class agent_outbox {
   virtual ~agent_outbox() = default;
   // Queues `f`; false once the session is closing (nothing more gets out).
   virtual bool push(shared_frame f) = 0;
+  // Bytes a replay may still queue: half the outbound budget, less what
+  // waits already (the other half is for live events meanwhile).
+  virtual std::size_t replay_room() const noexcept = 0;
 };
 
 // Runs an authenticated agent's command (other than auth and ping), on the

@@ -99,6 +99,11 @@ class ws_session final : public runtime::session_base,
 
   // Frames go straight into the socket layer's buffer, which sends what
   // gathered in one write after this turn (coalescing_stream.hpp).
+  std::size_t replay_room() const noexcept override {
+    auto half = ctx_.cfg.ws.max_outbound_bytes / 2;
+    return queued_bytes_ >= half ? 0 : half - queued_bytes_;
+  }
+
   bool push(shared_frame frame) override {
     if (closing_) return false;
     if (queued_bytes_ + frame->size() > ctx_.cfg.ws.max_outbound_bytes) {

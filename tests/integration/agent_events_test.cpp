@@ -208,3 +208,47 @@ TEST_F(AgentEvents, AnotherTeamsConversationIsNotDelivered) {
 
 }  // namespace
 }  // namespace gw::test
+
+namespace gw::test {
+namespace {
+
+// A resume that would not fit in half the session's outbound budget ends in
+// a resync instead of a slow-consumer close (which would repeat at every
+// reconnect): the client reloads and goes on.
+TEST(AgentResume, ABacklogBeyondTheBudgetIsAResyncNotAClose) {
+  temp_dir dir;
+  std::ofstream(dir.path() + "/gateway.json") << R"({
+      "channels": [{"id": "wa-main", "provider": "whatsapp", "tenant": "clinic-1",
+         "phone_number_id": "106540352242922", "app_secret": ")"
+                                              << secret << R"(", "verify_token": "v"}],
+      "agents": [{"tenant": "clinic-1", "id": "bo", "token": "token-bo-0000000002"}]})";
+  gateway_process gw({"--config", dir.path() + "/gateway.json"},
+                     {"GATEWAY_WS_MAX_OUTBOUND_BYTES=16384"});
+  for (int i = 0; i < 60; ++i) {  // ~300 B per event frame: ~18 KB, above 8 KB
+    auto res = post_whatsapp_text(gw.port(), "wa-main", "106540352242922", secret,
+                                  "3463000000" + std::to_string(i % 5), "b" + std::to_string(i),
+                                  "backlog " + std::to_string(i));
+    ASSERT_EQ(res.result_int(), 200u);
+  }
+  ws_client ws(gw.port(), "gw.agent.v1", 5s, 0, "token-bo-0000000002");
+  auto hello = json::parse(ws.read_text()).as_object();
+  ws.send_text(R"({"c":"sub","id":"s","v":["new"],"from":{"ep":)" +
+               json::serialize(hello.at("ep")) + R"(,"o":0}})");
+  EXPECT_EQ(json::parse(ws.read_text()).at("t").as_string(), "ok");
+  std::size_t replayed = 0;
+  json::object last;
+  for (;;) {
+    last = json::parse(ws.read_text()).as_object();
+    if (last.at("t").as_string() != "ev") break;
+    ++replayed;
+  }
+  EXPECT_EQ(last.at("t").as_string(), "resync") << json::serialize(last);
+  EXPECT_EQ(last.at("why").as_string(), "gone");
+  EXPECT_GT(replayed, 0u);
+  EXPECT_LT(replayed, 60u);
+  ws.send_text(R"({"c":"ping","id":"p"})");
+  EXPECT_EQ(json::parse(ws.read_text()).at("t").as_string(), "pong");  // still open
+}
+
+}  // namespace
+}  // namespace gw::test
