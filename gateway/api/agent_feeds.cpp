@@ -142,11 +142,12 @@ void agent_feeds::drain(const std::shared_ptr<hub>& h) {
   outs.reserve(h->feeds.size());
   for (const auto& f : h->feeds) outs.push_back(f->outbox.lock());
   std::vector<bool> gone(h->feeds.size(), false);
+  const auto now = wall_ms();  // one reading for the whole drain
   for (const auto& e : h->batch) {
     net::shared_frame frame;  // encoded for the first session that sees it
     for (std::size_t i = 0; i < h->feeds.size(); ++i) {
       if (gone[i]) continue;
-      if (!outs[i] || !deliver(*h->feeds[i], *e, frame, *outs[i])) gone[i] = true;
+      if (!outs[i] || !deliver(*h->feeds[i], *e, now, frame, *outs[i])) gone[i] = true;
     }
   }
   h->batch.clear();
@@ -154,8 +155,8 @@ void agent_feeds::drain(const std::shared_ptr<hub>& h) {
     if (gone[i] || !outs[i]) drop(h->shard, h->feeds[i]);
 }
 
-bool agent_feeds::deliver(feed& f, const domain::published_event& e, net::shared_frame& frame,
-                          net::agent_outbox& out, bool replay) {
+bool agent_feeds::deliver(feed& f, const domain::published_event& e, std::int64_t now,
+                          net::shared_frame& frame, net::agent_outbox& out, bool replay) {
   if (e.ev.offset <= f.last_sent) return true;
   f.last_sent = e.ev.offset;
   if (auto g = directory_.generation(); g != f.generation) {
@@ -164,7 +165,6 @@ bool agent_feeds::deliver(feed& f, const domain::published_event& e, net::shared
         [&](const domain::directory_state& s) { return access_of(s, f.who, f.acc) != nullptr; });
   }
   if (!f.exists || !f.acc.may_use(e.ev.conv.channel)) return true;
-  const auto now = wall_ms();
   auto member = [&](const domain::conversation_summary& c) {
     if (!c.exists || (f.team && c.team != *f.team) ||
         !visible(f.acc, f.who.agent, c.team, c.assignee))
@@ -202,9 +202,7 @@ void agent_feeds::subscribe(const net::agent_identity& who, const protocol::comm
   access a;
   directory_.read([&](const domain::directory_state& s) { access_of(s, who, a); });
   for (auto v : cmd.views) {
-    bool allowed =
-        a.admin || (v != view::others && (!a.segmented || v == view::fresh || v == view::mine));
-    if (!allowed) {
+    if (!may_open(a, v)) {
       out->push(shared(protocol::encode_error(
           cmd.id, agent_error::forbidden,
           "view \"" + std::string(protocol::name_of(v)) + "\" is not open to this agent")));
@@ -248,9 +246,10 @@ void agent_feeds::subscribe(const net::agent_identity& who, const protocol::comm
     out->push(shared(protocol::encode_resync(cmd.id, *resync, {epoch, head})));
   } else if (kept) {
     f->last_sent = cmd.from->offset;
+    const auto now = wall_ms();
     for (const auto& e : kept->events) {
       net::shared_frame frame;
-      if (!deliver(*f, *e, frame, *out, true)) break;
+      if (!deliver(*f, *e, now, frame, *out, true)) break;
     }
     if (f->overflowed)
       out->push(

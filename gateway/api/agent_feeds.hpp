@@ -65,8 +65,9 @@ class agent_feeds {
   // Hands one event to one session if it may see it; false when the session
   // is gone (the feed is then dropped).
   // `replay`: refuse (false, f.overflowed) a frame beyond out.replay_room().
-  bool deliver(feed& f, const domain::published_event& e, net::shared_frame& frame,
-               net::agent_outbox& out, bool replay = false);
+  // `now`: wall-clock ms for the `expired` view, read once per batch.
+  bool deliver(feed& f, const domain::published_event& e, std::int64_t now,
+               net::shared_frame& frame, net::agent_outbox& out, bool replay = false);
   void drop(unsigned shard, const std::shared_ptr<feed>& f);
 
   runtime::shard_set& shards_;

@@ -36,25 +36,6 @@ std::string page_answer(const std::string& id, boost::json::array items,
   return protocol::encode_ok(id, std::move(r));
 }
 
-// Sorts `rows` by `key` (ascending), keeps those after `from` (when given)
-// and answers the first `limit` with a cursor after the last one when more
-// remain. `key(row)` is a tuple; `cursor(row)` the page_cursor for it.
-template <class Row, class Key, class From, class Cursor, class Json>
-std::string answer_page(const protocol::command& cmd, const std::string& query,
-                        std::vector<Row> rows, Key key, const From& from, Cursor cursor,
-                        Json json) {
-  if (from) std::erase_if(rows, [&](const Row& r) { return !(*from < key(r)); });
-  const std::size_t take = std::min<std::size_t>(cmd.limit, rows.size());
-  std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(take), rows.end(),
-                    [&](const Row& x, const Row& y) { return key(x) < key(y); });
-  boost::json::array items;
-  items.reserve(take);
-  for (std::size_t i = 0; i < take; ++i) items.push_back(json(rows[i]));
-  std::optional<std::string> next;
-  if (rows.size() > take) next = encode_cursor(query, cursor(rows[take - 1]));
-  return page_answer(cmd.id, std::move(items), std::move(next));
-}
-
 std::string bad_cursor(const protocol::command& cmd) {
   return protocol::encode_error(cmd.id, agent_error::bad_cursor,
                                 "\"cur\" is not a cursor of this query (same command and "
@@ -71,6 +52,38 @@ std::string agent_gone(const protocol::command& cmd, const net::agent_identity& 
                                 "agent \"" + who.agent + "\" no longer exists");
 }
 
+// A page over every conversation of a tenant (list, recent). On each shard
+// `collect(conversation, out)` appends (key, row) pairs, the key computed
+// once; then the rows after `after` (when given) are ordered by key and the
+// first `cmd.limit` answered, with `cursor(row)` as `next` when more remain.
+template <class Key, class Row, class Collect, class Cursor>
+void answer_page(domain::conversation_service& core, const std::string& tenant,
+                 const protocol::command& cmd, std::string query, std::optional<Key> after,
+                 Collect collect, Cursor cursor, net::frame_sink reply) {
+  using item = std::pair<Key, Row>;
+  auto per_shard = std::make_shared<std::vector<std::vector<item>>>(core.shard_count());
+  auto visit = [per_shard, collect](unsigned shard, const domain::conversation& c) {
+    collect(c, (*per_shard)[shard]);
+  };
+  auto done = [per_shard, cmd, query = std::move(query), after = std::move(after), cursor,
+               reply = std::move(reply)](bool complete) {
+    if (!complete) return (void)reply(recovering(cmd));
+    std::vector<item> rows;
+    for (auto& part : *per_shard) std::move(part.begin(), part.end(), std::back_inserter(rows));
+    if (after) std::erase_if(rows, [&](const item& r) { return !(*after < r.first); });
+    const std::size_t take = std::min<std::size_t>(cmd.limit, rows.size());
+    std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(take), rows.end(),
+                      [](const item& x, const item& y) { return x.first < y.first; });
+    boost::json::array items;
+    items.reserve(take);
+    for (std::size_t i = 0; i < take; ++i) items.push_back(protocol::to_json(rows[i].second));
+    std::optional<std::string> next;
+    if (rows.size() > take) next = encode_cursor(query, cursor(rows[take - 1].second));
+    reply(page_answer(cmd.id, std::move(items), std::move(next)));
+  };
+  core.scan(tenant, std::move(visit), std::move(done));
+}
+
 }  // namespace
 
 // list: the conversations of one view, newest last message first.
@@ -79,8 +92,7 @@ void agent_commands::list(const net::agent_identity& who, const protocol::comman
   auto a = caller_access(directory_, who);
   if (!a) return (void)reply(agent_gone(cmd, who));
   const auto v = cmd.views.front();
-  if (!a->admin && (v == protocol::view::others ||
-                    (a->segmented && v != protocol::view::fresh && v != protocol::view::mine))) {
+  if (!may_open(*a, v)) {
     reply(protocol::encode_error(
         cmd.id, agent_error::forbidden,
         "view \"" + std::string(protocol::name_of(v)) + "\" is not open to this agent"));
@@ -92,38 +104,26 @@ void agent_commands::list(const net::agent_identity& who, const protocol::comman
   if (!cmd.cursor.empty() && !(from = decode_cursor(query, cmd.cursor)))
     return (void)reply(bad_cursor(cmd));
 
+  // Newest last message first; the conversation id breaks ties.
+  using key = std::tuple<std::int64_t, std::string>;
   using row = protocol::conversation_view;
-  struct gathered {
-    std::vector<std::vector<row>> per_shard;
-  };
-  auto g = std::make_shared<gathered>();
-  g->per_shard.resize(core_.shard_count());
+  std::optional<key> after;
+  if (from) after = key{-from->a, from->cv};
   const auto now = wall_ms();
-  auto visit = [g, a = *a, me = who.agent, v, team = cmd.team, now](unsigned shard,
-                                                                    const domain::conversation& c) {
+  auto collect = [a = *a, me = who.agent, v, team = cmd.team, now](
+                     const domain::conversation& c, std::vector<std::pair<key, row>>& out) {
     if (!a.may_use(c.key.channel) || !visible(a, me, c.team, c.assignee)) return;
     if (team && c.team != *team) return;
     auto s = domain::summary_of(c);
     if (!in_view(v, s, me, now)) return;
-    g->per_shard[shard].push_back(conversation_of(c.key.channel, c.key.address, s));
+    auto r = conversation_of(c.key.channel, c.key.address, s);
+    out.emplace_back(key{-r.last_message_ms, r.channel + ':' + r.address}, std::move(r));
   };
-  auto done = [g, cmd, query, from, reply = std::move(reply)](bool complete) {
-    if (!complete) return (void)reply(recovering(cmd));
-    std::vector<row> rows;
-    for (auto& part : g->per_shard) std::move(part.begin(), part.end(), std::back_inserter(rows));
-    auto key = [](const row& r) {
-      return std::make_tuple(-r.last_message_ms, r.channel + ':' + r.address);
-    };
-    std::optional<decltype(key(row{}))> after;
-    if (from) after = std::make_tuple(-from->a, from->cv);
-    reply(answer_page(
-        cmd, query, std::move(rows), key, after,
-        [](const row& r) {
-          return page_cursor{r.last_message_ms, 0, r.channel + ':' + r.address};
-        },
-        [](const row& r) { return protocol::to_json(r); }));
+  auto cursor = [](const row& r) {
+    return page_cursor{r.last_message_ms, 0, r.channel + ':' + r.address};
   };
-  core_.scan(who.tenant, std::move(visit), std::move(done));
+  answer_page<key, row>(core_, who.tenant, cmd, query, std::move(after), std::move(collect), cursor,
+                        std::move(reply));
 }
 
 // hist: one conversation's kept messages and notes, newest first.
@@ -177,37 +177,25 @@ void agent_commands::recent(const net::agent_identity& who, const protocol::comm
   if (!cmd.cursor.empty() && !(from = decode_cursor(query, cmd.cursor)))
     return (void)reply(bad_cursor(cmd));
 
+  // Newest first; conversation id, then seq (newest first) break ties.
+  using key = std::tuple<std::int64_t, std::string, std::int64_t>;
   using row = protocol::message_view;
-  struct gathered {
-    std::vector<std::vector<row>> per_shard;
-  };
-  auto g = std::make_shared<gathered>();
-  g->per_shard.resize(core_.shard_count());
+  std::optional<key> after;
+  if (from) after = key{-from->a, from->cv, -from->b};
   const auto since = wall_ms() - static_cast<std::int64_t>(cmd.hours) * 3600 * 1000;
-  auto visit = [g, a = *a, me = who.agent, since](unsigned shard, const domain::conversation& c) {
+  auto collect = [a = *a, me = who.agent, since](const domain::conversation& c,
+                                                 std::vector<std::pair<key, row>>& out) {
     if (!a.may_use(c.key.channel) || !visible(a, me, c.team, c.assignee)) return;
+    const auto cv = c.key.channel + ':' + c.key.address;
     for (const auto& m : c.history)  // provider timestamps need not be in seq order
-      if (m.at_ms >= since) g->per_shard[shard].push_back(message_of(c, m));
+      if (m.at_ms >= since)
+        out.emplace_back(key{-m.at_ms, cv, -static_cast<std::int64_t>(m.seq)}, message_of(c, m));
   };
-  auto done = [g, cmd, query, from, reply = std::move(reply)](bool complete) {
-    if (!complete) return (void)reply(recovering(cmd));
-    std::vector<row> rows;
-    for (auto& part : g->per_shard) std::move(part.begin(), part.end(), std::back_inserter(rows));
-    auto key = [](const row& r) {
-      return std::make_tuple(-r.at_ms, r.channel + ':' + r.address,
-                             -static_cast<std::int64_t>(r.seq));
-    };
-    std::optional<decltype(key(row{}))> after;
-    if (from) after = std::make_tuple(-from->a, from->cv, -from->b);
-    reply(answer_page(
-        cmd, query, std::move(rows), key, after,
-        [](const row& r) {
-          return page_cursor{r.at_ms, static_cast<std::int64_t>(r.seq),
-                             r.channel + ':' + r.address};
-        },
-        [](const row& r) { return protocol::to_json(r); }));
+  auto cursor = [](const row& r) {
+    return page_cursor{r.at_ms, static_cast<std::int64_t>(r.seq), r.channel + ':' + r.address};
   };
-  core_.scan(who.tenant, std::move(visit), std::move(done));
+  answer_page<key, row>(core_, who.tenant, cmd, query, std::move(after), std::move(collect), cursor,
+                        std::move(reply));
 }
 
 }  // namespace gw::api

@@ -35,6 +35,10 @@ bool visible(const access& a, const std::string& me, const std::string& team,
   return !a.segmented || assignee.empty() || assignee == me;
 }
 
+bool may_open(const access& a, view v) {
+  return a.admin || (v != view::others && (!a.segmented || v == view::fresh || v == view::mine));
+}
+
 bool in_view(view v, const domain::conversation_summary& c, const std::string& me,
              std::int64_t now) {
   if (!c.exists) return false;

@@ -36,6 +36,10 @@ const domain::agent_record* access_of(const domain::directory_state& s,
 bool visible(const access& a, const std::string& me, const std::string& team,
              const std::string& assignee);
 
+// Whether the caller may use view `v` at all: `others` is for admins, and
+// with `segmented` on an agent has only `new` and `mine` (section 5).
+bool may_open(const access& a, protocol::view v);
+
 // Whether a conversation in state `c` belongs to view `v` for agent `me`.
 bool in_view(protocol::view v, const domain::conversation_summary& c, const std::string& me,
              std::int64_t now_ms);

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 
+#include "tests/support/agent.hpp"
 #include "tests/support/clients.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/whatsapp.hpp"
@@ -58,23 +59,6 @@ json::object admin_view(std::uint16_t port) {
                           {}, {{"Authorization", "Bearer " + std::string(operator_key)}});
   EXPECT_EQ(res.result_int(), 200u) << res.body();
   return json::parse(res.body()).as_object();
-}
-
-// An authenticated session: the hello is read.
-struct agent {
-  agent(std::uint16_t port, std::string_view token)
-      : ws(port, "gw.agent.v1", 5s, 0, std::string(token)) {
-    EXPECT_EQ(json::parse(ws.read_text()).at("t").as_string(), "hello");
-  }
-  json::object call(const std::string& frame) {
-    ws.send_text(frame);
-    return json::parse(ws.read_text()).as_object();
-  }
-  ws_client ws;
-};
-
-std::string code(const json::object& answer) {
-  return answer.contains("code") ? std::string(answer.at("code").as_string()) : "ok";
 }
 
 TEST(AgentCommands, SendNoteAssignCloseReopenMarkAndTheySurviveSigkill) {

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 
+#include "tests/support/agent.hpp"
 #include "tests/support/clients.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/whatsapp.hpp"
@@ -46,22 +47,6 @@ void patient_writes(std::uint16_t port, std::string_view channel, std::string_vi
                                 channel == "wa-main" ? "106540352242922" : "206540352242922",
                                 secret, number, wamid, text);
   ASSERT_EQ(res.result_int(), 200) << res.body();
-}
-
-struct agent {
-  agent(std::uint16_t port, std::string_view token)
-      : ws(port, "gw.agent.v1", 5s, 0, std::string(token)) {
-    EXPECT_EQ(json::parse(ws.read_text()).at("t").as_string(), "hello");
-  }
-  json::object call(const std::string& frame) {
-    ws.send_text(frame);
-    return json::parse(ws.read_text()).as_object();
-  }
-  ws_client ws;
-};
-
-std::string code(const json::object& answer) {
-  return answer.contains("code") ? std::string(answer.at("code").as_string()) : "ok";
 }
 
 // Every page of a paged command, following `next`: the items' `key` values.
