@@ -25,13 +25,6 @@ std::string to_hex(const unsigned char* p, std::size_t n) {
   return out;
 }
 
-std::string base64(const unsigned char* p, std::size_t n) {
-  std::string out(4 * ((n + 2) / 3), '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), p, static_cast<int>(n));
-  out.resize(static_cast<std::size_t>(len));
-  return out;
-}
-
 // OpenSSL 3's one-shot HMAC() looks the algorithm up by name on every call
 // (a method-store search under a lock), which costs more than hashing a 1 KB
 // webhook. Each thread keeps one keyed context per (digest, key) — there is
@@ -163,7 +156,7 @@ std::string twilio_signature(std::string_view auth_token, std::string_view url,
   }
   auto [mac, len] = hmac(sha1_name, auth_token, data);
   if (len == 0) return {};
-  return base64(mac.data(), len);
+  return base64(std::string_view(reinterpret_cast<const char*>(mac.data()), len));
 }
 
 bool verify_twilio_signature(std::string_view header, std::string_view auth_token,
@@ -185,6 +178,15 @@ bool verify_twilio_body_signature(std::string_view header, std::string_view auth
   value = value.substr(0, value.find('&'));
   if (!constant_time_equal(value, hex_sha256(body))) return false;
   return verify_twilio_signature(header, auth_token, url, {});
+}
+
+std::string base64(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3), '\0');
+  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(data.data()),
+                            static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(len));
+  return out;
 }
 
 }  // namespace gw::protocol

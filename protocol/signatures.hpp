@@ -36,5 +36,7 @@ bool verify_twilio_body_signature(std::string_view header, std::string_view auth
                                   std::string_view url, std::string_view body);
 
 std::string hex_sha256(std::string_view data);
+// Standard Base64 with padding (RFC 4648 section 4).
+std::string base64(std::string_view data);
 
 }  // namespace gw::protocol

@@ -46,9 +46,37 @@ std::string get(const form_params& p, std::string_view name, std::string_view le
   return v.empty() ? get(p, legacy) : v;
 }
 
+void encode_component(std::string& out, std::string_view s) {
+  constexpr char hex[] = "0123456789ABCDEF";
+  for (unsigned char c : s) {
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == '.' || c == '~';
+    if (unreserved) {
+      out += static_cast<char>(c);
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
+    }
+  }
+}
+
 constexpr std::string_view not_a_form = "body is not valid application/x-www-form-urlencoded";
 
 }  // namespace
+
+std::string encode_form(const form_params& params) {
+  std::string out;
+  for (const auto& [name, value] : params) {
+    if (!out.empty()) out += '&';
+    encode_component(out, name);
+    out += '=';
+    encode_component(out, value);
+  }
+  return out;
+}
 
 std::optional<form_params> parse_form(std::string_view body) {
   form_params out;

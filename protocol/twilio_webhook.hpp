@@ -18,6 +18,9 @@ namespace gw::protocol {
 // Decodes a form body ('+' is a space, %XX a byte). nullopt on a malformed
 // escape.
 std::optional<form_params> parse_form(std::string_view body);
+// The inverse: name=value pairs joined by '&', each escaped so that
+// parse_form gives them back (unreserved bytes kept, ' ' as '+', the rest %XX).
+std::string encode_form(const form_params& params);
 
 struct twilio_media {
   std::string url;

@@ -11,5 +11,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto* m = std::get_if<gw::protocol::twilio_inbound>(&in))
     if (m->message_sid.empty() || m->from.empty() || m->to.empty()) std::abort();
   (void)gw::protocol::parse_twilio_status(body);
+  // encode_form is parse_form's inverse.
+  if (auto form = gw::protocol::parse_form(body)) {
+    auto again = gw::protocol::parse_form(gw::protocol::encode_form(*form));
+    if (!again || *again != *form) std::abort();
+  }
   return 0;
 }

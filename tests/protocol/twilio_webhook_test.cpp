@@ -19,6 +19,19 @@ TEST(Form, DecodesPlusAndPercentAndKeepsOrder) {
   EXPECT_TRUE(parse_form("")->empty());
 }
 
+TEST(Form, EncodeIsTheInverseOfParse) {
+  form_params in{{"To", "whatsapp:+34600111222"},
+                 {"Body", "Hola ¿qué tal? 100% & más=+"},
+                 {"MediaUrl", "https://x.test/a b?c=d"},
+                 {"Empty", ""}};
+  auto body = encode_form(in);
+  EXPECT_EQ(body.substr(0, 30), "To=whatsapp%3A%2B34600111222&B");
+  EXPECT_EQ(body.find(' '), std::string::npos);
+  auto back = parse_form(body);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, in);
+}
+
 TEST(TwilioWebhook, InboundMmsWithMediaAndUnknownParameters) {
   auto r = parse_twilio_inbound(
       "ToCountry=ES&MessageSid=SM1234&AccountSid=AC99&From=%2B34600111222&To=%2B34910000000"
