@@ -6,7 +6,7 @@
 
 namespace gw::test {
 
-tls_files make_tls_files() {
+tls_files make_tls_files(const std::string& san) {
   tls_files f;
   f.cert = f.dir.path() + "/cert.pem";
   f.key = f.dir.path() + "/key.pem";
@@ -14,8 +14,7 @@ tls_files make_tls_files() {
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
       " -keyout " +
       f.key + " -out " + f.cert +
-      " -days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1"
-      " >/dev/null 2>&1";
+      " -days 1 -subj /CN=localhost -addext subjectAltName=" + san + " >/dev/null 2>&1";
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl req failed");
   return f;
 }

@@ -12,8 +12,9 @@ struct tls_files {
   std::string cert, key;
 };
 
-// Makes an EC P-256 key and a one-day certificate with CN=localhost and
-// subjectAltName IP:127.0.0.1, using the openssl command-line tool.
-tls_files make_tls_files();
+// Makes an EC P-256 key and a one-day self-signed certificate with
+// CN=localhost and the given subjectAltName, using the openssl command-line
+// tool.
+tls_files make_tls_files(const std::string& san = "IP:127.0.0.1,DNS:localhost");
 
 }  // namespace gw::test
