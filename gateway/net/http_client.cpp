@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -77,15 +78,22 @@ class http_client_pool::connection : public std::enable_shared_from_this<connect
   using exchange_fn = std::function<void(client_result, bool reusable)>;
 
   connection(asio::io_context& ioc, ssl::context& tls, const origin& o, const client_options& opts)
-      : resolver_(ioc), where_(o), opts_(opts) {
+      : resolver_(ioc), deadline_(ioc), where_(o), opts_(opts) {
     if (o.tls)
       tls_stream_ = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, tls);
     else
       plain_ = std::make_unique<beast::tcp_stream>(ioc);
   }
 
-  void connect(std::function<void(std::string error)> then) {
-    lowest().expires_after(opts_.connect_timeout);
+  void connect(std::function<void(std::string error)> on_done) {
+    arm(opts_.connect_timeout);
+    auto then = [self = shared_from_this(), on_done = std::move(on_done)](std::string error) {
+      self->deadline_.cancel();
+      if (self->timed_out_)
+        error = "connect " + self->where_.key() + ": timed out after " +
+                std::to_string(self->opts_.connect_timeout.count()) + " ms";
+      on_done(std::move(error));
+    };
     resolver_.async_resolve(
         where_.host, std::to_string(where_.port),
         [self = shared_from_this(), then = std::move(then)](beast::error_code ec,
@@ -115,7 +123,7 @@ class http_client_pool::connection : public std::enable_shared_from_this<connect
     req_.body() = std::move(call.body);
     req_.keep_alive(true);
     req_.prepare_payload();
-    lowest().expires_after(opts_.request_timeout);
+    arm(opts_.request_timeout);
     with_stream([self = shared_from_this()](auto& s) {
       http::async_write(s, self->req_, [self](beast::error_code ec, std::size_t) {
         if (ec) return self->complete("write: " + ec.message(), false);
@@ -130,6 +138,7 @@ class http_client_pool::connection : public std::enable_shared_from_this<connect
 
   void close() {
     closing_ = true;
+    deadline_.cancel();
     resolver_.cancel();
     beast::error_code ignored;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -147,6 +156,24 @@ class http_client_pool::connection : public std::enable_shared_from_this<connect
       f(*tls_stream_);
     else
       f(*plain_);
+  }
+
+  // Timeouts cancel the pending operation and let it complete; the socket is
+  // closed only once nothing is pending on it. (Closing a socket under a
+  // pending operation, as Beast's own stream timeouts do, lost the answer
+  // of the next connection opened on the reused descriptor with Asio's
+  // io_uring backend: provider_sim_test found it.)
+  void arm(std::chrono::milliseconds limit) {
+    timed_out_ = false;
+    deadline_.expires_after(limit);
+    deadline_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->resolver_.cancel();
+      self->lowest().socket().cancel(ignored);
+    });
   }
 
   void handshake(std::function<void(std::string)> then) {
@@ -187,6 +214,10 @@ class http_client_pool::connection : public std::enable_shared_from_this<connect
   }
 
   void complete(std::string error, bool reusable) {
+    deadline_.cancel();
+    if (timed_out_ && !error.empty())
+      error = error.substr(0, error.find(':')) + ": timed out after " +
+              std::to_string(opts_.request_timeout.count()) + " ms";
     result_.error = closing_ ? "client closed" : std::move(error);
     result_.written = written_;
     result_.reused = served_ > 0;
@@ -201,6 +232,8 @@ class http_client_pool::connection : public std::enable_shared_from_this<connect
   }
 
   tcp::resolver resolver_;
+  asio::steady_timer deadline_;
+  bool timed_out_ = false;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_stream_;
   std::unique_ptr<beast::tcp_stream> plain_;
   origin where_;

@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 namespace gw::test {
@@ -23,8 +24,9 @@ struct spawned {
   int err_fd;
 };
 
-spawned spawn(const std::vector<std::string>& args, const std::vector<std::string>& env) {
-  std::vector<std::string> argv_s{GATEWAY_BINARY};
+spawned spawn(const std::vector<std::string>& args, const std::vector<std::string>& env,
+              const std::string& binary = GATEWAY_BINARY) {
+  std::vector<std::string> argv_s{binary};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<std::string> env_s{std::string("PATH=") +
                                  (std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin")};
@@ -207,5 +209,53 @@ std::vector<std::string> gateway_process::log_lines() const {
   std::lock_guard lock(mu_);
   return lines_;
 }
+
+provider_sim_process::provider_sim_process(const std::string& config_json) {
+  auto file = dir_.path() + "/sim.json";
+  {
+    std::ofstream out(file);
+    out << config_json;
+  }
+  auto child = spawn({"--config", file}, {}, PROVIDER_SIM_BINARY);
+  pid_ = child.pid;
+  out_fd_ = child.out_fd;
+  err_fd_ = child.err_fd;
+  // The first stdout line is {"listening":PORT}; anything else is a failure.
+  std::string line;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  char c;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{out_fd_, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    if (::read(out_fd_, &c, 1) != 1) break;
+    if (c == '\n') break;
+    line += c;
+  }
+  boost::system::error_code ec;
+  auto v = boost::json::parse(line, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("listening")) {
+    std::string err;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(err_fd_, buf, sizeof buf)) > 0) err.append(buf, static_cast<std::size_t>(n));
+    stop();
+    throw std::runtime_error("provider_sim did not start: " + line + " " + err);
+  }
+  port_ = static_cast<std::uint16_t>(v.at("listening").to_number<int>());
+}
+
+void provider_sim_process::stop() {
+  if (pid_ < 0) return;
+  ::kill(pid_, SIGTERM);
+  if (wait_for(pid_, 5s) == -1) {
+    ::kill(pid_, SIGKILL);
+    wait_for(pid_, 5s);
+  }
+  pid_ = -1;
+  ::close(out_fd_);
+  ::close(err_fd_);
+}
+
+provider_sim_process::~provider_sim_process() { stop(); }
 
 }  // namespace gw::test

@@ -74,4 +74,22 @@ class gateway_process {
   bool eof_ = false;
 };
 
+// The provider simulator (bench/load/provider_sim) as a child process,
+// configured with `config_json`; stopped with SIGTERM on destruction.
+class provider_sim_process {
+ public:
+  explicit provider_sim_process(const std::string& config_json);
+  ~provider_sim_process();
+  provider_sim_process(const provider_sim_process&) = delete;
+  provider_sim_process& operator=(const provider_sim_process&) = delete;
+  std::uint16_t port() const noexcept { return port_; }
+  void stop();
+
+ private:
+  temp_dir dir_;
+  pid_t pid_ = -1;
+  int out_fd_ = -1, err_fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
 }  // namespace gw::test
