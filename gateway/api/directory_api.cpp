@@ -150,17 +150,8 @@ json::object team_json(const domain::team_record& t) {
 // A channel as the API shows it: every field but the secrets, which are
 // only named (so an operator can see which are set).
 json::object channel_json(const channel_config& ch) {
-  json::object o{{"tenant", ch.tenant}, {"id", ch.id}, {"provider", provider_name(ch.provider)}};
-  json::array secrets;
-  if (ch.provider == provider_kind::whatsapp) {
-    o["phone_number_id"] = ch.phone_number_id;
-    secrets = {"app_secret", "verify_token"};
-  } else {
-    o["number"] = ch.number;
-    if (!ch.account_sid.empty()) o["account_sid"] = ch.account_sid;
-    secrets = {"auth_token"};
-  }
-  o["secrets"] = std::move(secrets);
+  json::object o;
+  write_channel(ch, o, false);
   return o;
 }
 

@@ -28,22 +28,46 @@ bool is_e164(std::string_view s) {
   return true;
 }
 
+// Every field of a channel object, once: how it is read and written, which
+// provider requires or accepts it, and whether it is a secret.
 struct field {
   std::string_view name;
-  std::string channel_config::*member;
-  bool whatsapp, twilio;  // required for that provider
+  std::string channel_config::*text = nullptr;  // a string field...
+  unsigned channel_config::*count = nullptr;    // ...or a non-negative integer
+  bool whatsapp_required, twilio_required;
+  bool whatsapp_only, twilio_only;
+  bool secret;
+  unsigned max = 0;  // counts: largest accepted value
 };
 
 constexpr field fields[] = {
-    {"id", &channel_config::id, true, true},
-    {"tenant", &channel_config::tenant, true, true},
-    {"phone_number_id", &channel_config::phone_number_id, true, false},
-    {"app_secret", &channel_config::app_secret, true, false},
-    {"verify_token", &channel_config::verify_token, true, false},
-    {"number", &channel_config::number, false, true},
-    {"account_sid", &channel_config::account_sid, false, false},
-    {"auth_token", &channel_config::auth_token, false, true},
+    {"id", &channel_config::id, nullptr, true, true, false, false, false},
+    {"tenant", &channel_config::tenant, nullptr, true, true, false, false, false},
+    {"phone_number_id", &channel_config::phone_number_id, nullptr, true, false, true, false, false},
+    {"app_secret", &channel_config::app_secret, nullptr, true, false, true, false, true},
+    {"verify_token", &channel_config::verify_token, nullptr, true, false, true, false, true},
+    {"number", &channel_config::number, nullptr, false, true, false, true, false},
+    {"account_sid", &channel_config::account_sid, nullptr, false, false, false, true, false},
+    {"auth_token", &channel_config::auth_token, nullptr, false, true, false, true, true},
+    {"api_base_url", &channel_config::api_base_url, nullptr, false, false, false, false, false},
+    {"api_version", &channel_config::api_version, nullptr, false, false, true, false, false},
+    {"access_token", &channel_config::access_token, nullptr, false, false, true, false, true},
+    {"messages_per_second", nullptr, &channel_config::messages_per_second, false, false, false,
+     false, false, 100'000},
+    {"pair_interval_ms", nullptr, &channel_config::pair_interval_ms, false, false, true, false,
+     false, 3'600'000},
+    {"pair_burst", nullptr, &channel_config::pair_burst, false, false, true, false, false, 1000},
 };
+
+bool is_http_url(std::string_view s) {
+  if (s.starts_with("https://"))
+    s.remove_prefix(8);
+  else if (s.starts_with("http://"))
+    s.remove_prefix(7);
+  else
+    return false;
+  return !s.empty() && s.front() != '/' && s.find_first_of("?#@ ") == std::string_view::npos;
+}
 
 }  // namespace
 
@@ -69,12 +93,25 @@ std::optional<channel_problem> read_channel(const boost::json::object& obj, chan
     for (const auto& candidate : fields)
       if (candidate.name == key) f = &candidate;
     if (!f) return channel_problem{std::string(key), "unknown field"};
-    if (!v.is_string()) return channel_problem{std::string(key), "expected a string"};
-    ch.*(f->member) = std::string(v.get_string());
+    if ((wa && f->twilio_only) || (!wa && f->whatsapp_only))
+      return channel_problem{std::string(key), std::string("not a field of a ") +
+                                                   (wa ? "whatsapp" : "twilio") + " channel"};
+    if (f->text) {
+      if (!v.is_string()) return channel_problem{std::string(key), "expected a string"};
+      ch.*(f->text) = std::string(v.get_string());
+    } else {
+      std::int64_t n = v.is_int64()                                ? v.get_int64()
+                       : v.is_uint64() && v.get_uint64() <= f->max ? std::int64_t(v.get_uint64())
+                                                                   : -1;
+      if (n < 1 || n > f->max)
+        return channel_problem{std::string(key),
+                               "expected an integer from 1 to " + std::to_string(f->max)};
+      ch.*(f->count) = static_cast<unsigned>(n);
+    }
   }
   for (const auto& f : fields) {
-    bool required = wa ? f.whatsapp : f.twilio;
-    if (required && (ch.*(f.member)).empty())
+    bool required = wa ? f.whatsapp_required : f.twilio_required;
+    if (required && (ch.*(f.text)).empty())
       return channel_problem{std::string(f.name), std::string("required for a ") +
                                                       (wa ? "whatsapp" : "twilio") + " channel"};
   }
@@ -88,7 +125,36 @@ std::optional<channel_problem> read_channel(const boost::json::object& obj, chan
     return channel_problem{
         "number", "must be E.164 (\"+15550001111\", optionally \"whatsapp:\"-prefixed), got \"" +
                       ch.number + "\""};
+  if (!ch.api_base_url.empty() && !is_http_url(ch.api_base_url))
+    return channel_problem{"api_base_url",
+                           "must be http(s)://host[:port][/path], got \"" + ch.api_base_url + "\""};
   return std::nullopt;
+}
+
+void write_channel(const channel_config& ch, boost::json::object& out, bool secrets) {
+  out["provider"] = provider_name(ch.provider);
+  boost::json::array secret_names;
+  for (const auto& f : fields) {
+    if (f.text) {
+      const auto& v = ch.*(f.text);
+      if (v.empty()) continue;
+      if (f.secret && !secrets)
+        secret_names.emplace_back(f.name);
+      else
+        out[f.name] = v;
+    } else if (auto n = ch.*(f.count); n != 0) {
+      out[f.name] = static_cast<std::int64_t>(n);
+    }
+  }
+  if (!secrets) out["secrets"] = std::move(secret_names);
+}
+
+std::string_view default_api_base_url(provider_kind p) noexcept {
+  return p == provider_kind::whatsapp ? "https://graph.facebook.com" : "https://api.twilio.com";
+}
+
+unsigned default_messages_per_second(provider_kind p) noexcept {
+  return p == provider_kind::whatsapp ? 80 : 10;
 }
 
 std::string_view channel_number(const channel_config& ch) noexcept {

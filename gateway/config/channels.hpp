@@ -27,6 +27,18 @@ struct channel_problem {
 // bodies alike): provider, then every field (strings only, none unknown),
 // then what its provider requires. nullopt when `out` is a valid channel.
 std::optional<channel_problem> read_channel(const boost::json::object& obj, channel_config& out);
+// Writes the channel's fields as read_channel reads them (unset ones left
+// out). Without `secrets`, secret fields are only named, in "secrets": what
+// the admin API shows. The directory journal stores them with secrets.
+void write_channel(const channel_config& ch, boost::json::object& out, bool secrets);
+
+// Sending defaults, per provider, for fields left unset.
+std::string_view default_api_base_url(provider_kind p) noexcept;
+inline constexpr std::string_view default_whatsapp_api_version = "v21.0";
+unsigned default_messages_per_second(provider_kind p) noexcept;  // 80 WhatsApp, 10 Twilio
+inline constexpr unsigned default_pair_interval_ms = 6000;
+inline constexpr unsigned default_pair_burst = 1;
+
 // The number webhooks name a channel by: the WhatsApp phone_number_id or the
 // Twilio number. Unique across channels.
 std::string_view channel_number(const channel_config& ch) noexcept;

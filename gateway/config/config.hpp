@@ -63,8 +63,15 @@ struct channel_config {
   std::string verify_token;     // the subscription handshake's hub.verify_token
   // Twilio
   std::string number;       // our number, E.164 ("+15550001111") or "whatsapp:+..."
-  std::string account_sid;  // optional: inbound AccountSid must match when set
-  std::string auth_token;   // signs X-Twilio-Signature
+  std::string account_sid;  // inbound AccountSid must match when set; sending needs it
+  std::string auth_token;   // signs X-Twilio-Signature; Basic auth password when sending
+  // Sending (M5). Empty or 0: the provider's default (channels.hpp).
+  std::string api_base_url;          // where the provider's API is (a simulator in tests)
+  std::string api_version;           // WhatsApp Graph API version in the path
+  std::string access_token;          // WhatsApp: the bearer token that sends
+  unsigned messages_per_second = 0;  // provider calls per second, at most, in any second
+  unsigned pair_interval_ms = 0;     // WhatsApp: one message per recipient per interval...
+  unsigned pair_burst = 0;           // ...after a burst of this many
 
   bool operator==(const channel_config&) const = default;
 };

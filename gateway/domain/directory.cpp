@@ -116,17 +116,7 @@ std::string encode(const directory_change& c) {
       o["id"] = c.token.id;
       break;
     case directory_change::kind::put_channel: {
-      const auto& ch = *c.channel;
-      o["provider"] = provider_name(ch.provider);
-      for (const auto& [k, v] : {std::pair{"id", &ch.id},
-                                 {"tenant", &ch.tenant},
-                                 {"phone_number_id", &ch.phone_number_id},
-                                 {"app_secret", &ch.app_secret},
-                                 {"verify_token", &ch.verify_token},
-                                 {"number", &ch.number},
-                                 {"account_sid", &ch.account_sid},
-                                 {"auth_token", &ch.auth_token}})
-        if (!v->empty()) o[k] = *v;
+      write_channel(*c.channel, o, true);
       break;
     }
     case directory_change::kind::delete_channel:

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
+#include "gateway/config/channels.hpp"
+
 #include <unistd.h>
 #include <cstdio>
 #include <fstream>
@@ -169,6 +173,51 @@ TEST(Config, ChannelsAreCheckedFieldByField) {
                      "webhooks.public_base_url"));
   EXPECT_TRUE(starts(error_of(R"({"webhooks":{"public_base_url":"https://gw/x"}})"),
                      "webhooks.public_base_url"));
+}
+
+TEST(Config, ChannelSendingFields) {
+  const std::string wa =
+      R"({"id":"wa","provider":"whatsapp","tenant":"c","phone_number_id":"1065","app_secret":"s",)"
+      R"("verify_token":"v","access_token":"EAAG","api_base_url":"http://127.0.0.1:9400",)"
+      R"("api_version":"v20.0","messages_per_second":250,"pair_interval_ms":3000,"pair_burst":4})";
+  file f(R"({"channels":[)" + wa + "]}");
+  char* none[] = {nullptr};
+  auto c = load_config(f.path, none, {});
+  const auto& ch = c.channels.at(0);
+  EXPECT_EQ(ch.access_token, "EAAG");
+  EXPECT_EQ(ch.api_base_url, "http://127.0.0.1:9400");
+  EXPECT_EQ(ch.api_version, "v20.0");
+  EXPECT_EQ(ch.messages_per_second, 250u);
+  EXPECT_EQ(ch.pair_interval_ms, 3000u);
+  EXPECT_EQ(ch.pair_burst, 4u);
+
+  // What the journal keeps (everything) and what the API shows (secrets named).
+  boost::json::object all, shown;
+  write_channel(ch, all, true);
+  write_channel(ch, shown, false);
+  channel_config back;
+  EXPECT_FALSE(read_channel(all, back));
+  EXPECT_EQ(back, ch);
+  EXPECT_FALSE(shown.contains("access_token"));
+  EXPECT_FALSE(shown.contains("app_secret"));
+  EXPECT_EQ(shown.at("secrets"),
+            (boost::json::array{"app_secret", "verify_token", "access_token"}));
+  EXPECT_EQ(shown.at("messages_per_second"), 250);
+
+  auto error = [&](std::string_view from, std::string_view to) {
+    auto bad = wa;
+    bad.replace(bad.find(from), from.size(), to);
+    return error_of(R"({"channels":[)" + bad + "]}");
+  };
+  EXPECT_TRUE(error(R"("messages_per_second":250)", R"("messages_per_second":0)")
+                  .starts_with("channels[0].messages_per_second"));
+  EXPECT_TRUE(
+      error(R"("pair_burst":4)", R"("pair_burst":"4")").starts_with("channels[0].pair_burst"));
+  EXPECT_TRUE(
+      error("http://127.0.0.1:9400", "127.0.0.1:9400").starts_with("channels[0].api_base_url"));
+  auto twilio_field = error(R"("pair_burst":4)", R"("account_sid":"AC1")");
+  EXPECT_TRUE(twilio_field.starts_with("channels[0].account_sid")) << twilio_field;
+  EXPECT_NE(twilio_field.find("not a field of a whatsapp channel"), std::string::npos);
 }
 
 TEST(Config, AgentsAreCheckedFieldByField) {
