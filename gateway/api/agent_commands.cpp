@@ -6,6 +6,7 @@
 
 #include "gateway/api/agent_views.hpp"
 #include "gateway/api/directory_api.hpp"
+#include "protocol/sms.hpp"
 
 namespace gw::api {
 
@@ -27,6 +28,19 @@ std::int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// Agent texts on SMS channels: at most this many parts (Twilio's own
+// ceiling is 1,600 characters, about ten GSM-7 parts).
+constexpr std::size_t max_sms_segments = 10;
+
+// Why a channel cannot send, if it cannot: it lacks the credentials.
+std::optional<std::string> cannot_send(const channel_config& ch) {
+  if (ch.provider == provider_kind::whatsapp && ch.access_token.empty())
+    return "channel \"" + ch.id + "\" receives but cannot send: it has no access_token";
+  if (ch.provider == provider_kind::twilio && ch.account_sid.empty())
+    return "channel \"" + ch.id + "\" receives but cannot send: it has no account_sid";
+  return std::nullopt;
 }
 
 bool serves(command_kind k) {
@@ -87,6 +101,9 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
 
   const auto ch = channels_.find(cmd.channel);
   if (!ch || ch->tenant != who.tenant) return fail(agent_error::not_found, "no conversation " + cv);
+  // WhatsApp's 24-hour window applies to the Cloud API and to Twilio's WhatsApp numbers.
+  const bool whatsapp =
+      ch->provider == provider_kind::whatsapp || ch->number.starts_with("whatsapp:");
 
   // The directory, once: the caller, its teams, the tenant's setting, and
   // the assignee and team an `assign` names.
@@ -110,6 +127,14 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
       problem = "no team \"" + *cmd.assign_team + "\"";
   });
   if (!problem.empty()) return fail(problem_code, problem);
+  if (cmd.kind == command_kind::send) {
+    if (auto why = cannot_send(*ch)) return fail(agent_error::unavailable, *why);
+    if (!whatsapp) {  // an SMS: GSM-7 or UCS-2, in parts; say why when refused
+      auto plan = protocol::check_sms(cmd.text, {.max_segments = max_sms_segments});
+      if (auto* no = std::get_if<protocol::sms_refusal>(&plan))
+        return fail(agent_error::bad_args, "\"tx\": " + no->message);
+    }
+  }
 
   event e;
   e.author = who.agent;
@@ -144,16 +169,23 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
 
   // Filled on the home shard: the message id a repeated send already has.
   auto known = std::make_shared<std::string>();
-  auto guard = [a, me = who.agent, cmd, cv, known](const domain::conversation* c,
-                                                   std::vector<event>& events) -> guard_outcome {
+  auto guard = [a, me = who.agent, cmd, cv, known, whatsapp](
+                   const domain::conversation* c, std::vector<event>& events) -> guard_outcome {
     if (!c || !visible(a, me, c->team, c->assignee))
       return {guard_verdict::refuse, "no conversation " + cv};
     auto& ev = events.front();
     switch (cmd.kind) {
       case command_kind::send:
       case command_kind::note:
-        if (auto it = c->client_ids.find(ev.client_id); it != c->client_ids.end())
+        if (auto it = c->client_ids.find(ev.client_id); it != c->client_ids.end()) {
           *known = it->second;
+          return {};  // answered as the repeat it is, window or not
+        }
+        if (cmd.kind == command_kind::send && whatsapp && !c->window_open(wall_ms()))
+          return {guard_verdict::refuse,
+                  "more than 24 hours since the patient last wrote on " + cv +
+                      ": WhatsApp allows only approved templates now",
+                  "window_closed"};
         return {};
       case command_kind::assign:
         ev.value = cmd.assign_agent ? *cmd.assign_agent : c->assignee;
@@ -179,7 +211,8 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
   std::vector<event> events{std::move(e)};
   core_.submit(
       std::move(key), std::move(events),
-      [cmd, known, mem, reply = std::move(reply)](std::error_code ec, domain::submit_result r) {
+      [cmd, known, mem, sent = on_message_out_, reply = std::move(reply)](std::error_code ec,
+                                                                          domain::submit_result r) {
         if (ec) {
           reply(protocol::encode_error(
               cmd.id, agent_error::unavailable,
@@ -189,13 +222,17 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
           return;
         }
         if (r.refused) {
-          reply(protocol::encode_error(cmd.id, agent_error::not_found, r.reason));
+          reply(protocol::encode_error(
+              cmd.id,
+              r.code == "window_closed" ? agent_error::window_closed : agent_error::not_found,
+              r.reason));
           return;
         }
         boost::json::object result;
         if (cmd.kind == command_kind::send || cmd.kind == command_kind::note) {
           if (!r.events.empty()) {
             result["m"] = protocol::to_json(message_of(r.events.front()));
+            if (cmd.kind == command_kind::send && sent) sent(r.events.front());
           } else {  // the same command id, stored before (perhaps before a restart)
             result["m"] = boost::json::object{{"m", *known}};
             result["dup"] = true;

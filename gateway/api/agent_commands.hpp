@@ -44,6 +44,12 @@ class agent_commands {
         channels_(channels),
         feeds_(shards, core, directory, bus, fanout_interval) {}
 
+  // Called with every message_out a `send` made durable (not with repeats):
+  // the outbound queue takes it from there. Set before the shards start.
+  void on_message_out(std::function<void(const domain::event&)> fn) {
+    on_message_out_ = std::move(fn);
+  }
+
   // The net::agent_command_runner: on the session's thread.
   void run(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply,
            const std::weak_ptr<net::agent_outbox>& outbox);
@@ -60,6 +66,7 @@ class agent_commands {
   domain::directory_service& directory_;
   const channel_directory& channels_;
   agent_feeds feeds_;
+  std::function<void(const domain::event&)> on_message_out_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<memory>> memories_;  // "tenant/agent"
 };

@@ -68,8 +68,20 @@ server::server(const config& cfg)
     }
     return who;
   };
+  outbound::outbox_options sending;
+  sending.client.connect_timeout = cfg.outbound.connect_timeout;
+  sending.client.request_timeout = cfg.outbound.request_timeout;
+  sending.client.ca_file = cfg.outbound.ca_file;
+  sending.max_attempts = cfg.outbound.max_attempts;
+  sending.queue_limit = cfg.outbound.queue_limit;
+  sending.public_base_url = cfg.webhooks.public_base_url;
+  outbox_ = std::make_unique<outbound::outbox>(shards_, *core_, *channels_, std::move(sending));
+  metrics_.add_collector([o = outbox_.get()](std::string& out) { o->write_metrics(out); });
   agent_commands_ = std::make_unique<api::agent_commands>(shards_, *core_, *directory_, *channels_,
                                                           bus_, cfg.ws.fanout_interval);
+  agent_commands_->on_message_out([o = outbox_.get()](const domain::event& e) {
+    o->enqueue({e.conv, e.message_id, e.text});
+  });
   ctx_.run_agent_command = [ac = agent_commands_.get()](
                                const net::agent_identity& who, const protocol::command& cmd,
                                net::frame_sink reply, std::weak_ptr<net::agent_outbox> outbox) {
@@ -107,7 +119,8 @@ server::~server() {
   // After a failed start the listener may still be accepting.
   stop_listener(std::chrono::steady_clock::now() + std::chrono::seconds(1));
   shards_.stop();
-  core_.reset();  // flushes the journals
+  outbox_.reset();  // its timers and connections belong to the stopped shards
+  core_.reset();    // flushes the journals
   directory_.reset();
 }
 
@@ -137,6 +150,13 @@ void server::start() {
                           {"ms", r.took.count()},
                           {"epoch", core_->epoch()},
                           {"directory_changes", changes}});
+  // Messages accepted before a restart but not yet sent go out now.
+  auto tenants = directory_->read([](const domain::directory_state& s) {
+    std::vector<std::string> ids;
+    for (const auto& [id, t] : s.tenants) ids.push_back(id);
+    return ids;
+  });
+  for (const auto& t : tenants) outbox_->resume(t);
   state_.store(lifecycle::ready, std::memory_order_release);
 }
 

@@ -18,6 +18,7 @@
 #include "gateway/domain/event_bus.hpp"
 #include "gateway/net/context.hpp"
 #include "gateway/net/listener.hpp"
+#include "gateway/outbound/outbox.hpp"
 #include "gateway/runtime/shards.hpp"
 
 namespace gw::app {
@@ -65,6 +66,7 @@ class server {
   std::unique_ptr<api::channel_directory> channels_;  // a view of directory_
   std::unique_ptr<api::webhooks> webhooks_;
   std::unique_ptr<api::agent_commands> agent_commands_;
+  std::unique_ptr<outbound::outbox> outbox_;  // destroyed after the shards stop
   std::shared_ptr<net::listener> listener_;
   boost::asio::ip::tcp::endpoint endpoint_;
 };

@@ -93,6 +93,15 @@ struct webhook_config {
   std::size_t max_body_bytes = 256 * 1024;  // per webhook request; larger: 413
 };
 
+// Sending to the providers (M5): the client pool and the retry policy.
+struct outbound_config {
+  milliseconds connect_timeout{5'000};   // resolve + TCP + TLS handshake
+  milliseconds request_timeout{15'000};  // write the call, read the answer
+  unsigned max_attempts = 10;            // calls per message before it fails
+  std::size_t queue_limit = 100'000;     // messages waiting per channel; more: failed
+  std::string ca_file;                   // PEM bundle for the providers; empty: the system's
+};
+
 struct config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
@@ -107,6 +116,7 @@ struct config {
   std::size_t history_per_conversation = 200;  // messages and notes kept for hist/recent
   tls_config tls;
   webhook_config webhooks;
+  outbound_config outbound;
   std::vector<channel_config> channels;
   std::vector<agent_config> agents;
   std::string admin_key;  // bearer key for /v1/ admin routes; empty: they answer 403

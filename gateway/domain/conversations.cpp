@@ -284,6 +284,7 @@ void conversation_service::submit(conversation_key key, std::vector<event> event
         r.duplicate = g.verdict == guard_verdict::skip;
         r.refused = g.verdict == guard_verdict::refuse;
         r.reason = std::move(g.reason);
+        r.code = std::move(g.code);
         r.after = summary_of(c.conv);
         return done({}, std::move(r));
       }
@@ -368,7 +369,7 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
     if (c.completed < c.issued)
       c.retries.emplace_back(c.issued, std::move(done));
     else
-      done({}, submit_result{{}, true, false, {}, summary_of(c.conv)});
+      done({}, submit_result{{}, true, false, {}, summary_of(c.conv), {}});
     return;
   }
   auto now =
@@ -415,7 +416,7 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
                       } else if (bus_) {
                         for (const auto& e : events) bus_->skip(e.conv.tenant, e.offset);
                       }
-                      done(ec, submit_result{std::move(events), false, false, {}, summary});
+                      done(ec, submit_result{std::move(events), false, false, {}, summary, {}});
                       std::erase_if(c.retries, [&](auto& r) {
                         if (r.first > c.completed) return false;
                         submit_result dup;

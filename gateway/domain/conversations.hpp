@@ -50,6 +50,7 @@ struct submit_result {
   bool refused = false;        // a guard refused (see submit_guard): nothing stored
   std::string reason;          // why, when refused
   conversation_summary after;  // the conversation once this submit was applied
+  std::string code;            // refused: the guard's error code, when it gave one
 };
 
 // A guarded submit's check, run on the home shard before anything is
@@ -59,8 +60,12 @@ struct submit_result {
 // duplicate (the change is already there), `refuse` stores nothing.
 enum class guard_verdict : std::uint8_t { go, skip, refuse };
 struct guard_outcome {
+  guard_outcome() = default;
+  guard_outcome(guard_verdict v, std::string why, std::string refusal_code = {})
+      : verdict(v), reason(std::move(why)), code(std::move(refusal_code)) {}
   guard_verdict verdict = guard_verdict::go;
   std::string reason;
+  std::string code;  // refuse: a stable code for the caller's answer; "" for not found
 };
 using submit_guard =
     std::function<guard_outcome(const conversation* c, std::vector<event>& events)>;

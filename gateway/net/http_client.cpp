@@ -377,6 +377,14 @@ void http_client_pool::close() {
   }
 }
 
+bool http_client_pool::can_start_now(const origin& o) const {
+  if (closed_) return false;
+  auto it = hosts_.find(o.key());
+  if (it == hosts_.end()) return true;
+  const auto& h = it->second;
+  return h.waiting.empty() && (!h.idle.empty() || h.open < opts_.max_connections_per_origin);
+}
+
 http_client_pool::stats http_client_pool::counters() const {
   auto s = stats_;
   for (const auto& [key, h] : hosts_) {

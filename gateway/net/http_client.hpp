@@ -74,6 +74,12 @@ class http_client_pool {
   // once, on this pool's thread, never inline. After close(), fails at once.
   void request(const origin& o, adapters::http_call call, done_fn done);
 
+  // Whether a request to `o` would go out at once, on an idle connection or
+  // a new one, instead of waiting for a busy connection. Callers that pace
+  // their requests (the outbound limits) ask first: a request that waits
+  // here would leave later than its pacing said.
+  bool can_start_now(const origin& o) const;
+
   // Fails waiting requests, cancels those in flight, closes connections.
   void close();
 

@@ -27,7 +27,9 @@ class AgentAuth : public ::testing::Test {
     config_ = dir_.path() + "/gateway.json";
     std::ofstream(config_) << R"({"admin": {"key": ")" << operator_key << R"("},
       "channels": [{"id": "wa-main", "provider": "whatsapp", "tenant": "clinic-1",
-         "phone_number_id": "106540352242922", "app_secret": "s", "verify_token": "v"}]})";
+         "phone_number_id": "106540352242922", "app_secret": "s", "verify_token": "v",
+         "access_token": "t", "api_base_url": "http://127.0.0.1:1"}],
+      "outbound": {"max_attempts": 1000}})";
     gw_.reset();
     gw_ = std::make_unique<gateway_process>(
         std::vector<std::string>{"--config", config_, "--data-dir", dir_.path() + "/data"},

@@ -29,7 +29,8 @@ struct deployment {
       "channels": [
         {"id": "wa-main", "provider": "whatsapp", "tenant": "clinic-1",
          "phone_number_id": "106540352242922", "app_secret": ")"
-        << secret << R"(", "verify_token": "v"},
+        << secret << R"(", "verify_token": "v",
+         "access_token": "t", "api_base_url": "http://127.0.0.1:1"},
         {"id": "wa-side", "provider": "whatsapp", "tenant": "clinic-1",
          "phone_number_id": "206540352242922", "app_secret": ")"
         << secret << R"(", "verify_token": "v"},
@@ -41,8 +42,11 @@ struct deployment {
         {"tenant": "clinic-1", "id": "cy", "channels": ["wa-side"], "token": "token-cy-0000000003"}]})";
   }
   std::unique_ptr<gateway_process> start() {
-    return std::make_unique<gateway_process>(std::vector<std::string>{
-        "--config", dir.path() + "/gateway.json", "--data-dir", dir.path() + "/data"});
+    // wa-main sends to a closed port, so its messages stay queued (retrying).
+    return std::make_unique<gateway_process>(
+        std::vector<std::string>{"--config", dir.path() + "/gateway.json", "--data-dir",
+                                 dir.path() + "/data"},
+        std::vector<std::string>{"GATEWAY_OUTBOUND_MAX_ATTEMPTS=1000"});
   }
   temp_dir dir;
 };
@@ -75,7 +79,7 @@ TEST(AgentCommands, SendNoteAssignCloseReopenMarkAndTheySurviveSigkill) {
     ASSERT_EQ(code(sent), "ok") << json::serialize(sent);
     const auto& m = sent.at("m").as_object();
     EXPECT_EQ(m.at("d").as_string(), "out");
-    EXPECT_EQ(m.at("st").as_string(), "queued");  // no provider connection before M5
+    EXPECT_EQ(m.at("st").as_string(), "queued");  // handed to the outbound queue
     EXPECT_EQ(m.at("tx").as_string(), "See you at 10.");
     EXPECT_EQ(m.at("au").as_string(), "bo");
     EXPECT_EQ(m.at("seq").as_int64(), 2);
@@ -145,6 +149,7 @@ TEST(AgentCommands, WhoMayTouchWhichConversation) {
                        R"(","tx":"hello"})"));
   };
   EXPECT_EQ(send(cy, "x1", patient_cv), "forbidden");                // cy may not use wa-main
+  EXPECT_EQ(send(cy, "x0", "wa-side:+34600111222"), "unavailable");  // wa-side cannot send
   EXPECT_EQ(send(bo, "x2", "wa-main:+34999999999"), "not_found");    // no such conversation
   EXPECT_EQ(send(ana, "x3", "wa-other:+34600111222"), "not_found");  // another tenant's channel
   EXPECT_EQ(code(ana.call(R"({"c":"assign","id":"x4","cv":")" + patient_cv + R"(","ag":"zed"})")),

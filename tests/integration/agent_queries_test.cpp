@@ -26,17 +26,22 @@ struct deployment {
       "channels": [
         {"id": "wa-main", "provider": "whatsapp", "tenant": "clinic-1",
          "phone_number_id": "106540352242922", "app_secret": ")"
-                                                << secret << R"(", "verify_token": "v"},
+                                                << secret << R"(", "verify_token": "v",
+         "access_token": "t", "api_base_url": "http://127.0.0.1:1"},
         {"id": "wa-side", "provider": "whatsapp", "tenant": "clinic-1",
          "phone_number_id": "206540352242922", "app_secret": ")"
-                                                << secret << R"(", "verify_token": "v"}],
+                                                << secret << R"(", "verify_token": "v",
+         "access_token": "t", "api_base_url": "http://127.0.0.1:1"}],
       "agents": [
         {"tenant": "clinic-1", "id": "ana", "role": "admin", "token": "token-ana-000000001"},
         {"tenant": "clinic-1", "id": "bo", "channels": ["wa-main"], "token": "token-bo-0000000002"}]})";
   }
   std::unique_ptr<gateway_process> start() {
-    return std::make_unique<gateway_process>(std::vector<std::string>{
-        "--config", dir.path() + "/gateway.json", "--data-dir", dir.path() + "/data"});
+    // The channels send to a closed port, so their messages stay queued (retrying).
+    return std::make_unique<gateway_process>(
+        std::vector<std::string>{"--config", dir.path() + "/gateway.json", "--data-dir",
+                                 dir.path() + "/data"},
+        std::vector<std::string>{"GATEWAY_OUTBOUND_MAX_ATTEMPTS=1000"});
   }
   temp_dir dir;
 };

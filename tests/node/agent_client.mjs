@@ -31,8 +31,11 @@ writeFileSync(join(dir, 'gateway.json'), JSON.stringify({
   data_dir: join(dir, 'data'),
   log: { level: 'info' },
   admin: { key: adminKey },
+  // Sends go to a closed port: they stay queued (retrying) for this test.
+  outbound: { max_attempts: 1000 },
   channels: [{ id: 'wa-js', provider: 'whatsapp', tenant: 'clinic-js',
-    phone_number_id: '300000000000001', app_secret: appSecret, verify_token: 'v' }],
+    phone_number_id: '300000000000001', app_secret: appSecret, verify_token: 'v',
+    access_token: 'wa-token', api_base_url: 'http://127.0.0.1:1' }],
   agents: [{ tenant: 'clinic-js', id: 'eva', role: 'agent', token: agentToken }],
 }));
 

@@ -1,0 +1,402 @@
+// Per-channel queues on their home shards: pacing, fairness, retries, and
+// the events that record each message's outcome.
+#include "gateway/outbound/outbox.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <map>
+#include <optional>
+#include <random>
+
+#include "adapters/twilio/send.hpp"
+#include "adapters/whatsapp_cloud/send.hpp"
+#include "gateway/config/channels.hpp"
+#include "gateway/obs/log.hpp"
+#include "gateway/obs/metrics.hpp"
+#include "protocol/pacing.hpp"
+
+namespace gw::outbound {
+
+namespace asio = boost::asio;
+using adapters::verdict;
+using protocol::nanos;
+
+namespace {
+
+constexpr nanos ms = 1'000'000;
+
+nanos now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// FNV-1a of "tenant/channel": the channel's queue has one home.
+std::uint64_t channel_hash(const domain::conversation_key& k) {
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view s) {
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  };
+  mix(k.tenant);
+  mix("/");
+  mix(k.channel);
+  return h;
+}
+
+}  // namespace
+
+// One shard's share: the queues of the channels whose home it is.
+struct outbox::part {
+  struct waiting {
+    job j;
+    unsigned attempts = 0;
+    nanos not_before = 0;
+  };
+
+  struct channel_queue {
+    channel_queue(asio::io_context& ioc, const channel_config& ch, nanos margin)
+        : limit(ch.messages_per_second ? ch.messages_per_second
+                                       : default_messages_per_second(ch.provider),
+                protocol::ns_per_second + margin),
+          pairs(nanos(ch.pair_interval_ms ? ch.pair_interval_ms : default_pair_interval_ms) * ms,
+                ch.pair_burst ? ch.pair_burst : default_pair_burst),
+          timer(ioc) {}
+    protocol::window_limiter limit;
+    protocol::pair_pacer pairs;
+    std::map<std::string, std::deque<waiting>> by_address;  // each conversation's FIFO
+    std::deque<std::string> turn;  // conversations with a message waiting and none in flight
+    std::size_t queued = 0;        // waiting, in flight included
+    unsigned in_flight = 0;
+    asio::steady_timer timer;
+    bool armed = false;
+    nanos armed_for = 0;
+    bool pump_posted = false;
+  };
+
+  part(asio::io_context& ioc, const api::channel_directory& channels,
+       domain::conversation_service& core, const outbox_options& opts)
+      : ioc_(ioc),
+        channels_(channels),
+        core_(core),
+        opts_(opts),
+        pool_(ioc, opts.client),
+        rng_(std::random_device{}()) {}
+
+  void add(job j) {
+    auto ch = channels_.find(j.conv.channel);
+    if (!ch || ch->tenant != j.conv.tenant)
+      return record_failed(j, 0, "channel_gone", "the channel no longer exists");
+    auto key = j.conv.tenant + "/" + j.conv.channel;
+    auto& q = queues_[key];
+    if (!q) q = std::make_unique<channel_queue>(ioc_, *ch, opts_.pacing_margin.count() * ms);
+    if (q->queued >= opts_.queue_limit)
+      return record_failed(j, 0, "queue_full",
+                           "more than outbound.queue_limit messages wait on this channel");
+    auto address = j.conv.address;
+    auto& fifo = q->by_address[address];
+    fifo.push_back({std::move(j), 0, 0});
+    ++q->queued;
+    ++queued_;
+    if (fifo.size() == 1 && !in_flight_.contains(key + "/" + address)) q->turn.push_back(address);
+    pump(key, *q);
+  }
+
+  // Starts every call the limits allow; arms the timer for the next one.
+  // A call that would wait for a busy connection is not started: the next
+  // completion pumps again.
+  void pump(const std::string& key, channel_queue& q) {
+    auto now = now_ns();
+    std::optional<net::origin> where;
+    if (!q.turn.empty()) where = origin_of(key);
+    nanos next = -1;
+    auto later = [&next](nanos at) { next = next < 0 ? at : std::min(next, at); };
+    for (std::size_t n = q.turn.size(); n > 0 && q.in_flight < opts_.max_in_flight_per_channel;
+         --n) {
+      auto address = std::move(q.turn.front());
+      q.turn.pop_front();
+      auto& w = q.by_address[address].front();
+      if (w.not_before > now) {  // backing off
+        later(w.not_before);
+        q.turn.push_back(std::move(address));
+        continue;
+      }
+      if (auto wait = q.pairs.wait(address, now); wait > 0) {  // this recipient's pair rate
+        later(now + wait);
+        q.turn.push_back(std::move(address));
+        continue;
+      }
+      if (auto wait = q.limit.wait(now); wait > 0) {  // the channel's throughput
+        later(now + wait);
+        q.turn.push_front(std::move(address));
+        break;
+      }
+      if (where && !pool_.can_start_now(*where)) {  // every connection busy
+        // Our completions pump again; another channel's (same origin) do
+        // not, so look again soon as well.
+        later(now + 10 * ms);
+        q.turn.push_front(std::move(address));
+        break;
+      }
+      q.limit.take(now);
+      q.pairs.take(address, now);
+      auto x = std::move(q.by_address[address].front());
+      q.by_address[address].pop_front();
+      in_flight_.insert(key + "/" + address);
+      send(key, q, std::move(x));
+    }
+    if (next >= 0) arm(key, q, next);
+  }
+
+  // The channel's API origin, or nullopt when the channel is gone or its
+  // URL unusable (send() then fails the message with the reason).
+  std::optional<net::origin> origin_of(const std::string& key) {
+    auto slash = key.find('/');
+    auto ch = channels_.find(std::string_view(key).substr(slash + 1));
+    if (!ch) return std::nullopt;
+    return net::parse_origin(ch->api_base_url.empty() ? default_api_base_url(ch->provider)
+                                                      : std::string_view(ch->api_base_url));
+  }
+
+  void arm(const std::string& key, channel_queue& q, nanos at) {
+    if (q.armed && q.armed_for <= at) return;
+    q.armed = true;
+    q.armed_for = at;
+    q.timer.expires_after(std::chrono::nanoseconds(std::max<nanos>(at - now_ns(), 0)));
+    q.timer.async_wait([this, key, &q](boost::system::error_code ec) {
+      if (ec) return;  // re-armed earlier, or shutting down
+      q.armed = false;
+      pump(key, q);
+    });
+  }
+
+  void send(const std::string& key, channel_queue& q, waiting x) {
+    auto ch = channels_.find(x.j.conv.channel);
+    if (!ch || ch->tenant != x.j.conv.tenant)
+      return finish(key, q, x, [&] {
+        record_failed(x.j, x.attempts, "channel_gone", "the channel no longer exists");
+      });
+    adapters::outbound_message m;
+    m.id = x.j.message_id;
+    m.text = x.j.text;
+    m.to = x.j.conv.address;
+    std::variant<adapters::http_call, std::string> call;
+    bool whatsapp = ch->provider == provider_kind::whatsapp;
+    if (whatsapp) {
+      m.from = ch->phone_number_id;
+      if (ch->access_token.empty())
+        return finish(key, q, x, [&] {
+          record_failed(x.j, x.attempts, "no_credentials",
+                        "channel " + ch->id + " has no access_token to send with");
+        });
+      adapters::whatsapp_cloud::sender s{
+          ch->access_token,
+          ch->api_version.empty() ? std::string(default_whatsapp_api_version) : ch->api_version};
+      auto built = adapters::whatsapp_cloud::build_send(m, s);
+      if (auto* e = std::get_if<adapters::whatsapp_cloud::build_error>(&built))
+        call = e->message;
+      else
+        call = std::get<adapters::http_call>(std::move(built));
+    } else {
+      m.from = ch->number;
+      if (ch->number.starts_with("whatsapp:")) m.to = "whatsapp:" + m.to;
+      if (ch->account_sid.empty())
+        return finish(key, q, x, [&] {
+          record_failed(x.j, x.attempts, "no_credentials",
+                        "channel " + ch->id + " has no account_sid to send with");
+        });
+      adapters::twilio::account a{
+          ch->account_sid, ch->auth_token,
+          opts_.public_base_url.empty()
+              ? ""
+              : opts_.public_base_url + "/webhooks/twilio/" + ch->id + "/status"};
+      auto built = adapters::twilio::build_send(m, a);
+      if (auto* e = std::get_if<adapters::twilio::build_error>(&built))
+        call = e->message;
+      else
+        call = std::get<adapters::http_call>(std::move(built));
+    }
+    if (auto* problem = std::get_if<std::string>(&call))
+      return finish(key, q, x,
+                    [&] { record_failed(x.j, x.attempts, "invalid_message", *problem); });
+    auto where = net::parse_origin(ch->api_base_url.empty() ? default_api_base_url(ch->provider)
+                                                            : std::string_view(ch->api_base_url));
+    if (!where)
+      return finish(key, q, x, [&] {
+        record_failed(x.j, x.attempts, "bad_api_base_url",
+                      "channel " + ch->id + " has an unusable api_base_url");
+      });
+    ++x.attempts;
+    ++q.in_flight;
+    ++calls_;
+    pool_.request(*where, std::get<adapters::http_call>(std::move(call)),
+                  [this, key, &q, x = std::move(x), whatsapp](net::client_result r) mutable {
+                    --q.in_flight;
+                    auto result = whatsapp ? adapters::whatsapp_cloud::read_send_reply(r.reply)
+                                           : adapters::twilio::read_send_reply(r.reply);
+                    if (result.code == "no_reply" && !r.error.empty())
+                      result.reason = "no_reply: " + r.error;
+                    outcome(key, q, std::move(x), std::move(result));
+                  });
+  }
+
+  void outcome(const std::string& key, channel_queue& q, waiting x, adapters::send_result r) {
+    auto now = now_ns();
+    switch (r.kind) {
+      case verdict::accepted:
+        ++sent_;
+        record(x.j, r.provider_id, "sent", "");
+        return finish(key, q, x, [] {});
+      case verdict::failed:
+        return finish(key, q, x, [&] { record_failed(x.j, x.attempts, r.code, r.reason); });
+      default:
+        break;
+    }
+    if (x.attempts >= opts_.max_attempts)
+      return finish(key, q, x, [&] { record_failed(x.j, x.attempts, r.code, r.reason); });
+    ++retries_;
+    nanos hint = r.retry_after_ms * ms;
+    if (r.kind == verdict::throttle_channel) {
+      ++throttled_;
+      q.limit.pause_until(now + std::max<nanos>(hint, 1000 * ms));
+    } else if (r.kind == verdict::throttle_recipient) {
+      ++throttled_;
+      q.pairs.hold(x.j.conv.address, now + hint);
+    } else {  // retry: exponential backoff with full jitter
+      auto cap = std::min<nanos>(opts_.backoff_cap.count() * ms,
+                                 opts_.backoff_base.count() * ms << std::min(x.attempts, 20u));
+      x.not_before =
+          now + std::max<nanos>(hint, std::uniform_int_distribution<nanos>(0, cap)(rng_));
+    }
+    // Back to the head of its conversation: order is kept.
+    auto address = x.j.conv.address;
+    q.by_address[address].push_front(std::move(x));
+    in_flight_.erase(key + "/" + address);
+    q.turn.push_back(address);
+    schedule(key, q);
+  }
+
+  // The message left the queue (sent or failed): its conversation's next one may go.
+  template <class Record>
+  void finish(const std::string& key, channel_queue& q, const waiting& x, Record record_it) {
+    record_it();
+    auto address = x.j.conv.address;
+    in_flight_.erase(key + "/" + address);
+    --q.queued;
+    --queued_;
+    auto it = q.by_address.find(address);
+    if (it != q.by_address.end()) {
+      if (it->second.empty())
+        q.by_address.erase(it);
+      else
+        q.turn.push_back(address);
+    }
+    schedule(key, q);
+  }
+
+  // pump() on a later turn of the loop: a run of messages that fail before
+  // any call (a channel without credentials) must not recurse.
+  void schedule(const std::string& key, channel_queue& q) {
+    if (q.pump_posted) return;
+    q.pump_posted = true;
+    asio::post(ioc_, [this, key, &q] {
+      q.pump_posted = false;
+      pump(key, q);
+    });
+  }
+
+  void record(const job& j, std::string provider_id, std::string status, std::string detail) {
+    domain::event e;
+    e.kind = domain::event_kind::message_status;
+    e.provider_id = std::move(provider_id);
+    e.message_id = j.message_id;
+    e.value = std::move(status);
+    e.detail = std::move(detail);
+    core_.submit(
+        j.conv, {std::move(e)}, [id = j.message_id](std::error_code ec, domain::submit_result) {
+          if (ec)
+            log::warn("outbound outcome not recorded", {{"message", id}, {"error", ec.message()}});
+        });
+  }
+
+  // A failure before the provider gave the message an id is keyed by ours.
+  void record_failed(const job& j, unsigned attempts, const std::string& code,
+                     const std::string& reason) {
+    ++failed_;
+    auto detail = reason.starts_with(code) ? reason : code + ": " + reason;
+    if (attempts > 1) detail += " (" + std::to_string(attempts) + " attempts)";
+    record(j, "gw:" + j.message_id, "failed", std::move(detail));
+  }
+
+  asio::io_context& ioc_;
+  const api::channel_directory& channels_;
+  domain::conversation_service& core_;
+  const outbox_options& opts_;
+  net::http_client_pool pool_;
+  std::mt19937_64 rng_;
+  std::map<std::string, std::unique_ptr<channel_queue>> queues_;  // "tenant/channel"
+  std::unordered_set<std::string> in_flight_;  // "tenant/channel/address" with a call out
+  // For /metrics, read from any thread.
+  std::atomic<std::uint64_t> calls_{0}, sent_{0}, failed_{0}, retries_{0}, throttled_{0};
+  std::atomic<std::int64_t> queued_{0};
+};
+
+outbox::outbox(runtime::shard_set& shards, domain::conversation_service& core,
+               const api::channel_directory& channels, outbox_options opts)
+    : shards_(shards), core_(core), opts_(std::move(opts)) {
+  for (unsigned i = 0; i < shards.size(); ++i)
+    parts_.push_back(std::make_unique<part>(shards.at(i).ioc, channels, core, opts_));
+}
+
+outbox::~outbox() = default;
+
+unsigned outbox::home_of(const domain::conversation_key& k) const {
+  return static_cast<unsigned>(channel_hash(k) % parts_.size());
+}
+
+void outbox::enqueue(job j) {
+  auto home = home_of(j.conv);
+  asio::post(shards_.at(home).ioc,
+             [p = parts_[home].get(), j = std::move(j)]() mutable { p->add(std::move(j)); });
+}
+
+void outbox::resume(const std::string& tenant) {
+  core_.scan(
+      tenant,
+      [this](unsigned, const domain::conversation& c) {
+        for (const auto& m : c.history)
+          if (m.kind == domain::event_kind::message_out && m.status == "queued")
+            enqueue({c.key, m.id, m.text});
+      },
+      [tenant](bool complete) {
+        if (!complete)
+          log::warn("outbound resume skipped a recovering shard", {{"tenant", tenant}});
+      });
+}
+
+void outbox::write_metrics(std::string& out) const {
+  std::uint64_t calls = 0, sent = 0, failed = 0, retries = 0, throttled = 0;
+  std::int64_t queued = 0;
+  for (const auto& p : parts_) {
+    calls += p->calls_.load(std::memory_order_relaxed);
+    sent += p->sent_.load(std::memory_order_relaxed);
+    failed += p->failed_.load(std::memory_order_relaxed);
+    retries += p->retries_.load(std::memory_order_relaxed);
+    throttled += p->throttled_.load(std::memory_order_relaxed);
+    queued += p->queued_.load(std::memory_order_relaxed);
+  }
+  metrics::write_metric(out, "gateway_outbound_calls_total", "counter",
+                        "Calls made to providers' send APIs, retries included.", calls);
+  metrics::write_metric(out, "gateway_outbound_sent_total", "counter",
+                        "Messages a provider accepted.", sent);
+  metrics::write_metric(out, "gateway_outbound_failed_total", "counter",
+                        "Messages that failed for good (provider code or local reason).", failed);
+  metrics::write_metric(out, "gateway_outbound_retries_total", "counter",
+                        "Calls repeated after a transient error or throttling.", retries);
+  metrics::write_metric(out, "gateway_outbound_throttled_total", "counter",
+                        "Answers that said a channel or a recipient was over its rate.", throttled);
+  metrics::write_metric(out, "gateway_outbound_queued", "gauge",
+                        "Messages waiting to be sent or in flight.", queued);
+}
+
+}  // namespace gw::outbound

@@ -1,0 +1,96 @@
+// The outbound queue: every durable `message_out` is sent to its provider
+// through the channel's adapter and the shard's client pool, paced by the
+// channel's limits, and ends in a state agents see: `sent` (the provider
+// took it; its id links the delivery statuses that follow) or `failed` with
+// the provider's code and reason. Both are conversation events, journaled
+// like any other.
+//
+// Each channel's queue lives on one shard (a hash of tenant and channel),
+// so its limits are exact without locks:
+//   - at most messages_per_second calls in any one-second window, retries
+//     included (protocol::window_limiter, over a second plus a small margin
+//     for jitter), paused when the provider says the channel is over its
+//     throughput; a call is only started when the client pool can write it
+//     at once, so it never leaves later than its pacing said;
+//   - WhatsApp: one message per recipient per pair_interval_ms after a
+//     burst (protocol::pair_pacer), held longer when the provider says so;
+//   - one message in flight per conversation, so a conversation's messages
+//     leave in order, and conversations take turns (round robin), so a busy
+//     one cannot starve the others;
+//   - retries after 5xx, timeouts and throttling back off exponentially with
+//     full jitter, up to outbound.max_attempts calls;
+//   - at most outbound.queue_limit messages wait per channel; more fail with
+//     queue_full at once.
+// Every call carries our message id as its idempotency key.
+//
+// Threads: enqueue() from any thread; everything else runs on the
+// channel's shard. Construct and destroy on the main thread (destroy after
+// the shards stopped).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/api/webhooks.hpp"
+#include "gateway/domain/conversations.hpp"
+#include "gateway/net/http_client.hpp"
+#include "gateway/runtime/shards.hpp"
+
+namespace gw::outbound {
+
+struct outbox_options {
+  net::client_options client;
+  unsigned max_attempts = 10;
+  std::size_t queue_limit = 100'000;        // per channel
+  unsigned max_in_flight_per_channel = 64;  // calls outstanding at once
+  // Pacing counts a window this much longer than a second, so that network
+  // jitter cannot squeeze one second's calls into less at the provider.
+  std::chrono::milliseconds pacing_margin{50};
+  std::chrono::milliseconds backoff_base{200};
+  std::chrono::milliseconds backoff_cap{30'000};
+  // Where Twilio should post statuses: public_base_url + the status route.
+  // Empty: no StatusCallback is sent (the number's console setting applies).
+  std::string public_base_url;
+};
+
+// One message to send: a durable message_out.
+struct job {
+  domain::conversation_key conv;
+  std::string message_id;
+  std::string text;
+};
+
+class outbox {
+ public:
+  outbox(runtime::shard_set& shards, domain::conversation_service& core,
+         const api::channel_directory& channels, outbox_options opts);
+  ~outbox();
+  outbox(const outbox&) = delete;
+  outbox& operator=(const outbox&) = delete;
+
+  // Any thread: queue a message whose message_out event is durable.
+  void enqueue(job j);
+
+  // Queues every message_out of `tenant` still `queued` in its kept history
+  // (after a restart: what was accepted but not yet sent). Any thread; the
+  // scan runs on the shards.
+  void resume(const std::string& tenant);
+
+  // Prometheus text for /metrics (any thread).
+  void write_metrics(std::string& out) const;
+
+  struct part;  // one shard's queues and client pool (outbox.cpp)
+
+ private:
+  unsigned home_of(const domain::conversation_key& k) const;
+
+  runtime::shard_set& shards_;
+  domain::conversation_service& core_;
+  outbox_options opts_;
+  std::vector<std::unique_ptr<part>> parts_;
+};
+
+}  // namespace gw::outbound

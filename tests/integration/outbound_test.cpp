@@ -1,0 +1,268 @@
+// Sending, end to end: agents' replies leave through the outbound queue to
+// provider_sim, under injected faults, and every one ends in a state the
+// agent sees (delivered, read, or failed with the provider's code), none
+// sent twice, the channel's rate never exceeded (the simulator counts).
+// Also: what is refused before anything is stored (a channel that cannot
+// send, WhatsApp's closed window, an SMS too long), and a restart in the
+// middle of a queue.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <map>
+
+#include "protocol/signatures.hpp"
+#include "tests/support/agent.hpp"
+#include "tests/support/clients.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/whatsapp.hpp"
+
+namespace gw::test {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view operator_key = "operator-key-1";
+constexpr std::string_view pnid = "106540352242922";
+constexpr std::string_view app_secret = "sim-app-secret";
+constexpr std::string_view access_token = "sim-access-token";
+
+// A gateway with a WhatsApp channel (wa-main) and an SMS channel. Unless
+// `sending` (more members of wa-main, each followed by a comma) names a
+// simulator, wa-main is pointed at one started after the gateway (each needs
+// the other's port) through the admin API, as an operator would.
+struct deployment {
+  explicit deployment(const std::string& sending = {}) {
+    std::ofstream(dir.path() + "/gateway.json")
+        << R"({"admin": {"key": ")" << operator_key << R"("},
+      "channels": [
+        {"id": "wa-main", "provider": "whatsapp", "tenant": "clinic-1", )"
+        << sending << R"(
+         "phone_number_id": ")"
+        << pnid << R"(", "app_secret": ")" << app_secret << R"(", "verify_token": "v"},
+        {"id": "sms-main", "provider": "twilio", "tenant": "clinic-1",
+         "number": "+34910000000", "auth_token": "tw-token", "account_sid": "AC1"}],
+      "agents": [
+        {"tenant": "clinic-1", "id": "bo", "role": "admin", "token": "token-bo-0000000002"}]})";
+  }
+  std::unique_ptr<gateway_process> start(std::vector<std::string> env = {}) {
+    env.push_back("GATEWAY_OUTBOUND_REQUEST_TIMEOUT_MS=400");
+    env.push_back("GATEWAY_WS_COMMANDS_PER_SECOND=10000");  // one agent sends every reply
+    env.push_back("GATEWAY_WS_COMMAND_BURST=10000");
+    return std::make_unique<gateway_process>(
+        std::vector<std::string>{"--config", dir.path() + "/gateway.json", "--data-dir",
+                                 dir.path() + "/data"},
+        env);
+  }
+  temp_dir dir;
+};
+
+void point_channel_at(std::uint16_t gateway, std::uint16_t sim, unsigned rate) {
+  json::object body{{"provider", "whatsapp"},
+                    {"phone_number_id", pnid},
+                    {"app_secret", app_secret},
+                    {"verify_token", "v"},
+                    {"access_token", access_token},
+                    {"api_base_url", "http://127.0.0.1:" + std::to_string(sim)},
+                    {"messages_per_second", rate},
+                    // Several replies per patient in a few seconds: the pair
+                    // rate is lifted here (the simulator lifts it too).
+                    {"pair_interval_ms", 1},
+                    {"pair_burst", 1000}};
+  auto res = http_request(gateway, http::verb::put, "/v1/tenants/clinic-1/channels/wa-main",
+                          json::serialize(body),
+                          {{"Authorization", "Bearer " + std::string(operator_key)}});
+  ASSERT_LT(res.result_int(), 300u) << res.body();
+}
+
+std::string sim_config(std::uint16_t gateway, std::string_view faults, unsigned rate) {
+  return R"({"whatsapp": [{"phone_number_id": ")" + std::string(pnid) + R"(", "access_token": ")" +
+         std::string(access_token) + R"(", "app_secret": ")" + std::string(app_secret) +
+         R"(", "webhook_url": "http://127.0.0.1:)" + std::to_string(gateway) +
+         R"(/webhooks/whatsapp/wa-main", "messages_per_second": )" + std::to_string(rate) +
+         R"(, "pair_interval_ms": 1, "pair_burst": 1000}],
+    "faults": )" +
+         std::string(faults) +
+         R"(, "statuses": {"sent_ms": 1, "delivered_ms": 10, "read_ms": 0, "failed": 0.1},
+    "duration_s": 120})";
+}
+
+json::object sim_stats(std::uint16_t sim) {
+  return json::parse(http_get(sim, "/sim/stats").body()).as_object();
+}
+
+std::string patient(int i) { return "+3460010" + std::to_string(1000 + i); }
+
+// Patients 0..n-1 write first: their conversations exist, their windows open.
+void patients_write(std::uint16_t port, int n) {
+  for (int i = 0; i < n; ++i)
+    ASSERT_EQ(post_whatsapp_text(port, "wa-main", pnid, app_secret, patient(i).substr(1),
+                                 "wamid.IN" + std::to_string(i), "hola")
+                  .result_int(),
+              200);
+}
+
+// `replies` rounds of one reply to each of the patients.
+void reply_to_all(agent& a, int patients, int replies) {
+  for (int r = 0; r < replies; ++r)
+    for (int i = 0; i < patients; ++i) {
+      auto ok = a.call(R"({"c":"send","id":"s)" + std::to_string(r) + "-" + std::to_string(i) +
+                       R"(","cv":"wa-main:)" + patient(i) + R"(","tx":"respuesta )" +
+                       std::to_string(r) + R"("})");
+      ASSERT_EQ(code(ok), "ok") << json::serialize(ok);
+    }
+}
+
+// Each conversation's outbound messages by their status ("" while queued).
+std::map<std::string, int> statuses(agent& a, int patients) {
+  std::map<std::string, int> out;
+  for (int i = 0; i < patients; ++i) {
+    auto hist = a.call(R"({"c":"hist","id":"h)" + std::to_string(i) + R"(","cv":"wa-main:)" +
+                       patient(i) + R"("})");
+    for (const auto& m : hist.at("items").as_array())
+      if (m.at("d") == "out") {
+        ++out[std::string(m.at("st").as_string())];
+      }
+  }
+  return out;
+}
+
+TEST(Outbound, EveryReplyEndsDeliveredOrFailedUnderFaultsAndNoneIsSentTwice) {
+  deployment d;
+  auto gw = d.start();
+  constexpr int patients = 10, replies = 6, rate = 40;
+  provider_sim_process sim(sim_config(
+      gw->port(),
+      R"({"error_5xx": 0.3, "timeout": 0.1, "burst_429_every_ms": 700, "burst_429_length_ms": 100, "seed": 11})",
+      rate));
+  point_channel_at(gw->port(), sim.port(), rate);
+  patients_write(gw->port(), patients);
+  agent bo(gw->port(), "token-bo-0000000002");
+  reply_to_all(bo, patients, replies);
+
+  // Every message leaves the queue: delivered, or failed with a reason.
+  std::map<std::string, int> seen;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  do {
+    std::this_thread::sleep_for(200ms);
+    seen = statuses(bo, patients);
+  } while (seen["delivered"] + seen["failed"] < patients * replies &&
+           std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(seen["delivered"] + seen["failed"], patients * replies)
+      << "queued " << seen["queued"] << ", sent " << seen["sent"];
+  EXPECT_GT(seen["delivered"], 0);
+
+  auto st = sim_stats(sim.port());
+  auto at = [&](std::string_view a, std::string_view b = {}) {
+    const auto& v = st.at(a);
+    return b.empty() ? v.to_number<std::int64_t>() : v.at(b).to_number<std::int64_t>();
+  };
+  EXPECT_EQ(at("keys_sent_twice"), 0);
+  EXPECT_EQ(at("accepted"), patients * replies);  // every message was sent, once
+  EXPECT_GT(at("faults", "error_5xx"), 0);        // and the faults did happen
+  EXPECT_GT(at("faults", "timeout"), 0);
+  const auto& sender = st.at("senders").at("wa:" + std::string(pnid)).as_object();
+  EXPECT_EQ(sender.at("over_limit").to_number<std::int64_t>(), 0);  // never over its rate
+  EXPECT_LE(sender.at("max_offered_per_second").to_number<std::int64_t>(), rate);
+
+  // The failures are the simulator's delivery failures, with its code.
+  auto hist = bo.call(R"({"c":"hist","id":"hx","cv":"wa-main:)" + patient(0) + R"("})");
+  for (const auto& m : hist.at("items").as_array())
+    if (m.at("d") == "out" && m.at("st") == "failed") {
+      EXPECT_EQ(m.at("err").at("code"), "131026") << json::serialize(m);
+    }
+}
+
+TEST(Outbound, RefusedBeforeAnythingIsStored) {
+  deployment d;
+  auto gw = d.start();
+  ASSERT_EQ(
+      post_whatsapp_text(gw->port(), "wa-main", pnid, app_secret, "34600111222", "wamid.A", "hola")
+          .result_int(),
+      200);
+  agent bo(gw->port(), "token-bo-0000000002");
+  // wa-main has no access_token yet: it receives but cannot send.
+  auto no = bo.call(R"({"c":"send","id":"n1","cv":"wa-main:+34600111222","tx":"hi"})");
+  EXPECT_EQ(code(no), "unavailable");
+  EXPECT_NE(std::string(no.at("msg").as_string()).find("access_token"), std::string::npos);
+
+  provider_sim_process sim(sim_config(gw->port(), "{}", 80));
+  point_channel_at(gw->port(), sim.port(), 80);
+  // A conversation the patient never wrote in (a status created it): the
+  // 24-hour window is closed.
+  json::object status{{"id", "wamid.OUT1"},
+                      {"status", "delivered"},
+                      {"timestamp", "1700000000"},
+                      {"recipient_id", "34600999888"}};
+  json::object value{{"messaging_product", "whatsapp"},
+                     {"metadata", {{"display_phone_number", "1"}, {"phone_number_id", pnid}}},
+                     {"statuses", json::array{status}}};
+  auto body = json::serialize(json::object{
+      {"object", "whatsapp_business_account"},
+      {"entry",
+       json::array{json::object{
+           {"id", "1"},
+           {"changes", json::array{json::object{{"field", "messages"}, {"value", value}}}}}}}});
+  ASSERT_EQ(http_post(gw->port(), "/webhooks/whatsapp/wa-main", body, "application/json",
+                      {{"X-Hub-Signature-256", protocol::meta_signature(app_secret, body)}})
+                .result_int(),
+            200);
+  auto closed = bo.call(R"({"c":"send","id":"w1","cv":"wa-main:+34600999888","tx":"hi"})");
+  EXPECT_EQ(code(closed), "window_closed") << json::serialize(closed);
+  auto open = bo.call(R"({"c":"send","id":"w2","cv":"wa-main:+34600111222","tx":"hi"})");
+  EXPECT_EQ(code(open), "ok") << json::serialize(open);
+
+  // SMS: at most ten parts, and the refusal says how many the text needs
+  // (checked before the conversation is looked up).
+  std::string long_text(1600, 'a');
+  auto too_long =
+      bo.call(R"({"c":"send","id":"l1","cv":"sms-main:+34600111222","tx":")" + long_text + R"("})");
+  EXPECT_EQ(code(too_long), "bad_args");
+  EXPECT_NE(std::string(too_long.at("msg").as_string()).find("11 SMS parts"), std::string::npos)
+      << json::serialize(too_long);
+}
+
+TEST(Outbound, ARestartMidQueueLosesNothingAndSendsNothingTwice) {
+  constexpr int patients = 4, replies = 5, rate = 5;  // 20 messages at 5/s: 4 s of queue
+  // The simulator first (its statuses go nowhere: this test reads the
+  // queue, not deliveries), then a gateway whose config file names it: a
+  // restart puts the config's channels back as declared.
+  provider_sim_process sim(sim_config(1, "{}", rate));
+  deployment d(R"("access_token": ")" + std::string(access_token) +
+               R"(", "api_base_url": "http://127.0.0.1:)" + std::to_string(sim.port()) +
+               R"(", "messages_per_second": )" + std::to_string(rate) +
+               R"(, "pair_interval_ms": 1, "pair_burst": 1000,)");
+  auto gw = d.start();
+  patients_write(gw->port(), patients);
+  {
+    agent bo(gw->port(), "token-bo-0000000002");
+    reply_to_all(bo, patients, replies);
+  }
+  std::this_thread::sleep_for(1500ms);  // some sent, most still queued
+  gw->signal(SIGKILL);
+  ASSERT_EQ(gw->wait_exit(5s), 128 + SIGKILL);
+  auto sent_before = sim_stats(sim.port()).at("accepted").to_number<std::int64_t>();
+  EXPECT_GT(sent_before, 0);
+  EXPECT_LT(sent_before, patients * replies);
+
+  // The restarted gateway listens elsewhere: the simulator's statuses for
+  // it are lost (counted), but the queue picks up where it was.
+  gw = d.start();
+  agent bo(gw->port(), "token-bo-0000000002");
+  std::map<std::string, int> seen;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  do {
+    std::this_thread::sleep_for(200ms);
+    seen = statuses(bo, patients);
+  } while (seen["queued"] > 0 && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(seen["queued"], 0);
+  auto st = sim_stats(sim.port());
+  EXPECT_EQ(st.at("accepted").to_number<std::int64_t>(), patients * replies);
+  // A message sent just before the kill and re-sent after it is answered
+  // from the provider's idempotency memory, never sent again.
+  EXPECT_EQ(st.at("keys_sent_twice").to_number<std::int64_t>(), 0);
+}
+
+}  // namespace
+}  // namespace gw::test
