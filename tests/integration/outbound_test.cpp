@@ -13,6 +13,7 @@
 #include <map>
 
 #include "protocol/signatures.hpp"
+#include "protocol/twilio_webhook.hpp"
 #include "tests/support/agent.hpp"
 #include "tests/support/clients.hpp"
 #include "tests/support/process.hpp"
@@ -46,14 +47,16 @@ struct deployment {
       "agents": [
         {"tenant": "clinic-1", "id": "bo", "role": "admin", "token": "token-bo-0000000002"}]})";
   }
-  std::unique_ptr<gateway_process> start(std::vector<std::string> env = {}) {
+  // `listen`: a fixed address instead of a free port.
+  std::unique_ptr<gateway_process> start(std::vector<std::string> env = {},
+                                         const std::string& listen = {}) {
     env.push_back("GATEWAY_OUTBOUND_REQUEST_TIMEOUT_MS=400");
     env.push_back("GATEWAY_WS_COMMANDS_PER_SECOND=10000");  // one agent sends every reply
     env.push_back("GATEWAY_WS_COMMAND_BURST=10000");
-    return std::make_unique<gateway_process>(
-        std::vector<std::string>{"--config", dir.path() + "/gateway.json", "--data-dir",
-                                 dir.path() + "/data"},
-        env);
+    std::vector<std::string> args{"--config", dir.path() + "/gateway.json", "--data-dir",
+                                  dir.path() + "/data"};
+    if (!listen.empty()) args.insert(args.end(), {"--listen", listen});
+    return std::make_unique<gateway_process>(std::move(args), env);
   }
   temp_dir dir;
 };
@@ -262,6 +265,64 @@ TEST(Outbound, ARestartMidQueueLosesNothingAndSendsNothingTwice) {
   // A message sent just before the kill and re-sent after it is answered
   // from the provider's idempotency memory, never sent again.
   EXPECT_EQ(st.at("keys_sent_twice").to_number<std::int64_t>(), 0);
+}
+
+// SMS through Twilio: the StatusCallback the gateway asks for (its public
+// URL) brings signed delivery statuses back.
+TEST(Outbound, TwilioSmsWithStatusCallbacks) {
+  std::uint16_t port;
+  {  // a free port for the gateway, known before it starts: the sim and the
+     // StatusCallback URL need it
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    port = a.local_endpoint().port();
+  }
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  provider_sim_process sim(
+      R"({"twilio": [{"account_sid": "AC1", "auth_token": "tw-token", "messages_per_second": 100}],
+          "statuses": {"sent_ms": 1, "delivered_ms": 5}, "duration_s": 60})");
+  deployment d;
+  auto gw =
+      d.start({"GATEWAY_WEBHOOKS_PUBLIC_BASE_URL=" + base}, "127.0.0.1:" + std::to_string(port));
+  ASSERT_EQ(gw->port(), port);
+  ASSERT_LT(http_request(port, http::verb::put, "/v1/tenants/clinic-1/channels/sms-main",
+                         R"({"provider":"twilio","number":"+34910000000","auth_token":"tw-token",)"
+                         R"("account_sid":"AC1","api_base_url":"http://127.0.0.1:)" +
+                             std::to_string(sim.port()) + R"("})",
+                         {{"Authorization", "Bearer " + std::string(operator_key)}})
+                .result_int(),
+            300u);
+  // The patient texts first (a signed Twilio inbound SMS).
+  protocol::form_params in{{"MessageSid", "SMin1"},
+                           {"AccountSid", "AC1"},
+                           {"From", "+34600111222"},
+                           {"To", "+34910000000"},
+                           {"Body", "hola"}};
+  auto res =
+      http_post(port, "/webhooks/twilio/sms-main", protocol::encode_form(in),
+                "application/x-www-form-urlencoded",
+                {{"X-Twilio-Signature",
+                  protocol::twilio_signature("tw-token", base + "/webhooks/twilio/sms-main", in)}});
+  ASSERT_EQ(res.result_int(), 200) << res.body();
+
+  agent bo(port, "token-bo-0000000002");
+  for (auto text : {"Su cita es mañana a las 10:00", "Traumatología, planta 2 😊", "ok"})
+    ASSERT_EQ(code(bo.call(R"({"c":"send","id":")" + std::string(text).substr(0, 2) +
+                           R"(","cv":"sms-main:+34600111222","tx":")" + text + R"("})")),
+              "ok");
+  int delivered = 0;
+  auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (delivered < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+    delivered = 0;
+    auto hist = bo.call(R"({"c":"hist","id":"h","cv":"sms-main:+34600111222"})");
+    for (const auto& m : hist.at("items").as_array())
+      delivered += m.at("d") == "out" && m.at("st") == "delivered";
+  }
+  EXPECT_EQ(delivered, 3);
+  auto st = sim_stats(sim.port());
+  EXPECT_EQ(st.at("accepted").to_number<std::int64_t>(), 3);
+  EXPECT_EQ(st.at("webhooks").at("statuses_delivered").to_number<std::int64_t>(), 6);
 }
 
 }  // namespace
