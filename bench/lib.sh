@@ -46,10 +46,11 @@ free_port() {
 }
 
 # start_gateway BINARY NAME [ARGS...]: data in $work/NAME, log in
-# $work/NAME.log; waits until /readyz answers 200. Sets $port.
+# $work/NAME.log; waits until /readyz answers 200. Sets $port (a free one,
+# or $BENCH_GATEWAY_PORT when set).
 start_gateway() {
   bin=$1; name=$2; shift 2
-  port=$(free_port)
+  port=${BENCH_GATEWAY_PORT:-$(free_port)}
   "$bin" --listen "127.0.0.1:$port" --data-dir "$work/$name" "$@" 2> "$work/$name.log" &
   pids="$pids $!"
   for _ in $(seq 1 200); do

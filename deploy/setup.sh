@@ -8,7 +8,7 @@ packages="g++ cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libssl-dev openssl liburing-dev libhiredis-dev
   libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
-  wrk nginx-light curl procps bc python3"
+  wrk nginx-light kannel kannel-extras curl procps bc python3"
 
 missing=""
 for p in $packages; do
@@ -50,8 +50,8 @@ fi
 echo "setup: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 $as_root apt-get update -q
-# nginx is only a benchmark baseline, started by the bench scripts on a
-# loopback port; keep the package from starting a system-wide server.
+# nginx and Kannel are only benchmark baselines, started by the bench scripts
+# on loopback ports; keep the packages from starting system-wide servers.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $as_root tee /usr/sbin/policy-rc.d >/dev/null
   $as_root chmod +x /usr/sbin/policy-rc.d
