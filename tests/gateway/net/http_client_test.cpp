@@ -56,22 +56,25 @@ TEST(Origin, ParsesBaseUrls) {
 class test_server {
  public:
   explicit test_server(ssl::context* tls = nullptr)
-      : tls_(tls), acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
+      : tls_(tls),
+        acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}),
+        listen_fd_(acceptor_.native_handle()),
+        port_(acceptor_.local_endpoint().port()) {
     accept_thread_ = std::thread([this] { accept_loop(); });
   }
   ~test_server() {
+    // Only system calls on the descriptors here: the accept and worker
+    // threads still use the Asio objects until they are joined.
     stopping_ = true;
-    beast::error_code ec;
-    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);  // wakes the blocking accept()
-    acceptor_.close(ec);
+    ::shutdown(listen_fd_, SHUT_RDWR);  // wakes the blocking accept()
     {
       std::lock_guard lock(mu_);
-      for (auto* s : sockets_) s->shutdown(tcp::socket::shutdown_both, ec);
+      for (int fd : sockets_) ::shutdown(fd, SHUT_RDWR);
     }
     accept_thread_.join();
     for (auto& t : workers_) t.join();
   }
-  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::uint16_t port() const { return port_; }
   int connections() const { return connections_; }
   int requests() const { return requests_; }
   std::string last_sni() {
@@ -92,9 +95,10 @@ class test_server {
   }
 
   void serve(tcp::socket s) {
+    int fd = s.native_handle();
     {
       std::lock_guard lock(mu_);
-      sockets_.insert(&s);
+      sockets_.insert(fd);
     }
     beast::error_code ec;
     if (tls_) {
@@ -111,7 +115,7 @@ class test_server {
       exchange(s);
     }
     std::lock_guard lock(mu_);
-    sockets_.erase(&s);
+    sockets_.erase(fd);
   }
 
   template <class Stream>
@@ -146,12 +150,14 @@ class test_server {
   ssl::context* tls_;
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
+  int listen_fd_;
+  std::uint16_t port_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> connections_{0}, requests_{0};
   std::thread accept_thread_;
   std::vector<std::thread> workers_;
   std::mutex mu_;
-  std::set<tcp::socket*> sockets_;
+  std::set<int> sockets_;  // descriptors of the connections being served
   std::string sni_;
 };
 
