@@ -15,9 +15,25 @@ void take_part(conversation& c, const std::string& agent) {
     c.participants.push_back(agent);
 }
 
+bool waiting_to_be_sent(const kept_message& m) {
+  return m.kind == event_kind::message_out && m.status == "queued";
+}
+
+// Drops the oldest kept entries beyond `limit`, except replies still
+// waiting to be sent: after a restart the outbound queue finds them here,
+// so they stay until they leave `queued` (however small the limit).
+void trim(conversation& c, std::size_t limit) {
+  auto it = c.history.begin();
+  while (c.history.size() > limit && it != c.history.end()) {
+    if (waiting_to_be_sent(*it))
+      ++it;
+    else
+      it = c.history.erase(it);
+  }
+}
+
 void keep(conversation& c, const event& e, std::size_t limit) {
-  if (limit == 0) return;
-  if (c.history.size() >= limit) c.history.pop_front();
+  if (limit == 0 && e.kind != event_kind::message_out) return;
   auto& m = c.history.emplace_back();
   m.kind = e.kind;
   m.seq = e.seq;
@@ -28,6 +44,7 @@ void keep(conversation& c, const event& e, std::size_t limit) {
   m.author = e.author;
   if (e.kind == event_kind::message_in) m.extra = e.detail;
   if (e.kind == event_kind::message_out) m.status = "queued";
+  trim(c, limit);
 }
 
 // The kept message with our id `id`, newest first (statuses mostly name
@@ -111,6 +128,7 @@ void apply(conversation& c, const event& e, std::size_t history_limit) {
         d.at_ms = e.at_ms;
       }
       follow_delivery(c, d);
+      trim(c, history_limit);  // a reply that left `queued` may go now
       break;
     }
     case event_kind::read: {

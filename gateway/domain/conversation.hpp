@@ -77,7 +77,8 @@ struct conversation {
 };
 
 // Applies one durable event. Events must come in seq order. `history_limit`:
-// how many messages and notes the conversation keeps (the oldest go first).
+// how many messages and notes the conversation keeps (the oldest go first,
+// except replies still `queued`, which stay until they are sent or fail).
 void apply(conversation& c, const event& e, std::size_t history_limit = default_history_limit);
 
 // Snapshot codec for a set of conversations (binary, wire.hpp helpers).

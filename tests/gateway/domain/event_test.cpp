@@ -171,6 +171,40 @@ TEST(Conversation, DeliveryStatusesOnlyMoveForward) {
   EXPECT_EQ(back.deliveries.at("wamid.OUT").at_ms, c.deliveries.at("wamid.OUT").at_ms);
 }
 
+// The outbound queue finds unsent replies in the kept history after a
+// restart: they are never the ones pushed out, whatever the limit.
+TEST(Conversation, QueuedRepliesStayInTheHistoryUntilTheyLeaveTheQueue) {
+  for (std::size_t limit : {0u, 2u}) {
+    conversation c;
+    c.key = {"t", "wa", "+1"};
+    std::uint64_t seq = 0;
+    auto reply = sample(event_kind::message_out, ++seq);
+    reply.message_id = "m-queued";
+    reply.provider_id.clear();
+    apply(c, reply, limit);
+    for (int i = 0; i < 5; ++i) apply(c, sample(event_kind::message_in, ++seq), limit);
+    // The limit holds, but the reply is never the entry that goes.
+    ASSERT_EQ(c.history.size(), std::max<std::size_t>(limit, 1)) << limit;
+    EXPECT_EQ(c.history.front().id, "m-queued");
+    EXPECT_EQ(c.history.front().status, "queued");
+    if (limit > 0) {
+      EXPECT_EQ(c.history.back().seq, seq);
+    }
+
+    auto sent = sample(event_kind::message_status, ++seq);
+    sent.provider_id = "wamid.X";
+    sent.message_id = "m-queued";
+    sent.value = "sent";
+    apply(c, sent, limit);
+    EXPECT_EQ(c.history.size(), limit) << limit;
+    if (limit > 0) {
+      EXPECT_EQ(c.history.front().status, "sent");  // an ordinary entry now, the oldest...
+    }
+    apply(c, sample(event_kind::message_in, ++seq), limit);
+    for (const auto& m : c.history) EXPECT_NE(m.id, "m-queued");  // ...so the next to go
+  }
+}
+
 TEST(Conversation, KeepsHistoryUnreadAndLastMessage) {
   conversation c;
   c.key = {"t", "wa", "+1"};
