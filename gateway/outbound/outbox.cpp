@@ -56,12 +56,25 @@ struct outbox::part {
 
   struct channel_queue {
     channel_queue(asio::io_context& ioc, const channel_config& ch, nanos margin)
-        : limit(ch.messages_per_second ? ch.messages_per_second
-                                       : default_messages_per_second(ch.provider),
-                protocol::ns_per_second + margin),
-          pairs(nanos(ch.pair_interval_ms ? ch.pair_interval_ms : default_pair_interval_ms) * ms,
-                ch.pair_burst ? ch.pair_burst : default_pair_burst),
-          timer(ioc) {}
+        : limit(1, protocol::ns_per_second), pairs(1, 1), timer(ioc) {
+      configure(ch, margin);
+    }
+    // The channel's limits as configured now; an admin API change applies
+    // from the next message on (the pacing history starts afresh).
+    void configure(const channel_config& ch, nanos margin) {
+      unsigned r = ch.messages_per_second ? ch.messages_per_second
+                                          : default_messages_per_second(ch.provider);
+      unsigned pi = ch.pair_interval_ms ? ch.pair_interval_ms : default_pair_interval_ms;
+      unsigned pb = ch.pair_burst ? ch.pair_burst : default_pair_burst;
+      // The pair rate is WhatsApp's rule (Cloud API, or a Twilio WhatsApp number).
+      paired = ch.provider == provider_kind::whatsapp || ch.number.starts_with("whatsapp:");
+      if (r == rate && pi == pair_interval_ms && pb == pair_burst) return;
+      rate = r, pair_interval_ms = pi, pair_burst = pb;
+      limit = protocol::window_limiter(r, protocol::ns_per_second + margin);
+      pairs = protocol::pair_pacer(nanos(pi) * ms, pb);
+    }
+    unsigned rate = 0, pair_interval_ms = 0, pair_burst = 0;
+    bool paired = true;
     protocol::window_limiter limit;
     protocol::pair_pacer pairs;
     std::map<std::string, std::deque<waiting>> by_address;  // each conversation's FIFO
@@ -89,7 +102,10 @@ struct outbox::part {
       return record_failed(j, 0, "channel_gone", "the channel no longer exists");
     auto key = j.conv.tenant + "/" + j.conv.channel;
     auto& q = queues_[key];
-    if (!q) q = std::make_unique<channel_queue>(ioc_, *ch, opts_.pacing_margin.count() * ms);
+    if (!q)
+      q = std::make_unique<channel_queue>(ioc_, *ch, opts_.pacing_margin.count() * ms);
+    else
+      q->configure(*ch, opts_.pacing_margin.count() * ms);
     if (q->queued >= opts_.queue_limit)
       return record_failed(j, 0, "queue_full",
                            "more than outbound.queue_limit messages wait on this channel");
@@ -121,7 +137,7 @@ struct outbox::part {
         q.turn.push_back(std::move(address));
         continue;
       }
-      if (auto wait = q.pairs.wait(address, now); wait > 0) {  // this recipient's pair rate
+      if (auto wait = q.paired ? q.pairs.wait(address, now) : 0; wait > 0) {  // pair rate
         later(now + wait);
         q.turn.push_back(std::move(address));
         continue;
@@ -139,7 +155,7 @@ struct outbox::part {
         break;
       }
       q.limit.take(now);
-      q.pairs.take(address, now);
+      if (q.paired) q.pairs.take(address, now);
       auto x = std::move(q.by_address[address].front());
       q.by_address[address].pop_front();
       in_flight_.insert(key + "/" + address);
