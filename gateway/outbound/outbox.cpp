@@ -75,6 +75,7 @@ struct outbox::part {
     }
     unsigned rate = 0, pair_interval_ms = 0, pair_burst = 0;
     bool paired = true;
+    std::uint64_t added = 0;
     protocol::window_limiter limit;
     protocol::pair_pacer pairs;
     std::map<std::string, std::deque<waiting>> by_address;  // each conversation's FIFO
@@ -109,6 +110,7 @@ struct outbox::part {
     if (q->queued >= opts_.queue_limit)
       return record_failed(j, 0, "queue_full",
                            "more than outbound.queue_limit messages wait on this channel");
+    if (++q->added % 4096 == 0) q->pairs.prune(now_ns());  // forget idle recipients
     auto address = j.conv.address;
     auto& fifo = q->by_address[address];
     fifo.push_back({std::move(j), 0, 0});
