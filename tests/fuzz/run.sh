@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/gw-fuzz-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 status=0
-for target in whatsapp_webhook twilio_webhook signatures agent_frames sms; do
+for target in whatsapp_webhook twilio_webhook signatures agent_frames sms adapters; do
   mkdir -p "$work/$target"
   cp "$root/tests/fuzz/corpus/$target/"* "$work/$target/"
   echo "fuzz: $target for ${secs}s"
