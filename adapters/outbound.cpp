@@ -36,4 +36,24 @@ send_result no_reply_result() {
   return r;
 }
 
+send_result by_http_status(unsigned status) {
+  send_result r;
+  r.kind = status >= 500   ? verdict::retry
+           : status == 429 ? verdict::throttle_channel
+                           : verdict::failed;
+  r.code = "http_" + std::to_string(status);
+  r.reason =
+      r.code + ": the provider answered HTTP " + std::to_string(status) + " without an error code";
+  return r;
+}
+
+send_result unreadable_reply(unsigned status, std::string_view missing) {
+  send_result r;
+  r.kind = verdict::failed;
+  r.code = "unreadable_reply";
+  r.reason =
+      "unreadable_reply: HTTP " + std::to_string(status) + " without " + std::string(missing);
+  return r;
+}
+
 }  // namespace gw::adapters

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -79,5 +80,14 @@ std::int64_t retry_after_ms(const std::string& header) noexcept;
 
 // The answer when no HTTP reply came at all.
 send_result no_reply_result();
+
+// What an HTTP status alone says, for an answer without the provider's own
+// error code: 5xx retry, 429 throttles the channel, the rest fail; code
+// "http_<status>".
+send_result by_http_status(unsigned status);
+
+// A 2xx whose provider id could not be read. The provider took the request,
+// so sending it again could deliver it twice: it fails, as unreadable_reply.
+send_result unreadable_reply(unsigned status, std::string_view missing);
 
 }  // namespace gw::adapters

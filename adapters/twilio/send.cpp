@@ -3,6 +3,8 @@
 
 #include <boost/json.hpp>
 
+#include "adapters/json_text.hpp"
+
 #include "protocol/signatures.hpp"
 #include "protocol/twilio_webhook.hpp"
 
@@ -12,27 +14,13 @@ namespace json = boost::json;
 
 namespace {
 
-std::string text_at(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  auto* s = v ? v->if_string() : nullptr;
-  return s ? std::string(*s) : std::string{};
-}
-
 // Twilio's error body: {"code": 21211, "message": "...", "more_info": "...", "status": 400}.
 send_result classify_error(unsigned status, const json::object* err) {
-  send_result r;
-  r.kind = status >= 500   ? verdict::retry
-           : status == 429 ? verdict::throttle_channel
-                           : verdict::failed;
   std::int64_t code = 0;
   if (err)
     if (auto* c = err->if_contains("code"); c && c->is_int64()) code = c->get_int64();
-  if (code == 0) {
-    r.code = "http_" + std::to_string(status);
-    r.reason = r.code + ": the provider answered HTTP " + std::to_string(status) +
-               " without an error code";
-    return r;
-  }
+  auto r = by_http_status(status);
+  if (code == 0) return r;
   r.code = std::to_string(code);
   r.reason = r.code + ": " + text_at(*err, "message") + ": " + text_at(*err, "more_info");
   if (code == codes::too_many_requests || code == codes::rate_exceeded)
@@ -90,12 +78,7 @@ send_result read_send_reply(const http_reply& r) {
   if (r.status >= 200 && r.status < 300) {
     send_result out;
     out.provider_id = o ? text_at(*o, "sid") : "";
-    if (out.provider_id.empty()) {
-      out.kind = verdict::failed;  // it was taken: sending again could deliver it twice
-      out.code = "unreadable_reply";
-      out.reason = "unreadable_reply: HTTP " + std::to_string(r.status) + " without a sid";
-      return out;
-    }
+    if (out.provider_id.empty()) return unreadable_reply(r.status, "a sid");
     out.kind = verdict::accepted;
     out.provider_status = text_at(*o, "status");
     return out;

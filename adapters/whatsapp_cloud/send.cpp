@@ -5,6 +5,8 @@
 #include <array>
 #include <boost/json.hpp>
 
+#include "adapters/json_text.hpp"
+
 namespace gw::adapters::whatsapp_cloud {
 
 namespace json = boost::json;
@@ -68,23 +70,9 @@ const json::object* error_of(const json::value& v) {
   return e ? e->if_object() : nullptr;
 }
 
-std::string text_at(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  auto* s = v ? v->if_string() : nullptr;
-  return s ? std::string(*s) : std::string{};
-}
-
 send_result classify_error(unsigned status, const json::object* err) {
-  send_result r;
-  r.kind = status >= 500   ? verdict::retry
-           : status == 429 ? verdict::throttle_channel
-                           : verdict::failed;
-  if (!err) {
-    r.code = "http_" + std::to_string(status);
-    r.reason = r.code + ": the provider answered HTTP " + std::to_string(status) +
-               " without an error object";
-    return r;
-  }
+  if (!err) return by_http_status(status);
+  auto r = by_http_status(status);
   std::int64_t code = 0;
   if (auto* c = err->if_contains("code"); c && c->is_int64()) code = c->get_int64();
   std::string details;
@@ -167,13 +155,7 @@ send_result read_send_reply(const http_reply& r) {
         first = msgs->get_array()[0].if_object();
     send_result out;
     out.provider_id = first ? text_at(*first, "id") : "";
-    if (out.provider_id.empty()) {
-      // The provider took the request; sending again could deliver it twice.
-      out.kind = verdict::failed;
-      out.code = "unreadable_reply";
-      out.reason = "unreadable_reply: HTTP " + std::to_string(r.status) + " without messages[0].id";
-      return out;
-    }
+    if (out.provider_id.empty()) return unreadable_reply(r.status, "messages[0].id");
     out.kind = verdict::accepted;
     out.provider_status = text_at(*first, "message_status");
     return out;

@@ -13,8 +13,8 @@ tls_files make_tls_files(const std::string& san) {
   std::string cmd =
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
       " -keyout " +
-      f.key + " -out " + f.cert +
-      " -days 1 -subj /CN=localhost -addext subjectAltName=" + san + " >/dev/null 2>&1";
+      f.key + " -out " + f.cert + " -days 1 -subj /CN=localhost -addext subjectAltName=" + san +
+      " >/dev/null 2>&1";
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl req failed");
   return f;
 }
