@@ -129,6 +129,10 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
   if (!problem.empty()) return fail(problem_code, problem);
   if (cmd.kind == command_kind::send) {
     if (auto why = cannot_send(*ch)) return fail(agent_error::unavailable, *why);
+    if (queue_full_ && queue_full_({who.tenant, cmd.channel, cmd.address}))
+      return fail(agent_error::unavailable,
+                  "the outbound queue of channel \"" + cmd.channel +
+                      "\" is full (outbound.queue_limit); retry later with the same id");
     if (!whatsapp) {  // an SMS: GSM-7 or UCS-2, in parts; say why when refused
       auto plan = protocol::check_sms(cmd.text, {.max_segments = max_sms_segments});
       if (auto* no = std::get_if<protocol::sms_refusal>(&plan))

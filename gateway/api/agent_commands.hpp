@@ -50,6 +50,12 @@ class agent_commands {
     on_message_out_ = std::move(fn);
   }
 
+  // Asked before a `send` is stored: true refuses it as `unavailable`
+  // (its channel's outbound queue is full). Set before the shards start.
+  void on_queue_full(std::function<bool(const domain::conversation_key&)> fn) {
+    queue_full_ = std::move(fn);
+  }
+
   // The net::agent_command_runner: on the session's thread.
   void run(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply,
            const std::weak_ptr<net::agent_outbox>& outbox);
@@ -67,6 +73,7 @@ class agent_commands {
   const channel_directory& channels_;
   agent_feeds feeds_;
   std::function<void(const domain::event&)> on_message_out_;
+  std::function<bool(const domain::conversation_key&)> queue_full_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<memory>> memories_;  // "tenant/agent"
 };

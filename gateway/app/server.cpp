@@ -82,6 +82,8 @@ server::server(const config& cfg)
   agent_commands_->on_message_out([o = outbox_.get()](const domain::event& e) {
     o->enqueue({e.conv, e.message_id, e.text});
   });
+  agent_commands_->on_queue_full(
+      [o = outbox_.get()](const domain::conversation_key& k) { return o->full(k); });
   ctx_.run_agent_command = [ac = agent_commands_.get()](
                                const net::agent_identity& who, const protocol::command& cmd,
                                net::frame_sink reply, std::weak_ptr<net::agent_outbox> outbox) {

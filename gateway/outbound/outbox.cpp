@@ -81,6 +81,7 @@ struct outbox::part {
     std::map<std::string, std::deque<waiting>> by_address;  // each conversation's FIFO
     std::deque<std::string> turn;  // conversations with a message waiting and none in flight
     std::size_t queued = 0;        // waiting, in flight included
+    std::shared_ptr<std::atomic<std::size_t>> depth;  // `queued`, for other threads
     unsigned in_flight = 0;
     asio::steady_timer timer;
     bool armed = false;
@@ -88,9 +89,10 @@ struct outbox::part {
     bool pump_posted = false;
   };
 
-  part(asio::io_context& ioc, const api::channel_directory& channels,
+  part(outbox& owner, asio::io_context& ioc, const api::channel_directory& channels,
        domain::conversation_service& core, const outbox_options& opts)
-      : ioc_(ioc),
+      : owner_(owner),
+        ioc_(ioc),
         channels_(channels),
         core_(core),
         opts_(opts),
@@ -103,10 +105,12 @@ struct outbox::part {
       return record_failed(j, 0, "channel_gone", "the channel no longer exists");
     auto key = j.conv.tenant + "/" + j.conv.channel;
     auto& q = queues_[key];
-    if (!q)
+    if (!q) {
       q = std::make_unique<channel_queue>(ioc_, *ch, opts_.pacing_margin.count() * ms);
-    else
+      q->depth = owner_.depth_of(key);
+    } else {
       q->configure(*ch, opts_.pacing_margin.count() * ms);
+    }
     if (q->queued >= opts_.queue_limit)
       return record_failed(j, 0, "queue_full",
                            "more than outbound.queue_limit messages wait on this channel");
@@ -115,6 +119,7 @@ struct outbox::part {
     auto& fifo = q->by_address[address];
     fifo.push_back({std::move(j), 0, 0});
     ++q->queued;
+    q->depth->store(q->queued, std::memory_order_relaxed);
     ++queued_;
     if (fifo.size() == 1 && !in_flight_.contains(key + "/" + address)) q->turn.push_back(address);
     pump(key, *q);
@@ -301,6 +306,7 @@ struct outbox::part {
     auto address = x.j.conv.address;
     in_flight_.erase(key + "/" + address);
     --q.queued;
+    q.depth->store(q.queued, std::memory_order_relaxed);
     --queued_;
     auto it = q.by_address.find(address);
     if (it != q.by_address.end()) {
@@ -346,6 +352,7 @@ struct outbox::part {
     record(j, "gw:" + j.message_id, "failed", std::move(detail));
   }
 
+  outbox& owner_;
   asio::io_context& ioc_;
   const api::channel_directory& channels_;
   domain::conversation_service& core_;
@@ -363,13 +370,26 @@ outbox::outbox(runtime::shard_set& shards, domain::conversation_service& core,
                const api::channel_directory& channels, outbox_options opts)
     : shards_(shards), core_(core), opts_(std::move(opts)) {
   for (unsigned i = 0; i < shards.size(); ++i)
-    parts_.push_back(std::make_unique<part>(shards.at(i).ioc, channels, core, opts_));
+    parts_.push_back(std::make_unique<part>(*this, shards.at(i).ioc, channels, core, opts_));
 }
 
 outbox::~outbox() = default;
 
 unsigned outbox::home_of(const domain::conversation_key& k) const {
   return static_cast<unsigned>(channel_hash(k) % parts_.size());
+}
+
+std::shared_ptr<std::atomic<std::size_t>> outbox::depth_of(const std::string& key) {
+  std::lock_guard lock(depth_mu_);
+  auto& d = depth_[key];
+  if (!d) d = std::make_shared<std::atomic<std::size_t>>(0);
+  return d;
+}
+
+bool outbox::full(const domain::conversation_key& conv) const {
+  std::lock_guard lock(depth_mu_);
+  auto it = depth_.find(conv.tenant + "/" + conv.channel);
+  return it != depth_.end() && it->second->load(std::memory_order_relaxed) >= opts_.queue_limit;
 }
 
 void outbox::enqueue(job j) {

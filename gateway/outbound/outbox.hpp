@@ -31,7 +31,9 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "gateway/api/webhooks.hpp"
@@ -79,6 +81,11 @@ class outbox {
   // scan runs on the shards.
   void resume(const std::string& tenant);
 
+  // Whether the channel of `conv` has outbound.queue_limit messages waiting
+  // (any thread): a send is then refused before anything is stored. A
+  // message that still finds the queue full (a race) fails as queue_full.
+  bool full(const domain::conversation_key& conv) const;
+
   // Prometheus text for /metrics (any thread).
   void write_metrics(std::string& out) const;
 
@@ -86,10 +93,14 @@ class outbox {
 
  private:
   unsigned home_of(const domain::conversation_key& k) const;
+  // The shared count of messages waiting on channel "tenant/channel".
+  std::shared_ptr<std::atomic<std::size_t>> depth_of(const std::string& key);
 
   runtime::shard_set& shards_;
   domain::conversation_service& core_;
   outbox_options opts_;
+  mutable std::mutex depth_mu_;
+  std::unordered_map<std::string, std::shared_ptr<std::atomic<std::size_t>>> depth_;
   std::vector<std::unique_ptr<part>> parts_;
 };
 

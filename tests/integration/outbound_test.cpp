@@ -267,6 +267,28 @@ TEST(Outbound, ARestartMidQueueLosesNothingAndSendsNothingTwice) {
   EXPECT_EQ(st.at("keys_sent_twice").to_number<std::int64_t>(), 0);
 }
 
+// A full outbound queue refuses new replies up front, with nothing stored.
+TEST(Outbound, AFullQueueRefusesNewReplies) {
+  deployment d;
+  auto gw = d.start({"GATEWAY_OUTBOUND_QUEUE_LIMIT=2", "GATEWAY_OUTBOUND_MAX_ATTEMPTS=1000"});
+  point_channel_at(gw->port(), 1, 80);  // nothing listens there: replies stay queued, retrying
+  patients_write(gw->port(), 1);
+  agent bo(gw->port(), "token-bo-0000000002");
+  reply_to_all(bo, 1, 2);
+  // The two queued replies reach the queue's shard right after their `ok`.
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (metric(gw->port(), "gateway_outbound_queued") < 2 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  auto third = bo.call(R"({"c":"send","id":"x3","cv":"wa-main:)" + patient(0) + R"(","tx":"3"})");
+  EXPECT_EQ(code(third), "unavailable") << json::serialize(third);
+  EXPECT_NE(std::string(third.at("msg").as_string()).find("queue"), std::string::npos);
+  auto hist = bo.call(R"({"c":"hist","id":"h","cv":"wa-main:)" + patient(0) + R"("})");
+  int out = 0;
+  for (const auto& m : hist.at("items").as_array()) out += m.at("d") == "out";
+  EXPECT_EQ(out, 2);  // the refused one was not stored
+}
+
 // SMS through Twilio: the StatusCallback the gateway asks for (its public
 // URL) brings signed delivery statuses back.
 TEST(Outbound, TwilioSmsWithStatusCallbacks) {
