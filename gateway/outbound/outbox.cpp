@@ -171,14 +171,17 @@ struct outbox::part {
     if (next >= 0) arm(key, q, next);
   }
 
-  // The channel's API origin, or nullopt when the channel is gone or its
-  // URL unusable (send() then fails the message with the reason).
+  // Where a channel's provider API is: its api_base_url or the provider's.
+  static std::optional<net::origin> origin_for(const channel_config& ch) {
+    return net::parse_origin(ch.api_base_url.empty() ? default_api_base_url(ch.provider)
+                                                     : std::string_view(ch.api_base_url));
+  }
+
+  // The API origin of channel "tenant/channel", or nullopt when the channel
+  // is gone or its URL unusable (send() then fails the message with why).
   std::optional<net::origin> origin_of(const std::string& key) {
-    auto slash = key.find('/');
-    auto ch = channels_.find(std::string_view(key).substr(slash + 1));
-    if (!ch) return std::nullopt;
-    return net::parse_origin(ch->api_base_url.empty() ? default_api_base_url(ch->provider)
-                                                      : std::string_view(ch->api_base_url));
+    auto ch = channels_.find(std::string_view(key).substr(key.find('/') + 1));
+    return ch ? origin_for(*ch) : std::nullopt;
   }
 
   void arm(const std::string& key, channel_queue& q, nanos at) {
@@ -203,47 +206,41 @@ struct outbox::part {
     m.id = x.j.message_id;
     m.text = x.j.text;
     m.to = x.j.conv.address;
+    // Either adapter's result: the call, or why the message cannot be sent.
     std::variant<adapters::http_call, std::string> call;
-    bool whatsapp = ch->provider == provider_kind::whatsapp;
-    if (whatsapp) {
-      m.from = ch->phone_number_id;
-      if (ch->access_token.empty())
-        return finish(key, q, x, [&] {
-          record_failed(x.j, x.attempts, "no_credentials",
-                        "channel " + ch->id + " has no access_token to send with");
-        });
-      adapters::whatsapp_cloud::sender s{
-          ch->access_token,
-          ch->api_version.empty() ? std::string(default_whatsapp_api_version) : ch->api_version};
-      auto built = adapters::whatsapp_cloud::build_send(m, s);
-      if (auto* e = std::get_if<adapters::whatsapp_cloud::build_error>(&built))
+    auto take = [&call](auto built) {
+      if (auto* e = std::get_if<1>(&built))
         call = e->message;
       else
-        call = std::get<adapters::http_call>(std::move(built));
+        call = std::get<0>(std::move(built));
+    };
+    bool whatsapp = ch->provider == provider_kind::whatsapp;
+    std::string_view missing;  // the credential a channel needs to send, if it lacks it
+    if (whatsapp) {
+      m.from = ch->phone_number_id;
+      if (ch->access_token.empty()) missing = "access_token";
+      take(adapters::whatsapp_cloud::build_send(
+          m, {ch->access_token, ch->api_version.empty() ? std::string(default_whatsapp_api_version)
+                                                        : ch->api_version}));
     } else {
       m.from = ch->number;
       if (ch->number.starts_with("whatsapp:")) m.to = "whatsapp:" + m.to;
-      if (ch->account_sid.empty())
-        return finish(key, q, x, [&] {
-          record_failed(x.j, x.attempts, "no_credentials",
-                        "channel " + ch->id + " has no account_sid to send with");
-        });
-      adapters::twilio::account a{
-          ch->account_sid, ch->auth_token,
-          opts_.public_base_url.empty()
-              ? ""
-              : opts_.public_base_url + "/webhooks/twilio/" + ch->id + "/status"};
-      auto built = adapters::twilio::build_send(m, a);
-      if (auto* e = std::get_if<adapters::twilio::build_error>(&built))
-        call = e->message;
-      else
-        call = std::get<adapters::http_call>(std::move(built));
+      if (ch->account_sid.empty()) missing = "account_sid";
+      take(adapters::twilio::build_send(
+          m, {ch->account_sid, ch->auth_token,
+              opts_.public_base_url.empty()
+                  ? ""
+                  : opts_.public_base_url + "/webhooks/twilio/" + ch->id + "/status"}));
     }
+    if (!missing.empty())
+      return finish(key, q, x, [&] {
+        record_failed(x.j, x.attempts, "no_credentials",
+                      "channel " + ch->id + " has no " + std::string(missing) + " to send with");
+      });
     if (auto* problem = std::get_if<std::string>(&call))
       return finish(key, q, x,
                     [&] { record_failed(x.j, x.attempts, "invalid_message", *problem); });
-    auto where = net::parse_origin(ch->api_base_url.empty() ? default_api_base_url(ch->provider)
-                                                            : std::string_view(ch->api_base_url));
+    auto where = origin_for(*ch);
     if (!where)
       return finish(key, q, x, [&] {
         record_failed(x.j, x.attempts, "bad_api_base_url",
