@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "gateway/api/agent_views.hpp"
 #include "gateway/api/directory_api.hpp"
@@ -29,10 +30,6 @@ std::int64_t steady_ms() {
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
-
-// Agent texts on SMS channels: at most this many parts (Twilio's own
-// ceiling is 1,600 characters, about ten GSM-7 parts).
-constexpr std::size_t max_sms_segments = 10;
 
 // Why a channel cannot send, if it cannot: it lacks the credentials.
 std::optional<std::string> cannot_send(const channel_config& ch) {
@@ -127,6 +124,9 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
       problem = "no team \"" + *cmd.assign_team + "\"";
   });
   if (!problem.empty()) return fail(problem_code, problem);
+  // A send's answer says what it costs and, for an SMS, how it travels.
+  std::optional<boost::json::object> sms;
+  std::uint64_t cost = 0;
   if (cmd.kind == command_kind::send) {
     if (auto why = cannot_send(*ch)) return fail(agent_error::unavailable, *why);
     if (queue_full_ && queue_full_({who.tenant, cmd.channel, cmd.address}))
@@ -134,9 +134,15 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
                   "the outbound queue of channel \"" + cmd.channel +
                       "\" is full (outbound.queue_limit); retry later with the same id");
     if (!whatsapp) {  // an SMS: GSM-7 or UCS-2, in parts; say why when refused
-      auto plan = protocol::check_sms(cmd.text, {.max_segments = max_sms_segments});
+      auto max = ch->max_segments ? ch->max_segments : default_max_segments;
+      auto plan = protocol::check_sms(cmd.text, {.max_segments = max});
       if (auto* no = std::get_if<protocol::sms_refusal>(&plan))
         return fail(agent_error::bad_args, "\"tx\": " + no->message);
+      const auto& p = std::get<protocol::sms_plan>(plan);
+      sms = boost::json::object{{"enc", protocol::name_of(p.encoding)}, {"parts", p.segments}};
+      cost = std::uint64_t{p.segments} * ch->cost_per_segment;
+    } else {
+      cost = ch->cost_per_message;
     }
   }
 
@@ -215,8 +221,8 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
   std::vector<event> events{std::move(e)};
   core_.submit(
       std::move(key), std::move(events),
-      [cmd, known, mem, sent = on_message_out_, reply = std::move(reply)](std::error_code ec,
-                                                                          domain::submit_result r) {
+      [cmd, known, mem, sms, cost, sent = on_message_out_, reply = std::move(reply)](
+          std::error_code ec, domain::submit_result r) {
         if (ec) {
           reply(protocol::encode_error(
               cmd.id, agent_error::unavailable,
@@ -234,6 +240,8 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
         }
         boost::json::object result;
         if (cmd.kind == command_kind::send || cmd.kind == command_kind::note) {
+          if (sms) result["sms"] = *sms;
+          if (cost) result["cost"] = cost;
           if (!r.events.empty()) {
             result["m"] = protocol::to_json(message_of(r.events.front()));
             if (cmd.kind == command_kind::send && sent) sent(r.events.front());

@@ -57,6 +57,11 @@ constexpr field fields[] = {
     {"pair_interval_ms", nullptr, &channel_config::pair_interval_ms, false, false, true, false,
      false, 3'600'000},
     {"pair_burst", nullptr, &channel_config::pair_burst, false, false, true, false, false, 1000},
+    {"max_segments", nullptr, &channel_config::max_segments, false, false, false, true, false, 100},
+    {"cost_per_segment", nullptr, &channel_config::cost_per_segment, false, false, false, true,
+     false, 1'000'000},
+    {"cost_per_message", nullptr, &channel_config::cost_per_message, false, false, true, false,
+     false, 1'000'000},
 };
 
 bool is_http_url(std::string_view s) {

@@ -38,6 +38,7 @@ inline constexpr std::string_view default_whatsapp_api_version = "v21.0";
 unsigned default_messages_per_second(provider_kind p) noexcept;  // 80 WhatsApp, 10 Twilio
 inline constexpr unsigned default_pair_interval_ms = 6000;
 inline constexpr unsigned default_pair_burst = 1;
+inline constexpr unsigned default_max_segments = 10;  // Twilio's own ceiling: 1,600 characters
 
 // The number webhooks name a channel by: the WhatsApp phone_number_id or the
 // Twilio number. Unique across channels.

@@ -72,6 +72,9 @@ struct channel_config {
   unsigned messages_per_second = 0;  // provider calls per second, at most, in any second
   unsigned pair_interval_ms = 0;     // WhatsApp: one message per recipient per interval...
   unsigned pair_burst = 0;           // ...after a burst of this many
+  unsigned max_segments = 0;         // SMS: parts an agent's text may take (default 10)
+  unsigned cost_per_segment = 0;     // SMS: price of one part, minor units (0: not priced)
+  unsigned cost_per_message = 0;     // WhatsApp: price of one message, minor units
 
   bool operator==(const channel_config&) const = default;
 };

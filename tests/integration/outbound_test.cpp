@@ -309,7 +309,8 @@ TEST(Outbound, TwilioSmsWithStatusCallbacks) {
   ASSERT_EQ(gw->port(), port);
   ASSERT_LT(http_request(port, http::verb::put, "/v1/tenants/clinic-1/channels/sms-main",
                          R"({"provider":"twilio","number":"+34910000000","auth_token":"tw-token",)"
-                         R"("account_sid":"AC1","api_base_url":"http://127.0.0.1:)" +
+                         R"("account_sid":"AC1","cost_per_segment":8,"max_segments":2,)"
+                         R"("api_base_url":"http://127.0.0.1:)" +
                              std::to_string(sim.port()) + R"("})",
                          {{"Authorization", "Bearer " + std::string(operator_key)}})
                 .result_int(),
@@ -328,10 +329,24 @@ TEST(Outbound, TwilioSmsWithStatusCallbacks) {
   ASSERT_EQ(res.result_int(), 200) << res.body();
 
   agent bo(port, "token-bo-0000000002");
-  for (auto text : {"Su cita es mañana a las 10:00", "Traumatología, planta 2 😊", "ok"})
-    ASSERT_EQ(code(bo.call(R"({"c":"send","id":")" + std::string(text).substr(0, 2) +
-                           R"(","cv":"sms-main:+34600111222","tx":")" + text + R"("})")),
-              "ok");
+  // Each answer says how the SMS travels and what it costs (8 per part).
+  auto send = [&](std::string id, std::string text) {
+    return bo.call(R"({"c":"send","id":")" + id + R"(","cv":"sms-main:+34600111222","tx":")" +
+                   text + R"("})");
+  };
+  auto gsm = send("a", "Su cita es mañana a las 10:00");
+  ASSERT_EQ(code(gsm), "ok") << json::serialize(gsm);
+  EXPECT_EQ(gsm.at("sms"), (json::object{{"enc", "GSM-7"}, {"parts", 1}}));
+  EXPECT_EQ(gsm.at("cost"), 8);
+  auto ucs = send("b", "Traumatología, planta 2 😊 " + std::string(60, 'x'));  // 87 UTF-16 units
+  ASSERT_EQ(code(ucs), "ok") << json::serialize(ucs);
+  EXPECT_EQ(ucs.at("sms"), (json::object{{"enc", "UCS-2"}, {"parts", 2}}));
+  EXPECT_EQ(ucs.at("cost"), 16);
+  ASSERT_EQ(code(send("c", "ok")), "ok");
+  // The channel allows two parts: a third is refused, nothing stored.
+  auto three = send("d", std::string(307, 'x'));
+  EXPECT_EQ(code(three), "bad_args");
+  EXPECT_NE(std::string(three.at("msg").as_string()).find("at most 2"), std::string::npos);
   // WhatsApp's pair rate (one message per recipient per 6 s by default)
   // does not apply to SMS: three replies to one patient go at once, well
   // within 5 s (paced, they would take 12 s).

@@ -215,6 +215,10 @@ TEST(Config, ChannelSendingFields) {
       error(R"("pair_burst":4)", R"("pair_burst":"4")").starts_with("channels[0].pair_burst"));
   EXPECT_TRUE(
       error("http://127.0.0.1:9400", "127.0.0.1:9400").starts_with("channels[0].api_base_url"));
+  auto sms_field = error(R"("pair_burst":4)", R"("max_segments":3)");
+  EXPECT_TRUE(sms_field.starts_with("channels[0].max_segments")) << sms_field;
+  EXPECT_TRUE(error(R"("pair_burst":4)", R"("cost_per_message":2000000)")
+                  .starts_with("channels[0].cost_per_message"));
   auto twilio_field = error(R"("pair_burst":4)", R"("account_sid":"AC1")");
   EXPECT_TRUE(twilio_field.starts_with("channels[0].account_sid")) << twilio_field;
   EXPECT_NE(twilio_field.find("not a field of a whatsapp channel"), std::string::npos);
