@@ -179,7 +179,18 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
 
   // Filled on the home shard: the message id a repeated send already has.
   auto known = std::make_shared<std::string>();
-  auto guard = [a, me = who.agent, cmd, cv, known, whatsapp](
+  // What window_closed names: the templates that may still be sent.
+  std::string templates;
+  if (cmd.kind == command_kind::send && whatsapp) {
+    for (const auto& t : ch->templates) {
+      auto colon = t.find(':');
+      templates +=
+          (templates.empty() ? "" : ", ") + t.substr(0, colon) + " [" + t.substr(colon + 1) + "]";
+    }
+    templates = templates.empty() ? "channel \"" + ch->id + "\" has no templates registered"
+                                  : "templates: " + templates;
+  }
+  auto guard = [a, me = who.agent, cmd, cv, known, whatsapp, templates](
                    const domain::conversation* c, std::vector<event>& events) -> guard_outcome {
     if (!c || !visible(a, me, c->team, c->assignee))
       return {guard_verdict::refuse, "no conversation " + cv};
@@ -194,7 +205,7 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
         if (cmd.kind == command_kind::send && whatsapp && !c->window_open(wall_ms()))
           return {guard_verdict::refuse,
                   "more than 24 hours since the patient last wrote on " + cv +
-                      ": WhatsApp allows only approved templates now",
+                      ": WhatsApp allows only approved templates now (" + templates + ")",
                   "window_closed"};
         return {};
       case command_kind::assign:

@@ -37,7 +37,8 @@ struct field {
   bool whatsapp_required, twilio_required;
   bool whatsapp_only, twilio_only;
   bool secret;
-  unsigned max = 0;  // counts: largest accepted value
+  unsigned max = 0;                                          // counts: largest accepted value
+  std::vector<std::string> channel_config::*list = nullptr;  // ...or a list of strings
 };
 
 constexpr field fields[] = {
@@ -62,7 +63,24 @@ constexpr field fields[] = {
      false, 1'000'000},
     {"cost_per_message", nullptr, &channel_config::cost_per_message, false, false, true, false,
      false, 1'000'000},
+    {"templates", nullptr, nullptr, false, false, false, false, false, 0,
+     &channel_config::templates},
 };
+
+// "name:language": a WhatsApp template's name and language code (or a
+// Twilio ContentSid and language), both of letters, digits and '_'.
+bool is_template_name(std::string_view s) {
+  auto colon = s.find(':');
+  if (colon == 0 || colon == std::string_view::npos || colon + 1 == s.size() || s.size() > 200)
+    return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char ch = s[i];
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || (ch == ':' && i == colon);
+    if (!ok) return false;
+  }
+  return true;
+}
 
 bool is_http_url(std::string_view s) {
   if (s.starts_with("https://"))
@@ -104,6 +122,18 @@ std::optional<channel_problem> read_channel(const boost::json::object& obj, chan
     if (f->text) {
       if (!v.is_string()) return channel_problem{std::string(key), "expected a string"};
       ch.*(f->text) = std::string(v.get_string());
+    } else if (f->list) {
+      if (!v.is_array()) return channel_problem{std::string(key), "expected an array of strings"};
+      auto& out = ch.*(f->list);
+      out.clear();
+      for (const auto& item : v.get_array()) {
+        auto* text = item.if_string();
+        if (!text || !is_template_name(*text))
+          return channel_problem{std::string(key),
+                                 "each template is \"name:language\" (letters, digits, '_'), got " +
+                                     boost::json::serialize(item)};
+        out.emplace_back(*text);
+      }
     } else {
       std::int64_t n = v.is_int64()                                ? v.get_int64()
                        : v.is_uint64() && v.get_uint64() <= f->max ? std::int64_t(v.get_uint64())
@@ -147,6 +177,9 @@ void write_channel(const channel_config& ch, boost::json::object& out, bool secr
         secret_names.emplace_back(f.name);
       else
         out[f.name] = v;
+    } else if (f.list) {
+      const auto& items = ch.*(f.list);
+      if (!items.empty()) out[f.name] = boost::json::array(items.begin(), items.end());
     } else if (auto n = ch.*(f.count); n != 0) {
       out[f.name] = static_cast<std::int64_t>(n);
     }

@@ -75,6 +75,10 @@ struct channel_config {
   unsigned max_segments = 0;         // SMS: parts an agent's text may take (default 10)
   unsigned cost_per_segment = 0;     // SMS: price of one part, minor units (0: not priced)
   unsigned cost_per_message = 0;     // WhatsApp: price of one message, minor units
+  // WhatsApp: the approved templates, "name:language" ("recordatorio_cita:es";
+  // a Twilio WhatsApp number names ContentSids). Named when the 24-hour
+  // window is closed, since only these may be sent then.
+  std::vector<std::string> templates;
 
   bool operator==(const channel_config&) const = default;
 };

@@ -72,7 +72,8 @@ void point_channel_at(std::uint16_t gateway, std::uint16_t sim, unsigned rate) {
                     // Several replies per patient in a few seconds: the pair
                     // rate is lifted here (the simulator lifts it too).
                     {"pair_interval_ms", 1},
-                    {"pair_burst", 1000}};
+                    {"pair_burst", 1000},
+                    {"templates", json::array{"recordatorio_cita:es", "mensaje_libre:es"}}};
   auto res = http_request(gateway, http::verb::put, "/v1/tenants/clinic-1/channels/wa-main",
                           json::serialize(body),
                           {{"Authorization", "Bearer " + std::string(operator_key)}});
@@ -213,6 +214,10 @@ TEST(Outbound, RefusedBeforeAnythingIsStored) {
             200);
   auto closed = bo.call(R"({"c":"send","id":"w1","cv":"wa-main:+34600999888","tx":"hi"})");
   EXPECT_EQ(code(closed), "window_closed") << json::serialize(closed);
+  EXPECT_NE(std::string(closed.at("msg").as_string())
+                .find("templates: recordatorio_cita [es], mensaje_libre [es]"),
+            std::string::npos)
+      << json::serialize(closed);
   auto open = bo.call(R"({"c":"send","id":"w2","cv":"wa-main:+34600111222","tx":"hi"})");
   EXPECT_EQ(code(open), "ok") << json::serialize(open);
 

@@ -179,7 +179,8 @@ TEST(Config, ChannelSendingFields) {
   const std::string wa =
       R"({"id":"wa","provider":"whatsapp","tenant":"c","phone_number_id":"1065","app_secret":"s",)"
       R"("verify_token":"v","access_token":"EAAG","api_base_url":"http://127.0.0.1:9400",)"
-      R"("api_version":"v20.0","messages_per_second":250,"pair_interval_ms":3000,"pair_burst":4})";
+      R"("api_version":"v20.0","messages_per_second":250,"pair_interval_ms":3000,"pair_burst":4,)"
+      R"("templates":["recordatorio_cita:es","mensaje_libre:es_ES"]})";
   file f(R"({"channels":[)" + wa + "]}");
   char* none[] = {nullptr};
   auto c = load_config(f.path, none, {});
@@ -190,6 +191,8 @@ TEST(Config, ChannelSendingFields) {
   EXPECT_EQ(ch.messages_per_second, 250u);
   EXPECT_EQ(ch.pair_interval_ms, 3000u);
   EXPECT_EQ(ch.pair_burst, 4u);
+  EXPECT_EQ(ch.templates,
+            (std::vector<std::string>{"recordatorio_cita:es", "mensaje_libre:es_ES"}));
 
   // What the journal keeps (everything) and what the API shows (secrets named).
   boost::json::object all, shown;
@@ -215,6 +218,9 @@ TEST(Config, ChannelSendingFields) {
       error(R"("pair_burst":4)", R"("pair_burst":"4")").starts_with("channels[0].pair_burst"));
   EXPECT_TRUE(
       error("http://127.0.0.1:9400", "127.0.0.1:9400").starts_with("channels[0].api_base_url"));
+  EXPECT_TRUE(
+      error("recordatorio_cita:es", "recordatorio cita").starts_with("channels[0].templates"));
+  EXPECT_TRUE(error("\"mensaje_libre:es_ES\"", "3").starts_with("channels[0].templates"));
   auto sms_field = error(R"("pair_burst":4)", R"("max_segments":3)");
   EXPECT_TRUE(sms_field.starts_with("channels[0].max_segments")) << sms_field;
   EXPECT_TRUE(error(R"("pair_burst":4)", R"("cost_per_message":2000000)")
