@@ -7,6 +7,7 @@
 
 #include "gateway/api/agent_views.hpp"
 #include "gateway/api/directory_api.hpp"
+#include "gateway/config/channels.hpp"
 #include "protocol/sms.hpp"
 
 namespace gw::api {
