@@ -448,6 +448,16 @@ std::string encode_pong(std::string_view id) {
   return json::serialize(o);
 }
 
+std::string encode_balance_notice(std::string_view channel, std::int64_t available,
+                                  std::int64_t threshold) {
+  json::object o;
+  o["t"] = "bal";
+  o["ch"] = channel;
+  o["bal"] = available;
+  o["min"] = threshold;
+  return json::serialize(o);
+}
+
 std::string encode_hello(const hello& h) {
   json::object lim;
   lim["frame"] = h.limits.frame_bytes;

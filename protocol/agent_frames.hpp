@@ -166,6 +166,9 @@ std::string mark_duplicate(std::string_view ok_frame);
 std::string encode_error(std::string_view id, agent_error e, std::string_view message,
                          boost::json::object extra = {});
 std::string encode_pong(std::string_view id);
+// To admins: the channel's available prepaid balance fell below `min`.
+std::string encode_balance_notice(std::string_view channel, std::int64_t available,
+                                  std::int64_t threshold);
 std::string encode_hello(const hello& h);
 enum class resync_reason : std::uint8_t { epoch, gone };
 std::string encode_resync(std::string_view id, resync_reason why, position now);

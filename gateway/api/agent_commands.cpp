@@ -130,10 +130,8 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
   std::uint64_t cost = 0;
   if (cmd.kind == command_kind::send) {
     if (auto why = cannot_send(*ch)) return fail(agent_error::unavailable, *why);
-    if (queue_full_ && queue_full_({who.tenant, cmd.channel, cmd.address}))
-      return fail(agent_error::unavailable,
-                  "the outbound queue of channel \"" + cmd.channel +
-                      "\" is full (outbound.queue_limit); retry later with the same id");
+    if (auto why = send_check_ ? send_check_({who.tenant, cmd.channel, cmd.address}) : std::nullopt)
+      return fail(agent_error::unavailable, *why + "; retry later with the same id");
     if (!whatsapp) {  // an SMS: GSM-7 or UCS-2, in parts; say why when refused
       auto max = ch->max_segments ? ch->max_segments : default_max_segments;
       auto plan = protocol::check_sms(cmd.text, {.max_segments = max});
@@ -231,47 +229,93 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
 
   domain::conversation_key key{who.tenant, cmd.channel, cmd.address};
   std::vector<event> events{std::move(e)};
-  core_.submit(
-      std::move(key), std::move(events),
-      [cmd, known, mem, sms, cost, sent = on_message_out_, reply = std::move(reply)](
-          std::error_code ec, domain::submit_result r) {
-        if (ec) {
-          reply(protocol::encode_error(
-              cmd.id, agent_error::unavailable,
-              ec == std::errc::resource_unavailable_try_again
-                  ? "the gateway is recovering its journal; retry with the same id"
-                  : "the journal cannot write; nothing was stored, retry later with the same id"));
-          return;
-        }
-        if (r.refused) {
-          reply(protocol::encode_error(
-              cmd.id,
-              r.code == "window_closed" ? agent_error::window_closed : agent_error::not_found,
-              r.reason));
-          return;
-        }
-        boost::json::object result;
-        if (cmd.kind == command_kind::send || cmd.kind == command_kind::note) {
-          if (sms) result["sms"] = *sms;
-          if (cost) result["cost"] = cost;
-          if (!r.events.empty()) {
-            result["m"] = protocol::to_json(message_of(r.events.front()));
-            if (cmd.kind == command_kind::send && sent) sent(r.events.front());
-          } else {  // the same command id, stored before (perhaps before a restart)
-            result["m"] = boost::json::object{{"m", *known}};
-            result["dup"] = true;
+  // A priced send holds its cost before it is stored (billing.hpp); what
+  // is then not stored, or was stored before (a repeat), is refunded.
+  const bool billed = cmd.kind == command_kind::send && cost > 0 && billing_;
+  domain::billing_account account{who.tenant, cmd.channel};
+  auto message_id = events.front().message_id;
+  auto sink = std::make_shared<net::frame_sink>(std::move(reply));
+  auto store = [this, key = std::move(key), events = std::move(events), guard = std::move(guard),
+                cmd, known, mem, sms, cost, billed, account, sink]() mutable {
+    auto refund = [this, billed, account](const std::string& id) {
+      if (billed) billing_->settle(account, id, false);
+    };
+    auto id = events.front().message_id;
+    core_.submit(
+        std::move(key), std::move(events),
+        [this, cmd, known, mem, sms, cost, billed, refund, id, sink](std::error_code ec,
+                                                                     domain::submit_result r) {
+          auto& respond = *sink;
+          if (ec) {
+            refund(id);
+            respond(protocol::encode_error(
+                cmd.id, agent_error::unavailable,
+                ec == std::errc::resource_unavailable_try_again
+                    ? "the gateway is recovering its journal; retry with the same id"
+                    : "the journal cannot write; nothing was stored, retry later with the same id"));
+            return;
           }
-        } else {  // a change already in place (closing a closed one) is fine
-          result["c"] = protocol::to_json(conversation_of(cmd.channel, cmd.address, r.after));
-        }
-        auto answer = protocol::encode_ok(cmd.id, std::move(result));
-        {
-          std::lock_guard lock(mem->mu);
-          mem->answers.remember(cmd.id, answer, steady_ms());
-        }
-        reply(std::move(answer));
-      },
-      std::move(guard));
+          if (r.refused) {
+            refund(id);
+            respond(protocol::encode_error(
+                cmd.id,
+                r.code == "window_closed" ? agent_error::window_closed : agent_error::not_found,
+                r.reason));
+            return;
+          }
+          boost::json::object result;
+          if (cmd.kind == command_kind::send || cmd.kind == command_kind::note) {
+            if (sms) result["sms"] = *sms;
+            if (cost) result["cost"] = cost;
+            if (!r.events.empty()) {
+              result["m"] = protocol::to_json(message_of(r.events.front()));
+              if (cmd.kind == command_kind::send && on_message_out_)
+                on_message_out_(r.events.front(), billed);
+            } else {  // the same command id, stored before (perhaps before a restart)
+              refund(id);
+              result["m"] = boost::json::object{{"m", *known}};
+              result["dup"] = true;
+            }
+          } else {  // a change already in place (closing a closed one) is fine
+            result["c"] = protocol::to_json(conversation_of(cmd.channel, cmd.address, r.after));
+          }
+          auto answer = protocol::encode_ok(cmd.id, std::move(result));
+          {
+            std::lock_guard lock(mem->mu);
+            mem->answers.remember(cmd.id, answer, steady_ms());
+          }
+          respond(std::move(answer));
+        },
+        std::move(guard));
+  };
+  // A send waits while the outbound queue resumes after a restart.
+  auto go = [this](std::function<void()> step) {
+    if (defer_send_ && step) return defer_send_(std::move(step));
+    step();
+  };
+  if (!billed) return cmd.kind == command_kind::send ? go(std::move(store)) : store();
+  go([this, account, message_id = std::move(message_id), to = cmd.address, cost,
+      store = std::move(store), sink, id = cmd.id]() mutable {
+    billing_->reserve(
+        account, std::move(message_id), std::move(to), static_cast<std::int64_t>(cost),
+        [store = std::move(store), sink, id, channel = account.channel](
+            std::error_code ec, std::optional<domain::insufficient_balance> short_by) mutable {
+          if (ec) {
+            (*sink)(protocol::encode_error(id, agent_error::unavailable,
+                                           "the balance journal cannot write; nothing was "
+                                           "stored, retry later with the same id"));
+          } else if (short_by) {
+            (*sink)(protocol::encode_error(
+                id, agent_error::insufficient_balance,
+                "the prepaid balance of channel \"" + channel + "\" has " +
+                    std::to_string(short_by->available) + " available and this message costs " +
+                    std::to_string(short_by->needed),
+                {{"bal", short_by->available}}));
+          } else {
+            store();
+          }
+        });
+  });
 }
 
 }  // namespace gw::api

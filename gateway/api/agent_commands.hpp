@@ -26,6 +26,7 @@
 
 #include "gateway/api/agent_feeds.hpp"
 #include "gateway/api/webhooks.hpp"
+#include "gateway/domain/billing.hpp"
 #include "gateway/domain/conversations.hpp"
 #include "gateway/domain/directory_service.hpp"
 #include "gateway/domain/event_bus.hpp"
@@ -44,16 +45,24 @@ class agent_commands {
         channels_(channels),
         feeds_(shards, core, directory, bus, fanout_interval) {}
 
-  // Called with every message_out a `send` made durable (not with repeats):
-  // the outbound queue takes it from there. Set before the shards start.
-  void on_message_out(std::function<void(const domain::event&)> fn) {
+  // Called with every message_out a `send` made durable (not with repeats),
+  // and whether its cost is held in the balance: the outbound queue takes
+  // it from there. Set before the shards start.
+  void on_message_out(std::function<void(const domain::event&, bool billed)> fn) {
     on_message_out_ = std::move(fn);
   }
+  // Priced sends hold their cost in `b` before they are stored; without
+  // it, nothing is charged. Set before the shards start.
+  void bill_with(domain::billing_service& b) { billing_ = &b; }
 
-  // Asked before a `send` is stored: true refuses it as `unavailable`
+  // Asked before a `send` is stored: a reason refuses it as `unavailable`
   // (its channel's outbound queue is full). Set before the shards start.
-  void on_queue_full(std::function<bool(const domain::conversation_key&)> fn) {
-    queue_full_ = std::move(fn);
+  using send_check = std::function<std::optional<std::string>(const domain::conversation_key&)>;
+  void check_sends_with(send_check fn) { send_check_ = std::move(fn); }
+  // Holds each `send` until `defer(go)` runs `go` (the outbound queue
+  // finished resuming after a restart). Set before the shards start.
+  void defer_sends_with(std::function<void(std::function<void()>)> defer) {
+    defer_send_ = std::move(defer);
   }
 
   // The net::agent_command_runner: on the session's thread.
@@ -72,8 +81,10 @@ class agent_commands {
   domain::directory_service& directory_;
   const channel_directory& channels_;
   agent_feeds feeds_;
-  std::function<void(const domain::event&)> on_message_out_;
-  std::function<bool(const domain::conversation_key&)> queue_full_;
+  std::function<void(const domain::event&, bool billed)> on_message_out_;
+  domain::billing_service* billing_ = nullptr;
+  send_check send_check_;
+  std::function<void(std::function<void()>)> defer_send_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<memory>> memories_;  // "tenant/agent"
 };

@@ -1,6 +1,8 @@
 // Directory admin routes: who is calling, body checks, changes, answers.
 #include "gateway/api/directory_api.hpp"
 
+#include "gateway/api/admin_access.hpp"
+
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -35,97 +37,6 @@ std::string random_hex(std::size_t bytes) {
 }
 
 namespace {
-
-// Who is calling: the operator (admin.key, every tenant) or an admin agent
-// of one tenant.
-struct caller {
-  std::string tenant;  // "" for the operator
-  bool may_manage(std::string_view t) const { return tenant.empty() || tenant == t; }
-};
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// A request body's fields, checked one by one; the first problem wins.
-class body_reader {
- public:
-  // Parses `body` as a JSON object whose keys are all in `allowed`.
-  body_reader(std::string_view body, std::initializer_list<std::string_view> allowed) {
-    boost::system::error_code ec;
-    value_ = json::parse(body.empty() ? std::string_view("{}") : body, ec);
-    if (ec)
-      fail("the body is not JSON: " + ec.message());
-    else if (!value_.is_object())
-      fail("the body must be a JSON object");
-    else
-      for (const auto& kv : value_.get_object())
-        if (std::find(allowed.begin(), allowed.end(), kv.key()) == allowed.end())
-          fail("unknown field \"" + std::string(kv.key()) + "\"");
-  }
-
-  const std::string& problem() const noexcept { return problem_; }
-  bool has(std::string_view k) const { return ok() && value_.get_object().contains(k); }
-
-  std::string text(std::string_view k, bool required, std::size_t max = 200) {
-    auto* v = field(k, required);
-    if (!v) return {};
-    if (!v->is_string() || v->get_string().empty() || v->get_string().size() > max) {
-      fail("\"" + std::string(k) + "\" must be a string of 1 to " + std::to_string(max) + " bytes");
-      return {};
-    }
-    return std::string(v->get_string());
-  }
-
-  bool flag(std::string_view k, bool fallback) {
-    auto* v = field(k, false);
-    if (!v) return fallback;
-    if (!v->is_bool()) fail("\"" + std::string(k) + "\" must be true or false");
-    return v->is_bool() ? v->get_bool() : fallback;
-  }
-
-  // An array of distinct directory ids.
-  std::vector<std::string> ids(std::string_view k) {
-    std::vector<std::string> out;
-    auto* v = field(k, false);
-    if (!v) return out;
-    auto* a = v->if_array();
-    if (!a) {
-      fail("\"" + std::string(k) + "\" must be an array of ids");
-      return out;
-    }
-    for (const auto& e : *a) {
-      if (!e.is_string() || !domain::valid_directory_id(e.get_string())) {
-        fail("\"" + std::string(k) + "\" must hold ids of 1 to 64 characters [A-Za-z0-9._-]");
-        return out;
-      }
-      std::string s(e.get_string());
-      if (std::find(out.begin(), out.end(), s) != out.end()) {
-        fail("\"" + std::string(k) + "\" names \"" + s + "\" twice");
-        return out;
-      }
-      out.push_back(std::move(s));
-    }
-    return out;
-  }
-
-  bool ok() const noexcept { return problem_.empty(); }
-  void fail(std::string why) {
-    if (problem_.empty()) problem_ = std::move(why);
-  }
-
- private:
-  const json::value* field(std::string_view k, bool required) {
-    if (!ok()) return nullptr;
-    auto* v = value_.get_object().if_contains(k);
-    if (!v && required) fail("\"" + std::string(k) + "\" is required");
-    return v;
-  }
-  json::value value_;
-  std::string problem_;
-};
 
 json::object tenant_json(const domain::tenant_record& t) {
   return {{"id", t.id}, {"name", t.name}, {"segmented", t.segmented}};
@@ -172,56 +83,19 @@ void submit(domain::directory_service& dir, directory_change c, net::responder a
 class routes : public std::enable_shared_from_this<routes> {
  public:
   routes(std::string key, domain::directory_service& dir, const channel_directory& channels)
-      : key_(std::move(key)), dir_(dir), channels_(channels) {}
+      : gate_(std::move(key), dir, channels), dir_(dir), channels_(channels) {}
 
-  // Wraps `h` with authorisation: the operator key or an admin agent's
-  // token; `operator_only` refuses admin agents.
-  net::handler guarded(
-      bool operator_only,
-      std::function<void(const caller&, net::request_context&, net::responder)> h) {
-    return [this, self = shared_from_this(), operator_only, h = std::move(h)](
-               net::request_context& rc, net::responder answer) {
-      auto auth = rc.req[http::field::authorization];
-      constexpr std::string_view bearer = "Bearer ";
-      if (!auth.starts_with(bearer))
-        return answer.error(
-            http_error::unauthorized,
-            "Authorization: Bearer <admin.key or an admin agent's token> is required");
-      auto secret = auth.substr(bearer.size());
-      if (!key_.empty() && protocol::constant_time_equal(secret, key_))
-        return h(caller{}, rc, std::move(answer));
-      auto tenant = dir_.read([&](const domain::directory_state& s) -> std::optional<std::string> {
-        auto* t = s.live_token_by_hash(token_hash(secret));
-        auto* a = t ? s.agent(t->tenant, t->agent) : nullptr;
-        if (!a || a->role != domain::agent_role::admin) return std::nullopt;
-        return a->tenant;
-      });
-      if (!tenant)
-        return answer.error(http_error::unauthorized,
-                            "the bearer key is neither admin.key nor a live admin agent's token");
-      if (operator_only)
-        return answer.error(http_error::forbidden, "only the operator (admin.key) may do this");
-      caller c{std::move(*tenant)};
-      if (!c.may_manage(rc.param("tenant")))
-        return answer.error(http_error::forbidden, "an admin agent manages its own tenant only");
-      h(c, rc, std::move(answer));
-    };
+  // The gate's check, holding this object for as long as the handler lives.
+  net::handler guarded(bool operator_only, admin_handler h) {
+    return gate_.guarded(operator_only, [self = shared_from_this(), h = std::move(h)](
+                                            const caller& c, net::request_context& rc,
+                                            net::responder answer) { h(c, rc, std::move(answer)); });
   }
-
-  // Checks the path's tenant exists; answers 404 otherwise.
   bool tenant_exists(std::string_view t, net::responder& answer) {
-    if (dir_.read([&](const auto& s) { return s.tenant(t) != nullptr; })) return true;
-    answer.error(http_error::not_found, "no tenant \"" + std::string(t) + "\"");
-    return false;
+    return gate_.tenant_exists(t, answer);
   }
-
-  // The path's channel, if the path's tenant owns it; answers 404 otherwise.
   domain::channel_ptr channel_of_path(const net::request_context& rc, net::responder& answer) {
-    auto ch = channels_.find(rc.param("channel"));
-    if (ch && ch->tenant == rc.param("tenant")) return ch;
-    answer.error(http_error::not_found, "no channel \"" + std::string(rc.param("channel")) +
-                                            "\" in \"" + std::string(rc.param("tenant")) + "\"");
-    return nullptr;
+    return gate_.channel_of_path(rc, answer);
   }
 
   void add(net::router& r) {
@@ -471,7 +345,7 @@ class routes : public std::enable_shared_from_this<routes> {
   }
 
  private:
-  std::string key_;
+  admin_gate gate_;
   domain::directory_service& dir_;
   const channel_directory& channels_;
 };

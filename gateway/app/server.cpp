@@ -9,8 +9,10 @@
 #include <filesystem>
 
 #include "gateway/api/admin.hpp"
+#include "gateway/api/billing_api.hpp"
 #include "gateway/api/directory_api.hpp"
 #include "gateway/net/tls.hpp"
+#include "protocol/agent_frames.hpp"
 #include "gateway/obs/log.hpp"
 
 namespace gw::app {
@@ -68,6 +70,26 @@ server::server(const config& cfg)
     }
     return who;
   };
+  // Balances change on shard 0 as well; their journal is data_dir/balance.
+  billing_ = std::make_unique<domain::billing_service>(
+      (std::filesystem::path(cfg.data_dir) / "balance").string(), shards_.at(0).ioc,
+      directory_journal);
+  billing_->set_threshold([c = channels_.get()](const domain::billing_account& a) {
+    auto ch = c->find(a.channel);
+    return ch && ch->tenant == a.tenant ? std::int64_t{ch->low_balance} : 0;
+  });
+  billing_->on_low([this](const domain::low_balance_notice& n) {
+    log::warn("prepaid balance low", {{"tenant", n.account.tenant},
+                                      {"channel", n.account.channel},
+                                      {"available", n.available},
+                                      {"threshold", n.threshold}});
+    auto frame = std::make_shared<const std::string>(
+        protocol::encode_balance_notice(n.account.channel, n.available, n.threshold));
+    shards_.post_all([tenant = n.account.tenant, frame](runtime::shard& s) {
+      s.sessions.admin_notice(tenant, frame);
+    });
+  });
+  metrics_.add_collector([b = billing_.get()](std::string& out) { b->write_metrics(out); });
   outbound::outbox_options sending;
   sending.client.connect_timeout = cfg.outbound.connect_timeout;
   sending.client.request_timeout = cfg.outbound.request_timeout;
@@ -75,15 +97,19 @@ server::server(const config& cfg)
   sending.max_attempts = cfg.outbound.max_attempts;
   sending.queue_limit = cfg.outbound.queue_limit;
   sending.public_base_url = cfg.webhooks.public_base_url;
-  outbox_ = std::make_unique<outbound::outbox>(shards_, *core_, *channels_, std::move(sending));
+  outbox_ = std::make_unique<outbound::outbox>(shards_, *core_, *channels_, std::move(sending),
+                                               billing_.get());
   metrics_.add_collector([o = outbox_.get()](std::string& out) { o->write_metrics(out); });
   agent_commands_ = std::make_unique<api::agent_commands>(shards_, *core_, *directory_, *channels_,
                                                           bus_, cfg.ws.fanout_interval);
-  agent_commands_->on_message_out([o = outbox_.get()](const domain::event& e) {
-    o->enqueue({e.conv, e.message_id, e.text});
+  agent_commands_->on_message_out([o = outbox_.get()](const domain::event& e, bool billed) {
+    o->enqueue({e.conv, e.message_id, e.text, billed});
   });
-  agent_commands_->on_queue_full(
-      [o = outbox_.get()](const domain::conversation_key& k) { return o->full(k); });
+  agent_commands_->check_sends_with(
+      [o = outbox_.get()](const domain::conversation_key& k) { return o->refuses(k); });
+  agent_commands_->defer_sends_with(
+      [o = outbox_.get()](std::function<void()> go) { o->when_resumed(std::move(go)); });
+  agent_commands_->bill_with(*billing_);
   ctx_.run_agent_command = [ac = agent_commands_.get()](
                                const net::agent_identity& who, const protocol::command& cmd,
                                net::frame_sink reply, std::weak_ptr<net::agent_outbox> outbox) {
@@ -94,7 +120,10 @@ server::server(const config& cfg)
   });
   add_operational_routes(
       router_, state_,
-      [c = core_.get(), d = directory_.get()] { return c->healthy() && d->healthy(); }, metrics_);
+      [c = core_.get(), d = directory_.get(), b = billing_.get()] {
+        return c->healthy() && d->healthy() && b->healthy();
+      },
+      metrics_);
   metrics_.add_collector([c = core_.get()](std::string& out) {
     metrics::write_metric(out, "gateway_journal_events_total", "counter",
                           "Events made durable by the journals.", c->appended_events());
@@ -112,6 +141,7 @@ server::server(const config& cfg)
   metrics_.add_collector([w = webhooks_.get()](std::string& out) { w->write_metrics(out); });
   api::add_admin_routes(router_, cfg.admin_key, *core_);
   api::add_directory_routes(router_, cfg.admin_key, *directory_, *channels_);
+  api::add_billing_routes(router_, cfg.admin_key, *directory_, *channels_, *billing_);
   metrics_.set_routes(router_.labels());
   listener_ = std::make_shared<net::listener>(ctx_, shards_, listen_endpoint(cfg));
   endpoint_ = listener_->local_endpoint();
@@ -123,6 +153,7 @@ server::~server() {
   shards_.stop();
   outbox_.reset();  // its timers and connections belong to the stopped shards
   core_.reset();    // flushes the journals
+  billing_.reset();
   directory_.reset();
 }
 
@@ -143,6 +174,7 @@ void server::start() {
   auto changes = directory_->recover();
   apply_config_directory();
   channels_->set_ready();
+  auto movements = billing_->recover();
   auto r = core_->recover();
   log::info("recovered", {{"records", r.records},
                           {"events", r.events},
@@ -151,14 +183,15 @@ void server::start() {
                           {"dropped_bytes", r.dropped_bytes},
                           {"ms", r.took.count()},
                           {"epoch", core_->epoch()},
-                          {"directory_changes", changes}});
+                          {"directory_changes", changes},
+                          {"balance_movements", movements}});
   // Messages accepted before a restart but not yet sent go out now.
   auto tenants = directory_->read([](const domain::directory_state& s) {
     std::vector<std::string> ids;
     for (const auto& [id, t] : s.tenants) ids.push_back(id);
     return ids;
   });
-  for (const auto& t : tenants) outbox_->resume(t);
+  outbox_->resume(tenants);
   state_.store(lifecycle::ready, std::memory_order_release);
 }
 

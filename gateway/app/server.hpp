@@ -13,6 +13,7 @@
 #include "gateway/api/webhooks.hpp"
 #include "gateway/app/routes.hpp"
 #include "gateway/config/config.hpp"
+#include "gateway/domain/billing.hpp"
 #include "gateway/domain/conversations.hpp"
 #include "gateway/domain/directory_service.hpp"
 #include "gateway/domain/event_bus.hpp"
@@ -40,6 +41,7 @@ class server {
 
   domain::conversation_service& core() noexcept { return *core_; }
   domain::directory_service& directory() noexcept { return *directory_; }
+  domain::billing_service& billing() noexcept { return *billing_; }
 
   // Graceful stop: stop accepting, let in-flight requests finish, close
   // WebSockets with 1001; waits at most shutdown_grace for connections to
@@ -64,6 +66,7 @@ class server {
   std::unique_ptr<domain::conversation_service> core_;
   std::unique_ptr<domain::directory_service> directory_;
   std::unique_ptr<api::channel_directory> channels_;  // a view of directory_
+  std::unique_ptr<domain::billing_service> billing_;
   std::unique_ptr<api::webhooks> webhooks_;
   std::unique_ptr<api::agent_commands> agent_commands_;
   std::unique_ptr<outbound::outbox> outbox_;  // destroyed after the shards stop

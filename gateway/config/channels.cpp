@@ -63,6 +63,8 @@ constexpr field fields[] = {
      false, 1'000'000},
     {"cost_per_message", nullptr, &channel_config::cost_per_message, false, false, true, false,
      false, 1'000'000},
+    {"low_balance", nullptr, &channel_config::low_balance, false, false, false, false, false,
+     1'000'000'000},
     {"templates", nullptr, nullptr, false, false, false, false, false, 0,
      &channel_config::templates},
 };

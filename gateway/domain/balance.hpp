@@ -9,7 +9,9 @@
 //   reserved  = sum of the open reservations          (held for queued messages)
 //   available = balance - reserved >= 0               (never overdrawn)
 // A reservation is opened once per message id and closed once, by a commit
-// or a refund; repeating any of these for the same id changes nothing.
+// or a refund; repeating any of these for the same id changes nothing (the
+// ledger remembers the latest closed_memory closed ids: message ids are
+// never reused, so this only guards against a late repeat).
 #pragma once
 
 #include <cstdint>
@@ -28,9 +30,13 @@ struct movement {
   kind type = kind::top_up;
   std::int64_t amount = 0;  // > 0, in minor units
   std::string ref;          // reserve/commit/refund: the message id; top-up: its idempotency key
+  std::string to;           // reserve: the recipient's address (the message's conversation)
   std::int64_t at_ms = 0;
+  std::uint64_t seq = 0;           // filled in by apply(): 1, 2, 3, ... per ledger
   std::int64_t balance_after = 0;  // filled in by apply()
   std::int64_t available_after = 0;
+
+  bool operator==(const movement&) const = default;
 };
 std::string_view name_of(movement::kind k) noexcept;
 
@@ -52,7 +58,8 @@ class balance_ledger {
   // nullopt: nothing to do (the same id was reserved, committed or refunded).
   std::variant<std::optional<movement>, insufficient_balance> reserve(std::string_view message_id,
                                                                       std::int64_t amount,
-                                                                      std::int64_t now_ms) const;
+                                                                      std::int64_t now_ms,
+                                                                      std::string_view to = {}) const;
   std::optional<movement> commit(std::string_view message_id, std::int64_t now_ms) const;
   std::optional<movement> refund(std::string_view message_id, std::int64_t now_ms) const;
   // nullopt when `key` was already credited (a retried top-up request).
@@ -72,6 +79,15 @@ class balance_ledger {
   void set_low_threshold(std::int64_t t) noexcept { low_threshold_ = t; }
   // The held amount of an open reservation, if any.
   std::optional<std::int64_t> held(std::string_view message_id) const;
+  struct hold {
+    std::int64_t amount = 0;
+    std::string to;
+  };
+  // Every open reservation, by message id.
+  template <class Fn>
+  void for_each_hold(Fn&& fn) const {
+    for (const auto& [id, h] : open_) fn(id, h);
+  }
   // The latest movements, oldest first.
   const std::deque<movement>& statement() const noexcept { return statement_; }
   std::uint64_t movements() const noexcept { return movements_; }
@@ -87,8 +103,10 @@ class balance_ledger {
 
   std::int64_t balance_ = 0;
   std::int64_t reserved_ = 0;
-  std::unordered_map<std::string, std::int64_t, text_hash, std::equal_to<>> open_;
-  id_set closed_;   // message ids whose reservation was committed or refunded
+  static constexpr std::size_t closed_memory = 65'536;
+  std::unordered_map<std::string, hold, text_hash, std::equal_to<>> open_;
+  id_set closed_;  // the latest message ids whose reservation was committed or refunded
+  std::deque<std::string> closed_order_;  // closed_, oldest first
   id_set top_ups_;  // top-up keys already credited
   std::deque<movement> statement_;
   std::size_t statement_limit_;

@@ -88,6 +88,10 @@ class ws_session final : public runtime::session_base,
       close(close_code::token_revoked, "the session's token was revoked");
   }
 
+  void admin_notice(std::string_view tenant, const shared_frame& frame) override {
+    if (who_ && who_->tenant == tenant && who_->role == "admin") push(frame);
+  }
+
   void shutdown() override {
     if (upgrade_) return;  // still accepting: the accept handler sees `stopping`
     close(close_code::going_away, "the gateway is shutting down");

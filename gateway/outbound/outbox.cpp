@@ -90,11 +90,13 @@ struct outbox::part {
   };
 
   part(outbox& owner, asio::io_context& ioc, const api::channel_directory& channels,
-       domain::conversation_service& core, const outbox_options& opts)
+       domain::conversation_service& core, domain::billing_service* billing,
+       const outbox_options& opts)
       : owner_(owner),
         ioc_(ioc),
         channels_(channels),
         core_(core),
+        billing_(billing),
         opts_(opts),
         pool_(ioc, opts.client),
         rng_(std::random_device{}()) {}
@@ -326,18 +328,26 @@ struct outbox::part {
     });
   }
 
+  // Journals the message's outcome; then, once that is durable, settles
+  // its held cost (a crash in between is settled by resume()).
   void record(const job& j, std::string provider_id, std::string status, std::string detail) {
     domain::event e;
     e.kind = domain::event_kind::message_status;
     e.provider_id = std::move(provider_id);
     e.message_id = j.message_id;
+    bool sent = status == "sent";
     e.value = std::move(status);
     e.detail = std::move(detail);
-    core_.submit(
-        j.conv, {std::move(e)}, [id = j.message_id](std::error_code ec, domain::submit_result) {
-          if (ec)
-            log::warn("outbound outcome not recorded", {{"message", id}, {"error", ec.message()}});
-        });
+    auto* billing = j.billed ? billing_ : nullptr;
+    core_.submit(j.conv, {std::move(e)},
+                 [id = j.message_id, billing, sent, account = domain::billing_account{
+                                                        j.conv.tenant, j.conv.channel}](
+                     std::error_code ec, domain::submit_result) {
+                   if (ec)
+                     return log::warn("outbound outcome not recorded",
+                                      {{"message", id}, {"error", ec.message()}});
+                   if (billing) billing->settle(account, id, sent);
+                 });
   }
 
   // A failure before the provider gave the message an id is keyed by ours.
@@ -353,6 +363,7 @@ struct outbox::part {
   asio::io_context& ioc_;
   const api::channel_directory& channels_;
   domain::conversation_service& core_;
+  domain::billing_service* billing_;
   const outbox_options& opts_;
   net::http_client_pool pool_;
   std::mt19937_64 rng_;
@@ -364,10 +375,12 @@ struct outbox::part {
 };
 
 outbox::outbox(runtime::shard_set& shards, domain::conversation_service& core,
-               const api::channel_directory& channels, outbox_options opts)
-    : shards_(shards), core_(core), opts_(std::move(opts)) {
+               const api::channel_directory& channels, outbox_options opts,
+               domain::billing_service* billing)
+    : shards_(shards), core_(core), billing_(billing), opts_(std::move(opts)) {
   for (unsigned i = 0; i < shards.size(); ++i)
-    parts_.push_back(std::make_unique<part>(*this, shards.at(i).ioc, channels, core, opts_));
+    parts_.push_back(
+        std::make_unique<part>(*this, shards.at(i).ioc, channels, core, billing, opts_));
 }
 
 outbox::~outbox() = default;
@@ -383,10 +396,12 @@ std::shared_ptr<std::atomic<std::size_t>> outbox::depth_of(const std::string& ke
   return d;
 }
 
-bool outbox::full(const domain::conversation_key& conv) const {
+std::optional<std::string> outbox::refuses(const domain::conversation_key& conv) const {
   std::lock_guard lock(depth_mu_);
   auto it = depth_.find(conv.tenant + "/" + conv.channel);
-  return it != depth_.end() && it->second->load(std::memory_order_relaxed) >= opts_.queue_limit;
+  if (it != depth_.end() && it->second->load(std::memory_order_relaxed) >= opts_.queue_limit)
+    return "the outbound queue of channel \"" + conv.channel + "\" is full (outbound.queue_limit)";
+  return std::nullopt;
 }
 
 void outbox::enqueue(job j) {
@@ -395,18 +410,80 @@ void outbox::enqueue(job j) {
              [p = parts_[home].get(), j = std::move(j)]() mutable { p->add(std::move(j)); });
 }
 
-void outbox::resume(const std::string& tenant) {
-  core_.scan(
-      tenant,
-      [this](unsigned, const domain::conversation& c) {
-        for (const auto& m : c.history)
-          if (m.kind == domain::event_kind::message_out && m.status == "queued")
-            enqueue({c.key, m.id, m.text});
-      },
-      [tenant](bool complete) {
-        if (!complete)
-          log::warn("outbound resume skipped a recovering shard", {{"tenant", tenant}});
-      });
+void outbox::when_resumed(std::function<void()> fn) {
+  {
+    std::lock_guard lock(resume_mu_);
+    if (!resumed_) return after_resume_.push_back(std::move(fn));
+  }
+  fn();
+}
+
+void outbox::finish_resume() {
+  std::vector<std::function<void()>> waiting;
+  {
+    std::lock_guard lock(resume_mu_);
+    resumed_ = true;
+    waiting.swap(after_resume_);
+  }
+  for (auto& fn : waiting) fn();
+}
+
+void outbox::resume(const std::vector<std::string>& tenants) {
+  // The reservations open now, by message id; each scan takes those it
+  // finds, and the last one refunds what no conversation holds.
+  struct settling {
+    std::mutex mu;
+    std::unordered_map<std::string, domain::open_hold> holds;
+    std::size_t scans_left = 0;
+    bool complete = true;
+  };
+  auto s = std::make_shared<settling>();
+  if (billing_)
+    for (auto& h : billing_->open_holds()) s->holds.emplace(h.message_id, std::move(h));
+  s->scans_left = tenants.size();
+  if (tenants.empty()) finish_resume();
+  auto* billing = billing_;
+  for (const auto& tenant : tenants)
+    core_.scan(
+        tenant,
+        [this, s, billing](unsigned, const domain::conversation& c) {
+          for (const auto& m : c.history) {
+            if (m.kind != domain::event_kind::message_out) continue;
+            bool held = false;
+            if (billing) {
+              std::lock_guard lock(s->mu);
+              held = s->holds.erase(m.id) > 0;
+            }
+            if (m.status == "queued")
+              enqueue({c.key, m.id, m.text, held});
+            else if (held)  // the outcome is durable, its settlement was not
+              billing->settle({c.key.tenant, c.key.channel}, m.id, m.status != "failed");
+          }
+        },
+        [this, s, billing, tenant](bool complete) {
+          std::lock_guard lock(s->mu);
+          if (!complete) {
+            s->complete = false;
+            log::warn("outbound resume skipped a recovering shard", {{"tenant", tenant}});
+          }
+          if (--s->scans_left > 0) return;
+          finish_resume();
+          if (!billing) return;
+          if (!s->complete) {  // a hold might belong to a skipped conversation: keep them
+            if (!s->holds.empty())
+              log::warn("balance reservations left open after an incomplete resume",
+                        {{"count", s->holds.size()}});
+            return;
+          }
+          for (auto& [id, h] : s->holds) {
+            log::info("refunding a reservation whose message is not queued or kept",
+                      {{"tenant", h.account.tenant},
+                       {"channel", h.account.channel},
+                       {"message", id},
+                       {"amount", h.amount}});
+            billing->settle(h.account, id, false);
+          }
+        });
 }
 
 void outbox::write_metrics(std::string& out) const {

@@ -23,6 +23,10 @@
 //     queue_full at once.
 // Every call carries our message id as its idempotency key.
 //
+// Billing: a message whose cost is held in the balance (job::billed) is
+// committed once its `sent` is durable and refunded once its `failed` is;
+// a crash in between is settled by resume() from the message's state.
+//
 // Threads: enqueue() from any thread; everything else runs on the
 // channel's shard. Construct and destroy on the main thread (destroy after
 // the shards stopped).
@@ -30,13 +34,16 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "gateway/api/webhooks.hpp"
+#include "gateway/domain/billing.hpp"
 #include "gateway/domain/conversations.hpp"
 #include "gateway/net/http_client.hpp"
 #include "gateway/runtime/shards.hpp"
@@ -63,12 +70,15 @@ struct job {
   domain::conversation_key conv;
   std::string message_id;
   std::string text;
+  bool billed = false;  // its cost is held in the balance
 };
 
 class outbox {
  public:
+  // `billing`: where held costs are settled (nullptr: nothing is billed).
   outbox(runtime::shard_set& shards, domain::conversation_service& core,
-         const api::channel_directory& channels, outbox_options opts);
+         const api::channel_directory& channels, outbox_options opts,
+         domain::billing_service* billing = nullptr);
   ~outbox();
   outbox(const outbox&) = delete;
   outbox& operator=(const outbox&) = delete;
@@ -76,15 +86,23 @@ class outbox {
   // Any thread: queue a message whose message_out event is durable.
   void enqueue(job j);
 
-  // Queues every message_out of `tenant` still `queued` in its kept history
-  // (after a restart: what was accepted but not yet sent). Any thread; the
-  // scan runs on the shards.
-  void resume(const std::string& tenant);
+  // After a restart: queues every message_out of these tenants still
+  // `queued` in its conversation's kept history (accepted, not yet sent),
+  // and settles each balance reservation the crash left open from its
+  // message's state: sent, delivered or read commit; failed refunds; a
+  // message that was never stored (or is no longer kept) refunds. Any
+  // thread; the scan runs on the shards.
+  void resume(const std::vector<std::string>& tenants);
 
-  // Whether the channel of `conv` has outbound.queue_limit messages waiting
-  // (any thread): a send is then refused before anything is stored. A
-  // message that still finds the queue full (a race) fails as queue_full.
-  bool full(const domain::conversation_key& conv) const;
+  // Why a message to `conv` cannot be queued now, if it cannot (any
+  // thread): its channel has outbound.queue_limit messages waiting. A send
+  // is then refused before anything is stored. A message that still finds
+  // the queue full (a race) fails as queue_full.
+  std::optional<std::string> refuses(const domain::conversation_key& conv) const;
+
+  // Runs `fn` once resume() has finished (at once if it has): a send
+  // stored while the scan runs could otherwise be queued twice. Any thread.
+  void when_resumed(std::function<void()> fn);
 
   // Prometheus text for /metrics (any thread).
   void write_metrics(std::string& out) const;
@@ -93,12 +111,17 @@ class outbox {
 
  private:
   unsigned home_of(const domain::conversation_key& k) const;
+  void finish_resume();
   // The shared count of messages waiting on channel "tenant/channel".
   std::shared_ptr<std::atomic<std::size_t>> depth_of(const std::string& key);
 
   runtime::shard_set& shards_;
   domain::conversation_service& core_;
+  domain::billing_service* billing_;
   outbox_options opts_;
+  std::mutex resume_mu_;
+  bool resumed_ = false;
+  std::vector<std::function<void()>> after_resume_;
   mutable std::mutex depth_mu_;
   std::unordered_map<std::string, std::shared_ptr<std::atomic<std::size_t>>> depth_;
   std::vector<std::unique_ptr<part>> parts_;

@@ -46,6 +46,15 @@ void session_registry::token_revoked(std::string_view token_id) {
   }
 }
 
+void session_registry::admin_notice(std::string_view tenant,
+                                    const std::shared_ptr<const std::string>& frame) {
+  for (session_base* s = head_; s;) {  // sending may close a slow consumer
+    session_base* next = s->next_;
+    s->admin_notice(tenant, frame);
+    s = next;
+  }
+}
+
 shard_set::shard_set(unsigned count) {
   shards_.reserve(count);
   for (unsigned i = 0; i < count; ++i) shards_.push_back(std::make_unique<shard>(i));

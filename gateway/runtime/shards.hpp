@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -30,6 +31,10 @@ class session_base {
   // The agent token `token_id` was revoked: a session using it closes
   // (WebSockets with 4004). Shard thread only.
   virtual void token_revoked(std::string_view /*token_id*/) {}
+  // A notice for the admins of `tenant` (a balance running low): an admin
+  // agent's session sends `frame`. Shard thread only.
+  virtual void admin_notice(std::string_view /*tenant*/,
+                            const std::shared_ptr<const std::string>& /*frame*/) {}
 
  private:
   friend class session_registry;
@@ -47,6 +52,8 @@ class session_registry {
   void shutdown_all();
   // Calls token_revoked(token_id) on every session.
   void token_revoked(std::string_view token_id);
+  // Calls admin_notice(tenant, frame) on every session.
+  void admin_notice(std::string_view tenant, const std::shared_ptr<const std::string>& frame);
   // Set once shutdown began: sessions started afterwards close at once.
   bool stopping = false;
 

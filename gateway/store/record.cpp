@@ -62,8 +62,8 @@ decode_status decode_record(std::string_view b, std::uint64_t expected_lsn,
   if (crc != crc32c(0, b.data() + 4, record_header_bytes - 4 + len)) return decode_status::corrupt;
   auto lsn = get_le<std::uint64_t>(b.data() + 8);
   auto type = static_cast<std::uint8_t>(b[16]);
-  if (lsn != expected_lsn || (type != static_cast<std::uint8_t>(record_type::events) &&
-                              type != static_cast<std::uint8_t>(record_type::directory)))
+  if (lsn != expected_lsn || type < static_cast<std::uint8_t>(record_type::events) ||
+      type > static_cast<std::uint8_t>(record_type::balance))
     return decode_status::corrupt;
   out = record_view{lsn, static_cast<record_type>(type), b.substr(record_header_bytes, len),
                     record_header_bytes + len};

@@ -339,6 +339,16 @@ TEST(Outbound, TwilioSmsWithStatusCallbacks) {
     return bo.call(R"({"c":"send","id":")" + id + R"(","cv":"sms-main:+34600111222","tx":")" +
                    text + R"("})");
   };
+  // The channel is priced and its prepaid balance is empty: refused, with
+  // the balance, nothing stored.
+  auto broke = send("a", "Su cita es mañana a las 10:00");
+  ASSERT_EQ(code(broke), "insufficient_balance") << json::serialize(broke);
+  EXPECT_EQ(broke.at("bal"), 0);
+  auto top_up = http_request(port, http::verb::post,
+                             "/v1/tenants/clinic-1/channels/sms-main/balance/top-ups",
+                             R"({"amount":100,"key":"tu-1"})",
+                             {{"Authorization", "Bearer " + std::string(operator_key)}});
+  ASSERT_EQ(top_up.result_int(), 201) << top_up.body();
   auto gsm = send("a", "Su cita es mañana a las 10:00");
   ASSERT_EQ(code(gsm), "ok") << json::serialize(gsm);
   EXPECT_EQ(gsm.at("sms"), (json::object{{"enc", "GSM-7"}, {"parts", 1}}));
@@ -368,6 +378,13 @@ TEST(Outbound, TwilioSmsWithStatusCallbacks) {
   auto st = sim_stats(sim.port());
   EXPECT_EQ(st.at("accepted").to_number<std::int64_t>(), 3);
   EXPECT_EQ(st.at("webhooks").at("statuses_delivered").to_number<std::int64_t>(), 6);
+  // Paid once each: 8 + 16 + 8 committed, nothing held.
+  auto balance = json::parse(http_request(port, http::verb::get,
+                                          "/v1/tenants/clinic-1/channels/sms-main/balance", "",
+                                          {{"Authorization", "Bearer " + std::string(operator_key)}})
+                                 .body());
+  EXPECT_EQ(balance.at("balance"), 68);
+  EXPECT_EQ(balance.at("reserved"), 0);
 }
 
 }  // namespace

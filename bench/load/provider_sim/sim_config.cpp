@@ -139,12 +139,15 @@ config parse_config(std::string_view json_text) {
                  .share("timeout_after_send", f.timeout_after_send)
                  .share("drop", f.drop)
                  .share("throttle_429", f.throttle_429)
+                 .share("reject", f.reject)
                  .number("burst_429_every_ms", f.burst_429_every_ms, 3'600'000)
                  .number("burst_429_length_ms", f.burst_429_length_ms, 3'600'000)
                  .number("seed", seed, 1u << 31)
                  .done();
              f.seed = seed;
-             if (f.error_5xx + f.timeout + f.timeout_after_send + f.drop + f.throttle_429 > 1)
+             if (f.error_5xx + f.timeout + f.timeout_after_send + f.drop + f.throttle_429 +
+                     f.reject >
+                 1)
                throw config_error(at + ": the fault shares add up to more than 1");
            })
       .any("statuses",

@@ -34,6 +34,7 @@ struct faults {
   double timeout_after_send = 0;     // share sent but never answered
   double drop = 0;                   // share whose connection is closed unanswered (not sent)
   double throttle_429 = 0;           // share refused as over the limit
+  double reject = 0;  // share refused for good (WhatsApp 131026, Twilio 21211; not sent)
   unsigned burst_429_every_ms = 0;   // every so often...
   unsigned burst_429_length_ms = 0;  // ...refuse everything this long as over the limit
   std::uint64_t seed = 1;

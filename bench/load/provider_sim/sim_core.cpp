@@ -134,6 +134,15 @@ answer sim_core::decide(const send_request& r, nanos now) {
                                          : twilio_error(20500, "Internal Server Error", 500);
     return a;
   }
+  if (fault(f.reject, "reject")) {  // the providers' permanent refusals
+    a.status = 400;
+    a.body = r.provider == api::whatsapp
+                 ? whatsapp_error(131026, "Message Undeliverable",
+                                  "Unable to deliver message. Reasons can include: the recipient "
+                                  "phone number is not a WhatsApp phone number.")
+                 : twilio_error(21211, "Invalid 'To' Phone Number", 400);
+    return a;
+  }
   bool silent_after_send = fault(f.timeout_after_send, "timeout_after_send");
 
   if (r.provider == api::whatsapp && r.pair_interval_ms) {

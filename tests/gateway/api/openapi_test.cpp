@@ -4,13 +4,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "gateway/api/billing_api.hpp"
 #include "gateway/api/directory_api.hpp"
 #include "tests/support/process.hpp"
 
 namespace gw::api {
 namespace {
 
-TEST(OpenApi, DocumentsEveryDirectoryRoute) {
+TEST(OpenApi, DocumentsEveryDirectoryAndBalanceRoute) {
   std::string path = GATEWAY_SOURCE_DIR;
   path += "/gateway/api/openapi.yaml";
   std::ifstream in(path);
@@ -25,6 +26,8 @@ TEST(OpenApi, DocumentsEveryDirectoryRoute) {
   channel_directory channels(directory);
   net::router r;
   add_directory_routes(r, "key", directory, channels);
+  domain::billing_service billing(dir.path() + "/balance", writer, {});
+  add_billing_routes(r, "key", directory, channels, billing);
   ASSERT_GT(r.labels().size(), 5u);
   for (std::size_t i = 1; i < r.labels().size(); ++i)
     EXPECT_NE(yaml.find("\n  " + r.labels()[i] + ":\n"), std::string::npos)

@@ -68,10 +68,10 @@ TEST(Balance, NeverOverdrawnAndSaysWhatIsAvailable) {
   EXPECT_EQ(std::get<insufficient_balance>(d).available, 4);
   EXPECT_EQ(std::get<insufficient_balance>(d).needed, 8);
   // A replayed reserve that would overdraw is refused by apply() as well.
-  movement forged{movement::kind::reserve, 8, "m2", 3};
+  movement forged{movement::kind::reserve, 8, "m2", "", 3};
   EXPECT_FALSE(l.apply(forged));
   EXPECT_EQ(l.reserved(), 16);
-  movement wrong_amount{movement::kind::commit, 3, "m1", 3};
+  movement wrong_amount{movement::kind::commit, 3, "m1", "", 3};
   EXPECT_FALSE(l.apply(wrong_amount));
   EXPECT_EQ(l.balance(), 20);
 }

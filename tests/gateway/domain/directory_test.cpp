@@ -142,10 +142,15 @@ TEST(Directory, ChannelsByIdAndNumberThroughTheirCodec) {
 
   directory_change drop;
   drop.what = directory_change::kind::delete_channel;
-  drop.channel = std::make_shared<channel_config>();
-  drop.channel = std::make_shared<const channel_config>(channel_config{"wa-main", "clinic-2"});
+  auto named = [](std::string id, std::string tenant) {
+    auto ch = std::make_shared<channel_config>();
+    ch->id = std::move(id);
+    ch->tenant = std::move(tenant);
+    return std::shared_ptr<const channel_config>(std::move(ch));
+  };
+  drop.channel = named("wa-main", "clinic-2");
   EXPECT_TRUE(check(s, drop));  // not clinic-2's
-  drop.channel = std::make_shared<const channel_config>(channel_config{"wa-main", "clinic-1"});
+  drop.channel = named("wa-main", "clinic-1");
   EXPECT_FALSE(check(s, drop));
   replay(s, drop);
   EXPECT_EQ(s.channel("wa-main"), nullptr);
