@@ -59,6 +59,56 @@ std::string_view name_of(command_kind k) noexcept {
 }
 std::string_view name_of(view v) noexcept { return view_names[static_cast<std::size_t>(v)]; }
 
+std::string template_json(const template_args& t) {
+  json::object tpl{{"n", t.name}, {"lang", t.language}};
+  if (t.named) {
+    json::object vars;
+    for (const auto& [k, v] : t.vars) vars[k] = v;
+    tpl["vars"] = std::move(vars);
+  } else {
+    json::array vars;
+    for (const auto& kv : t.vars) vars.emplace_back(kv.second);
+    tpl["vars"] = std::move(vars);
+  }
+  return json::serialize(json::object{{"tpl", std::move(tpl)}});
+}
+
+std::optional<template_args> template_from_json(std::string_view x) {
+  boost::system::error_code ec;
+  auto v = json::parse(x, ec);
+  auto* tpl = !ec && v.is_object() ? v.as_object().if_contains("tpl") : nullptr;
+  auto* o = tpl ? tpl->if_object() : nullptr;
+  if (!o || !o->contains("n") || !o->contains("lang") || !o->at("n").is_string() ||
+      !o->at("lang").is_string())
+    return std::nullopt;
+  template_args t;
+  t.name = o->at("n").as_string();
+  t.language = o->at("lang").as_string();
+  if (auto* vars = o->if_contains("vars")) {
+    if (auto* a = vars->if_array()) {
+      for (const auto& e : *a) {
+        if (!e.is_string()) return std::nullopt;
+        t.vars.emplace_back("", std::string(e.as_string()));
+      }
+    } else if (auto* named = vars->if_object()) {
+      t.named = true;
+      for (const auto& kv : *named) {
+        if (!kv.value().is_string()) return std::nullopt;
+        t.vars.emplace_back(std::string(kv.key()), std::string(kv.value().as_string()));
+      }
+    } else {
+      return std::nullopt;
+    }
+  }
+  return t;
+}
+
+std::string template_text(const template_args& t) {
+  std::string out;
+  for (const auto& kv : t.vars) out += (out.empty() ? "" : "\n") + kv.second;
+  return out.empty() ? "[" + t.name + "]" : out;
+}
+
 namespace {
 
 // The arguments each command accepts, by command_kind, separated by spaces;
@@ -66,7 +116,7 @@ namespace {
 // instead of a silently empty field.
 constexpr std::array<std::string_view, 14> allowed_args = {
     "tok",   "",      "v tm from", "v",  "v tm cur lim", "cv cur lim", "h cur lim",
-    "cv tx", "cv tx", "cv ag tm",  "cv", "cv",           "cv st",      "cv seq"};
+    "cv tx tpl", "cv tx", "cv ag tm",  "cv", "cv",           "cv st",      "cv seq"};
 
 bool accepts(command_kind k, std::string_view key) {
   std::string_view list = allowed_args[static_cast<std::size_t>(k)];
@@ -169,6 +219,79 @@ class arg_reader {
       return fail("\"cv\" must be \"<channel>:<address>\" (got \"" + *cv + "\")");
     c.channel = cv->substr(0, colon);
     c.address = cv->substr(colon + 1);
+  }
+
+  bool has(std::string_view key) const { return o_.contains(key); }
+
+  // `tpl`: {"n": name, "lang": language, "vars"?: [strings] or {name: string}}.
+  std::optional<template_args> template_of(std::string_view key) {
+    auto* v = find(key, true, "a template object");
+    if (!v) return std::nullopt;
+    auto* o = v->if_object();
+    if (!o) return fail_opt<template_args>("\"tpl\" must be {\"n\", \"lang\", \"vars\"?}");
+    for (const auto& kv : *o)
+      if (kv.key() != "n" && kv.key() != "lang" && kv.key() != "vars")
+        return fail_opt<template_args>("unknown argument \"tpl." + std::string(kv.key()) + "\"");
+    auto word = [&](std::string_view k, std::size_t max, bool upper) -> std::optional<std::string> {
+      auto* s = o->if_contains(k) ? o->at(k).if_string() : nullptr;
+      bool fine = s && !s->empty() && s->size() <= max &&
+                  std::all_of(s->begin(), s->end(), [upper](char ch) {
+                    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                           (upper && ch >= 'A' && ch <= 'Z');
+                  });
+      if (!fine)
+        return fail_opt("\"tpl." + std::string(k) + "\" must be 1 to " + std::to_string(max) +
+                        (upper ? " letters, digits or '_'" : " lower-case letters, digits or '_'"));
+      return std::string(*s);
+    };
+    template_args t;
+    auto n = word("n", 512, true);  // Meta: lower case; Twilio ContentSids: HX...
+    auto lang = n ? word("lang", 15, true) : std::nullopt;
+    if (!n || !lang) return std::nullopt;
+    t.name = std::move(*n);
+    t.language = std::move(*lang);
+    auto value = [&](const json::value& e, const std::string& where) -> std::optional<std::string> {
+      auto* s = e.if_string();
+      auto count = s ? code_points(*s) : 0;
+      if (!s || count == 0 || count > 1024)
+        return fail_opt("\"" + where + "\" must be a string of 1 to 1024 characters");
+      return std::string(*s);
+    };
+    if (auto* vars = o->if_contains("vars")) {
+      if (auto* a = vars->if_array()) {
+        if (a->size() > max_template_vars)
+          return fail_opt<template_args>("\"tpl.vars\" holds at most " +
+                                         std::to_string(max_template_vars) + " values");
+        for (std::size_t i = 0; i < a->size(); ++i) {
+          auto s = value((*a)[i], "tpl.vars[" + std::to_string(i) + "]");
+          if (!s) return std::nullopt;
+          t.vars.emplace_back("", std::move(*s));
+        }
+      } else if (auto* named = vars->if_object()) {
+        if (named->size() > max_template_vars)
+          return fail_opt<template_args>("\"tpl.vars\" holds at most " +
+                                         std::to_string(max_template_vars) + " values");
+        t.named = true;
+        for (const auto& kv : *named) {
+          std::string k(kv.key());
+          bool fine = !k.empty() && k.size() <= 60 &&
+                      std::all_of(k.begin(), k.end(), [](char ch) {
+                        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+                      });
+          if (!fine)
+            return fail_opt<template_args>(
+                "\"tpl.vars\" names must be 1 to 60 lower-case letters, digits or '_'");
+          auto s = value(kv.value(), "tpl.vars." + k);
+          if (!s) return std::nullopt;
+          t.vars.emplace_back(std::move(k), std::move(*s));
+        }
+      } else {
+        return fail_opt<template_args>(
+            "\"tpl.vars\" must be an array of strings ({{1}}, {{2}}, ...) or an object of "
+            "named strings ({{motivo}})");
+      }
+    }
+    return t;
   }
 
   // `v`: one view name, or an array of 1..16 distinct names.
@@ -283,6 +406,16 @@ void read_args(arg_reader& r, command& c) {
       r.page(c);
       return;
     case command_kind::send:
+      r.conversation(c);
+      if (r.ok() && r.has("tpl")) {
+        if (r.has("tx"))
+          return r.fail("send takes \"tx\" (free text) or \"tpl\" (a template), not both");
+        c.tpl = r.template_of("tpl");
+        if (c.tpl) c.text = template_text(*c.tpl);
+      } else if (r.ok()) {
+        c.text = r.text("tx");
+      }
+      return;
     case command_kind::note:
       r.conversation(c);
       if (r.ok()) c.text = r.text("tx");

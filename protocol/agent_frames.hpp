@@ -83,6 +83,24 @@ struct position {
   bool operator==(const position&) const = default;
 };
 
+// send: an approved WhatsApp template instead of free text (section 5).
+struct template_args {
+  std::string name;      // as approved: lower-case letters, digits, '_'
+  std::string language;  // "es", "en_US"
+  // Body variables: positional ({{1}}, {{2}}: names empty) or named
+  // ({{motivo}}); one style per template.
+  std::vector<std::pair<std::string, std::string>> vars;
+  bool named = false;
+  bool operator==(const template_args&) const = default;
+};
+inline constexpr std::size_t max_template_vars = 20;
+
+// `x` of an outbound template message: {"tpl":{"n","lang","vars"}}, and back.
+std::string template_json(const template_args& t);
+std::optional<template_args> template_from_json(std::string_view x);
+// What agents read as the message's text: the variables, in order.
+std::string template_text(const template_args& t);
+
 // One decoded command. One flat struct for every kind; the comments say which
 // kinds use a field. Everything here has passed the checks of section 5 and 8.
 struct command {
@@ -96,7 +114,8 @@ struct command {
   std::string cursor;                  // list, hist, recent: "" = first page
   std::uint32_t limit = default_page;  // list, hist, recent: 1..100
   std::string channel, address;        // every command naming a conversation (`cv`)
-  std::string text;                    // send, note: 1..4096 code points
+  std::string text;                    // send (unless tpl), note: 1..4096 code points
+  std::optional<template_args> tpl;    // send: a template instead of `tx`
   unsigned hours = 0;                  // recent: 1..24
   // assign: nullopt = leave as is, "" = clear (JSON null), else the new value;
   // at least one of the two is given.

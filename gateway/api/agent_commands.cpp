@@ -41,6 +41,17 @@ std::optional<std::string> cannot_send(const channel_config& ch) {
   return std::nullopt;
 }
 
+// A channel's registered templates, for messages: "a [es], b [en_US]".
+std::string templates_of(const channel_config& ch) {
+  std::string out;
+  for (const auto& t : ch.templates) {
+    auto colon = t.find(':');
+    out += (out.empty() ? "" : ", ") + t.substr(0, colon) + " [" + t.substr(colon + 1) + "]";
+  }
+  return out.empty() ? "channel \"" + ch.id + "\" has no templates registered"
+                     : "templates: " + out;
+}
+
 bool serves(command_kind k) {
   switch (k) {
     case command_kind::send:
@@ -132,6 +143,17 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
     if (auto why = cannot_send(*ch)) return fail(agent_error::unavailable, *why);
     if (auto why = send_check_ ? send_check_({who.tenant, cmd.channel, cmd.address}) : std::nullopt)
       return fail(agent_error::unavailable, *why + "; retry later with the same id");
+    if (cmd.tpl) {  // a WhatsApp template the channel registered
+      if (!whatsapp)
+        return fail(agent_error::bad_args,
+                    "\"tpl\": templates are WhatsApp's; channel \"" + ch->id + "\" sends SMS");
+      auto wanted = cmd.tpl->name + ":" + cmd.tpl->language;
+      if (std::find(ch->templates.begin(), ch->templates.end(), wanted) == ch->templates.end())
+        return fail(agent_error::bad_args, "\"tpl\": \"" + cmd.tpl->name + "\" [" +
+                                               cmd.tpl->language +
+                                               "] is not a template of channel \"" + ch->id +
+                                               "\" (" + templates_of(*ch) + ")");
+    }
     if (!whatsapp) {  // an SMS: GSM-7 or UCS-2, in parts; say why when refused
       auto max = ch->max_segments ? ch->max_segments : default_max_segments;
       auto plan = protocol::check_sms(cmd.text, {.max_segments = max});
@@ -155,6 +177,10 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
       e.client_id = who.agent + "/" + cmd.id;
       e.text = cmd.text;
       e.value = "text";
+      if (cmd.tpl) {
+        e.value = "template";
+        e.detail = protocol::template_json(*cmd.tpl);
+      }
       break;
     case command_kind::assign:
       e.kind = event_kind::assignment;
@@ -180,15 +206,7 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
   auto known = std::make_shared<std::string>();
   // What window_closed names: the templates that may still be sent.
   std::string templates;
-  if (cmd.kind == command_kind::send && whatsapp) {
-    for (const auto& t : ch->templates) {
-      auto colon = t.find(':');
-      templates +=
-          (templates.empty() ? "" : ", ") + t.substr(0, colon) + " [" + t.substr(colon + 1) + "]";
-    }
-    templates = templates.empty() ? "channel \"" + ch->id + "\" has no templates registered"
-                                  : "templates: " + templates;
-  }
+  if (cmd.kind == command_kind::send && whatsapp) templates = templates_of(*ch);
   auto guard = [a, me = who.agent, cmd, cv, known, whatsapp, templates](
                    const domain::conversation* c, std::vector<event>& events) -> guard_outcome {
     if (!c || !visible(a, me, c->team, c->assignee))
@@ -201,7 +219,7 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
           *known = it->second;
           return {};  // answered as the repeat it is, window or not
         }
-        if (cmd.kind == command_kind::send && whatsapp && !c->window_open(wall_ms()))
+        if (cmd.kind == command_kind::send && whatsapp && !cmd.tpl && !c->window_open(wall_ms()))
           return {guard_verdict::refuse,
                   "more than 24 hours since the patient last wrote on " + cv +
                       ": WhatsApp allows only approved templates now (" + templates + ")",
@@ -236,15 +254,15 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
   auto message_id = events.front().message_id;
   auto sink = std::make_shared<net::frame_sink>(std::move(reply));
   auto store = [this, key = std::move(key), events = std::move(events), guard = std::move(guard),
-                cmd, known, mem, sms, cost, billed, account, sink]() mutable {
+                cmd, known, mem, sms, cost, billed, account, sink, ch]() mutable {
     auto refund = [this, billed, account](const std::string& id) {
       if (billed) billing_->settle(account, id, false);
     };
     auto id = events.front().message_id;
     core_.submit(
         std::move(key), std::move(events),
-        [this, cmd, known, mem, sms, cost, billed, refund, id, sink](std::error_code ec,
-                                                                     domain::submit_result r) {
+        [this, cmd, known, mem, sms, cost, billed, refund, id, sink,
+         registered = ch->templates](std::error_code ec, domain::submit_result r) {
           auto& respond = *sink;
           if (ec) {
             refund(id);
@@ -257,10 +275,14 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
           }
           if (r.refused) {
             refund(id);
-            respond(protocol::encode_error(
-                cmd.id,
-                r.code == "window_closed" ? agent_error::window_closed : agent_error::not_found,
-                r.reason));
+            if (r.code == "window_closed") {  // `tpl`: what may be sent instead
+              boost::json::array usable;
+              for (const auto& t : registered) usable.emplace_back(t);
+              respond(protocol::encode_error(cmd.id, agent_error::window_closed, r.reason,
+                                             {{"tpl", std::move(usable)}}));
+            } else {
+              respond(protocol::encode_error(cmd.id, agent_error::not_found, r.reason));
+            }
             return;
           }
           boost::json::object result;

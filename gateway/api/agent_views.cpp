@@ -110,7 +110,11 @@ protocol::message_view message_of(const event& e) {
       break;
     default:
       m.direction = direction_of(e.kind);
-      if (e.kind == event_kind::message_out) m.status = "queued";
+      if (e.kind == event_kind::message_out) {
+        m.status = "queued";
+        m.type = e.value.empty() ? "text" : e.value;
+        m.extra_json = e.detail;
+      }
       break;
   }
   return m;

@@ -103,7 +103,7 @@ server::server(const config& cfg)
   agent_commands_ = std::make_unique<api::agent_commands>(shards_, *core_, *directory_, *channels_,
                                                           bus_, cfg.ws.fanout_interval);
   agent_commands_->on_message_out([o = outbox_.get()](const domain::event& e, bool billed) {
-    o->enqueue({e.conv, e.message_id, e.text, billed});
+    o->enqueue({e.conv, e.message_id, e.text, billed, e.value, e.detail});
   });
   agent_commands_->check_sends_with(
       [o = outbox_.get()](const domain::conversation_key& k) { return o->refuses(k); });

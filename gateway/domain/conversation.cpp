@@ -42,7 +42,8 @@ void keep(conversation& c, const event& e, std::size_t limit) {
   m.type = e.value.empty() ? "text" : e.value;
   m.text = e.text;
   m.author = e.author;
-  if (e.kind == event_kind::message_in) m.extra = e.detail;
+  // The provider's JSON of an inbound message; a template reply's `tpl`.
+  if (e.kind == event_kind::message_in || e.kind == event_kind::message_out) m.extra = e.detail;
   if (e.kind == event_kind::message_out) m.status = "queued";
   trim(c, limit);
 }

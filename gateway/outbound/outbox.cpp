@@ -14,6 +14,7 @@
 #include "gateway/config/channels.hpp"
 #include "gateway/obs/log.hpp"
 #include "gateway/obs/metrics.hpp"
+#include "protocol/agent_frames.hpp"
 #include "protocol/pacing.hpp"
 
 namespace gw::outbound {
@@ -208,6 +209,18 @@ struct outbox::part {
     m.id = x.j.message_id;
     m.text = x.j.text;
     m.to = x.j.conv.address;
+    if (x.j.type == "template") {
+      auto t = protocol::template_from_json(x.j.detail);
+      if (!t)
+        return finish(key, q, x, [&] {
+          record_failed(x.j, x.attempts, "invalid_message", "the stored template is unreadable");
+        });
+      m.type = adapters::outbound_message::kind::template_;
+      m.text.clear();
+      m.templ.name = std::move(t->name);
+      m.templ.language = std::move(t->language);
+      m.templ.body = std::move(t->vars);
+    }
     // Either adapter's result: the call, or why the message cannot be sent.
     std::variant<adapters::http_call, std::string> call;
     auto take = [&call](auto built) {
@@ -455,7 +468,7 @@ void outbox::resume(const std::vector<std::string>& tenants) {
               held = s->holds.erase(m.id) > 0;
             }
             if (m.status == "queued")
-              enqueue({c.key, m.id, m.text, held});
+              enqueue({c.key, m.id, m.text, held, m.type, m.extra});
             else if (held)  // the outcome is durable, its settlement was not
               billing->settle({c.key.tenant, c.key.channel}, m.id, m.status != "failed");
           }

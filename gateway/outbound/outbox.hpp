@@ -71,6 +71,8 @@ struct job {
   std::string message_id;
   std::string text;
   bool billed = false;  // its cost is held in the balance
+  std::string type = "text";  // text, or template (then `detail` is its `x` JSON)
+  std::string detail;
 };
 
 class outbox {

@@ -218,8 +218,48 @@ TEST(Outbound, RefusedBeforeAnythingIsStored) {
                 .find("templates: recordatorio_cita [es], mensaje_libre [es]"),
             std::string::npos)
       << json::serialize(closed);
+  // The refusal lists the registered templates for the UI to offer.
+  EXPECT_EQ(closed.at("tpl"), (json::array{"recordatorio_cita:es", "mensaje_libre:es"}));
   auto open = bo.call(R"({"c":"send","id":"w2","cv":"wa-main:+34600111222","tx":"hi"})");
   EXPECT_EQ(code(open), "ok") << json::serialize(open);
+
+  // Templates may be sent with the window closed: the reminder with
+  // positional variables, and the free-text template whose `motivo`
+  // carries the agent's words. Only registered ones, and only on WhatsApp.
+  auto reminder = bo.call(
+      R"({"c":"send","id":"t1","cv":"wa-main:+34600999888",)"
+      R"("tpl":{"n":"recordatorio_cita","lang":"es","vars":["Ana","martes 10:00"]}})");
+  ASSERT_EQ(code(reminder), "ok") << json::serialize(reminder);
+  EXPECT_EQ(reminder.at("m").at("ty"), "template");
+  EXPECT_EQ(reminder.at("m").at("tx"), "Ana\nmartes 10:00");
+  EXPECT_EQ(reminder.at("m").at("x").at("tpl").at("n"), "recordatorio_cita");
+  auto free_text = bo.call(
+      R"({"c":"send","id":"t2","cv":"wa-main:+34600999888",)"
+      R"("tpl":{"n":"mensaje_libre","lang":"es","vars":{"motivo":"Llámenos para reprogramar"}}})");
+  ASSERT_EQ(code(free_text), "ok") << json::serialize(free_text);
+  EXPECT_EQ(free_text.at("m").at("tx"), "Llámenos para reprogramar");
+  auto unknown = bo.call(R"({"c":"send","id":"t3","cv":"wa-main:+34600999888",)"
+                         R"("tpl":{"n":"promo","lang":"es"}})");
+  EXPECT_EQ(code(unknown), "bad_args");
+  EXPECT_NE(std::string(unknown.at("msg").as_string()).find("not a template of channel"),
+            std::string::npos);
+  auto on_sms = bo.call(R"({"c":"send","id":"t4","cv":"sms-main:+34600111222",)"
+                        R"("tpl":{"n":"recordatorio_cita","lang":"es"}})");
+  EXPECT_EQ(code(on_sms), "bad_args");
+  // Both reach the provider as templates and are accepted.
+  std::map<std::string, std::string> state;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  do {
+    std::this_thread::sleep_for(50ms);
+    auto hist = bo.call(R"({"c":"hist","id":"h","cv":"wa-main:+34600999888"})");
+    for (const auto& m : hist.at("items").as_array())
+      if (m.at("d") == "out") state[std::string(m.at("m").as_string())] = m.at("st").as_string();
+  } while ((state.size() < 2 || state.begin()->second == "queued" ||
+            state.rbegin()->second == "queued") &&
+           std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(state.size(), 2u);
+  for (const auto& [id, st] : state) EXPECT_NE(st, "queued") << id;
+  for (const auto& [id, st] : state) EXPECT_NE(st, "failed") << id;
 
   // SMS: at most ten parts, and the refusal says how many the text needs
   // (checked before the conversation is looked up).

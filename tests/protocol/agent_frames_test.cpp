@@ -153,6 +153,51 @@ TEST(AgentFrames, SendAndNoteText) {
   expect_bad_args(R"({"c":"note","id":"k","cv":"wa:+1","tx":["a"]})", "tx");
 }
 
+TEST(AgentFrames, SendATemplate) {
+  auto s = command_of(R"({"c":"send","id":"k","cv":"wa:+1",)"
+                      R"("tpl":{"n":"recordatorio_cita","lang":"es","vars":["Ana","10:00"]}})");
+  ASSERT_TRUE(s.tpl);
+  EXPECT_EQ(s.tpl->name, "recordatorio_cita");
+  EXPECT_EQ(s.tpl->language, "es");
+  EXPECT_FALSE(s.tpl->named);
+  ASSERT_EQ(s.tpl->vars.size(), 2u);
+  EXPECT_EQ(s.tpl->vars[1].second, "10:00");
+  EXPECT_EQ(s.text, "Ana\n10:00");  // what agents read
+  auto free = command_of(R"({"c":"send","id":"k","cv":"wa:+1",)"
+                         R"("tpl":{"n":"mensaje_libre","lang":"es","vars":{"motivo":"Hola"}}})");
+  ASSERT_TRUE(free.tpl);
+  EXPECT_TRUE(free.tpl->named);
+  EXPECT_EQ(free.tpl->vars.at(0), (std::pair<std::string, std::string>{"motivo", "Hola"}));
+  auto bare = command_of(R"({"c":"send","id":"k","cv":"wa:+1","tpl":{"n":"hello_world","lang":"en_US"}})");
+  EXPECT_EQ(bare.text, "[hello_world]");
+  // Round trip through the stored `x`.
+  EXPECT_EQ(template_from_json(template_json(*s.tpl)), s.tpl);
+  EXPECT_EQ(template_from_json(template_json(*free.tpl)), free.tpl);
+  EXPECT_FALSE(template_from_json("{}"));
+  EXPECT_FALSE(template_from_json(R"({"tpl":{"n":"a","lang":"es","vars":[1]}})"));
+
+  expect_bad_args(R"({"c":"send","id":"k","cv":"wa:+1","tx":"a","tpl":{"n":"a","lang":"es"}})",
+                  "not both");
+  expect_bad_args(R"({"c":"send","id":"k","cv":"wa:+1","tpl":"a"})", "tpl");
+  expect_bad_args(R"({"c":"send","id":"k","cv":"wa:+1","tpl":{"lang":"es"}})", "tpl.n");
+  expect_bad_args(R"({"c":"send","id":"k","cv":"wa:+1","tpl":{"n":"a b","lang":"es"}})", "tpl.n");
+  expect_bad_args(R"({"c":"send","id":"k","cv":"wa:+1","tpl":{"n":"a","lang":""}})", "tpl.lang");
+  expect_bad_args(R"({"c":"send","id":"k","cv":"wa:+1","tpl":{"n":"a","lang":"es","x":1}})",
+                  "tpl.x");
+  expect_bad_args(R"({"c":"send","id":"k","cv":"wa:+1","tpl":{"n":"a","lang":"es","vars":[""]}})",
+                  "tpl.vars[0]");
+  expect_bad_args(R"({"c":"send","id":"k","cv":"wa:+1","tpl":{"n":"a","lang":"es","vars":3}})",
+                  "tpl.vars");
+  expect_bad_args(
+      R"({"c":"send","id":"k","cv":"wa:+1","tpl":{"n":"a","lang":"es","vars":{"Bad Name":"x"}}})",
+      "names must be");
+  std::string many = R"({"c":"send","id":"k","cv":"wa:+1","tpl":{"n":"a","lang":"es","vars":[)";
+  for (int i = 0; i < 21; ++i) many += std::string(i ? "," : "") + "\"v\"";
+  expect_bad_args(many + "]}}", "at most 20");
+  expect_bad_args(R"({"c":"note","id":"k","cv":"wa:+1","tx":"a","tpl":{"n":"a","lang":"es"}})",
+                  "unknown argument \"tpl\"");
+}
+
 TEST(AgentFrames, AssignSetsOrClears) {
   auto a = command_of(R"({"c":"assign","id":"a","cv":"wa:+1","ag":"ana"})");
   EXPECT_EQ(a.assign_agent, "ana");

@@ -116,6 +116,17 @@ class provider {
           "invalid", 400,
           sim_core::whatsapp_error(100, "Invalid parameter",
                                    "messaging_product, to, type and its object are required"));
+    if (type == "template") {  // a name and a language code, as the Cloud API requires
+      const auto& t = o->at("template").as_object();
+      auto* name = t.if_contains("name");
+      auto* lang = t.if_contains("language");
+      auto* code = lang && lang->is_object() ? lang->as_object().if_contains("code") : nullptr;
+      if (!name || !name->is_string() || !code || !code->is_string())
+        return refuse("invalid", 400,
+                      sim_core::whatsapp_error(100, "Invalid parameter",
+                                               "template.name and template.language.code are "
+                                               "required"));
+    }
     send_request r{api::whatsapp,
                    n->phone_number_id,
                    text("to"),
