@@ -93,8 +93,16 @@ void agent_commands::run(const net::agent_identity& who, const protocol::command
   change(who, cmd, std::move(reply));
 }
 
+void agent_commands::send_automatic(const std::string& tenant, const protocol::command& cmd,
+                                    net::frame_sink reply) {
+  net::agent_identity system;
+  system.tenant = tenant;
+  system.agent = std::string(automatic_author);
+  change(system, cmd, std::move(reply), true);
+}
+
 void agent_commands::change(const net::agent_identity& who, const protocol::command& cmd,
-                            net::frame_sink reply) {
+                            net::frame_sink reply, bool automatic) {
   auto mem = memory_of(who);
   {
     std::lock_guard lock(mem->mu);
@@ -120,6 +128,12 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
   std::string problem;
   agent_error problem_code = agent_error::forbidden;
   directory_.read([&](const domain::directory_state& s) {
+    if (automatic) {  // a clinic system: every conversation, unless the contact said no
+      a.admin = true;
+      if (s.auto_locked(who.tenant, cmd.channel, cmd.address))
+        problem = "contact " + cv + " is locked against automatic messages";
+      return;
+    }
     const auto* me = access_of(s, who, a);
     if (!me) {
       problem = "agent \"" + who.agent + "\" no longer exists";
@@ -207,19 +221,23 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
   // What window_closed names: the templates that may still be sent.
   std::string templates;
   if (cmd.kind == command_kind::send && whatsapp) templates = templates_of(*ch);
-  auto guard = [a, me = who.agent, cmd, cv, known, whatsapp, templates](
+  auto guard = [a, me = who.agent, cmd, cv, known, whatsapp, templates, automatic](
                    const domain::conversation* c, std::vector<event>& events) -> guard_outcome {
-    if (!c || !visible(a, me, c->team, c->assignee))
+    // An automatic message may be the first of its conversation (a reminder).
+    if (!(c && visible(a, me, c->team, c->assignee)) && !(automatic && !c))
       return {guard_verdict::refuse, "no conversation " + cv};
     auto& ev = events.front();
     switch (cmd.kind) {
       case command_kind::send:
       case command_kind::note:
-        if (auto it = c->client_ids.find(ev.client_id); it != c->client_ids.end()) {
-          *known = it->second;
-          return {};  // answered as the repeat it is, window or not
+        if (c) {
+          if (auto it = c->client_ids.find(ev.client_id); it != c->client_ids.end()) {
+            *known = it->second;
+            return {};  // answered as the repeat it is, window or not
+          }
         }
-        if (cmd.kind == command_kind::send && whatsapp && !cmd.tpl && !c->window_open(wall_ms()))
+        if (cmd.kind == command_kind::send && whatsapp && !cmd.tpl &&
+            !(c && c->window_open(wall_ms())))
           return {guard_verdict::refuse,
                   "more than 24 hours since the patient last wrote on " + cv +
                       ": WhatsApp allows only approved templates now (" + templates + ")",

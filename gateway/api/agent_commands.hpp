@@ -65,6 +65,16 @@ class agent_commands {
     defer_send_ = std::move(defer);
   }
 
+  // A message from a clinic system (an appointment reminder): `cmd` is a
+  // `send` whose id is the system's idempotency key. Like an agent's send,
+  // with three differences: it is automatic, so a contact locked against
+  // automatic messages refuses it (`forbidden`); it may start a
+  // conversation; its author is "auto". `reply` gets the frame an agent
+  // would (ok or err). Any thread.
+  void send_automatic(const std::string& tenant, const protocol::command& cmd,
+                      net::frame_sink reply);
+  static constexpr std::string_view automatic_author = "auto";
+
   // The net::agent_command_runner: on the session's thread.
   void run(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply,
            const std::weak_ptr<net::agent_outbox>& outbox);
@@ -72,7 +82,8 @@ class agent_commands {
  private:
   struct memory;  // one agent's remembered answers
   std::shared_ptr<memory> memory_of(const net::agent_identity& who);
-  void change(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply);
+  void change(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply,
+              bool automatic = false);
   void list(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply);
   void history(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply);
   void recent(const net::agent_identity& who, const protocol::command& cmd, net::frame_sink reply);

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "gateway/api/admin.hpp"
+#include "gateway/api/automatic_api.hpp"
 #include "gateway/api/billing_api.hpp"
 #include "gateway/api/directory_api.hpp"
 #include "gateway/net/tls.hpp"
@@ -142,6 +143,7 @@ server::server(const config& cfg)
   api::add_admin_routes(router_, cfg.admin_key, *core_);
   api::add_directory_routes(router_, cfg.admin_key, *directory_, *channels_);
   api::add_billing_routes(router_, cfg.admin_key, *directory_, *channels_, *billing_);
+  api::add_automatic_routes(router_, cfg.admin_key, *directory_, *channels_, *agent_commands_);
   metrics_.set_routes(router_.labels());
   listener_ = std::make_shared<net::listener>(ctx_, shards_, listen_endpoint(cfg));
   endpoint_ = listener_->local_endpoint();

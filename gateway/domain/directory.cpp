@@ -28,7 +28,7 @@ bool valid_directory_id(std::string_view id) noexcept {
 namespace {
 
 constexpr std::string_view op_names[] = {"tenant",       "agent",   "team",          "token.issue",
-                                         "token.revoke", "channel", "channel.delete"};
+                                         "token.revoke", "channel", "channel.delete", "contact"};
 
 std::string key_of(std::string_view tenant, std::string_view id) {
   std::string k(tenant);
@@ -123,6 +123,12 @@ std::string encode(const directory_change& c) {
       o["tenant"] = c.channel->tenant;
       o["id"] = c.channel->id;
       break;
+    case directory_change::kind::put_contact:
+      o["tenant"] = c.contact.tenant;
+      o["channel"] = c.contact.channel;
+      o["address"] = c.contact.address;
+      o["auto_locked"] = c.contact.auto_locked;
+      break;
   }
   return json::serialize(o);
 }
@@ -175,6 +181,9 @@ std::optional<directory_change> decode_directory_change(std::string_view text) {
       c.channel = std::move(ch);
       break;
     }
+    case directory_change::kind::put_contact:
+      c.contact = {r.str("tenant"), r.str("channel"), r.str("address"), r.boolean("auto_locked")};
+      break;
   }
   if (!r.ok) return std::nullopt;
   return c;
@@ -209,6 +218,12 @@ channel_ptr directory_state::channel(std::string_view id) const {
 channel_ptr directory_state::channel_by(std::string_view number) const {
   auto it = channel_by_number.find(std::string(number));
   return it == channel_by_number.end() ? nullptr : channel(it->second);
+}
+bool directory_state::auto_locked(std::string_view t, std::string_view ch,
+                                  std::string_view address) const {
+  std::string key;
+  key.append(t).append("/").append(ch).append("/").append(address);
+  return locked_contacts.contains(key);
 }
 std::vector<std::string> directory_state::teams_of(std::string_view t, std::string_view a) const {
   std::vector<std::string> out;
@@ -266,6 +281,12 @@ std::optional<std::string> check(const directory_state& s, const directory_chang
         return "no channel \"" + c.channel->id + "\" in tenant \"" + c.channel->tenant + "\"";
       return std::nullopt;
     }
+    case directory_change::kind::put_contact: {
+      auto current = s.channel(c.contact.channel);
+      if (!current || current->tenant != c.contact.tenant)
+        return "no channel \"" + c.contact.channel + "\" in tenant \"" + c.contact.tenant + "\"";
+      return std::nullopt;
+    }
   }
   return std::nullopt;
 }
@@ -298,6 +319,14 @@ void apply(directory_state& s, const directory_change& c) {
       }
       s.channels[c.channel->id] = c.channel;
       s.channel_by_number[std::string(channel_number(*c.channel))] = c.channel->id;
+      return;
+    }
+    case directory_change::kind::put_contact: {
+      auto key = c.contact.tenant + "/" + c.contact.channel + "/" + c.contact.address;
+      if (c.contact.auto_locked)
+        s.locked_contacts[key] = c.contact;
+      else
+        s.locked_contacts.erase(key);
       return;
     }
   }

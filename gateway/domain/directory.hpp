@@ -55,6 +55,12 @@ struct token_record {
 // keep the one it verified with while the directory changes.
 using channel_ptr = std::shared_ptr<const channel_config>;
 
+// A contact's preferences on one channel. Only locked contacts are kept.
+struct contact_record {
+  std::string tenant, channel, address;
+  bool auto_locked = false;  // refuses automatic messages (reminders); agents may still write
+};
+
 // One change, as journaled. `kind` says which of the records it carries.
 struct directory_change {
   enum class kind : std::uint8_t {
@@ -65,6 +71,7 @@ struct directory_change {
     revoke_token,
     put_channel,
     delete_channel,
+    put_contact,
   };
   kind what = kind::put_tenant;
   tenant_record tenant;
@@ -72,6 +79,7 @@ struct directory_change {
   team_record team;
   token_record token;   // issue: the whole record; revoke: id
   channel_ptr channel;  // put: the whole channel; delete: tenant and id
+  contact_record contact;
 };
 
 std::string encode(const directory_change& c);  // JSON text
@@ -85,6 +93,7 @@ struct directory_state {
   std::map<std::string, std::string> token_by_hash;
   std::map<std::string, channel_ptr> channels;           // key: channel id (unique overall)
   std::map<std::string, std::string> channel_by_number;  // channel_number() -> id
+  std::map<std::string, contact_record> locked_contacts;  // key: tenant/channel/address
 
   // Null when there is no such channel.
   channel_ptr channel(std::string_view id) const;
@@ -96,6 +105,9 @@ struct directory_state {
   const token_record* token(std::string_view id) const;
   // The token whose secret hashes to `hash`, if it exists and is not revoked.
   const token_record* live_token_by_hash(std::string_view hash) const;
+  // Whether the contact refuses automatic messages.
+  bool auto_locked(std::string_view tenant, std::string_view channel,
+                   std::string_view address) const;
   // Teams of `tenant` that list `agent` as a member.
   std::vector<std::string> teams_of(std::string_view tenant, std::string_view agent) const;
 };

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <thread>
+#include <tuple>
 
 #include "gateway/domain/billing.hpp"
 #include "gateway/store/journal.hpp"
@@ -64,7 +65,8 @@ struct billed_deployment {
         << pnid << R"(", "app_secret": ")" << app_secret << R"(", "verify_token": "v",
          "access_token": ")"
         << access_token << R"(", "api_base_url": ")" << api_base_url << R"(",
-         "messages_per_second": 1000, "pair_interval_ms": 1, "pair_burst": 1000,)"
+         "messages_per_second": 1000, "pair_interval_ms": 1, "pair_burst": 1000,
+         "templates": ["recordatorio_cita:es"],)"
         << (price ? R"( "cost_per_message": )" + std::to_string(price) + "," : std::string())
         << R"( "low_balance": )" << low_balance << R"(}],
       "agents": [)" << agents
@@ -124,6 +126,7 @@ std::map<std::string, std::string> states(std::uint16_t port, int patients) {
   std::map<std::string, std::string> out;
   for (int i = 0; i < patients; ++i) {
     auto hist = bo.call(R"({"c":"hist","id":"h","lim":100,"cv":"wa-main:)" + patient(i) + R"("})");
+    if (code(hist) != "ok") continue;  // no conversation with this patient
     for (const auto& m : hist.at("items").as_array())
       if (m.at("d") == "out") out[std::string(m.at("m").as_string())] = m.at("st").as_string();
   }
@@ -395,6 +398,81 @@ TEST(Billing, ARestartSettlesWhatACrashLeftOpen) {
   EXPECT_EQ(st[sent_id], "sent");
   EXPECT_EQ(st[queued_id], "sent");
   EXPECT_EQ(json::parse(http_get(d.sim->port(), "/sim/stats").body()).at("accepted"), 2);
+}
+
+// Clinic systems send reminders through the REST API: paid like any send,
+// deduplicated by their key, refused for a contact locked against automatic
+// messages (whom an agent may still write to), and able to open a
+// conversation with a patient who never wrote.
+TEST(Automatic, RemindersArePaidOnceAndRespectLockedContacts) {
+  billed_deployment d;
+  auto gw = d.start();
+  auto port = gw->port();
+  ASSERT_EQ(admin(port, http::verb::post, balance_path + "/top-ups", R"({"amount":100})")
+                .result_int(),
+            201);
+  const std::string messages = "/v1/tenants/clinic-1/channels/wa-main/messages";
+  const std::string to = patient(7);  // never wrote: no conversation yet
+  auto remind = [&](std::string key) {
+    return admin(port, http::verb::post, messages,
+                 R"({"to":")" + to + R"(","key":")" + key +
+                     R"(","tpl":{"n":"recordatorio_cita","lang":"es","vars":["Ana","10:00"]}})");
+  };
+  for (auto [body, status, why] : std::vector<std::tuple<std::string, unsigned, std::string>>{
+           {R"({"to":")" + to + R"(","tpl":{"n":"recordatorio_cita","lang":"es"}})", 400, "key"},
+           {R"({"to":"","key":"k","tx":"a"})", 400, "the patient's address"},
+           {R"({"to":")" + to + R"(","key":"k","tx":"a","when":1})", 400, "unknown field"},
+           {R"({"to":")" + to + R"(","key":"k","tx":"a","tpl":{"n":"a","lang":"es"}})", 400,
+            "not both"},
+           {R"({"to":")" + to + R"(","key":"k","tpl":{"n":"promo","lang":"es"}})", 400,
+            "not a template"},
+           // Free text to a patient who never wrote: WhatsApp's window is closed.
+           {R"({"to":")" + to + R"(","key":"k","tx":"Recuerde su cita"})", 409, "24 hours"}}) {
+    auto res = admin(port, http::verb::post, messages, body);
+    EXPECT_EQ(res.result_int(), status) << body << " -> " << res.body();
+    EXPECT_NE(res.body().find(why), std::string::npos) << body << " -> " << res.body();
+  }
+  // The closed window was found after the cost was held: given back at once.
+  EXPECT_EQ(balance(port).at("available"), 100);
+  EXPECT_EQ(balance(port).at("reserved"), 0);
+
+  auto first = remind("cita-123");
+  ASSERT_EQ(first.result_int(), 202) << first.body();
+  auto sent = json::parse(first.body());
+  EXPECT_EQ(sent.at("cost"), cost);
+  EXPECT_EQ(sent.at("message").at("ty"), "template");
+  EXPECT_EQ(sent.at("message").at("au"), "auto");
+  auto again = remind("cita-123");  // the clinic system retried
+  ASSERT_EQ(again.result_int(), 200) << again.body();
+  EXPECT_EQ(json::parse(again.body()).at("repeat"), true);
+  EXPECT_EQ(json::parse(again.body()).at("message").at("m"), sent.at("message").at("m"));
+  wait_settled(port);
+  EXPECT_EQ(balance(port).at("balance"), 100 - cost);  // paid once
+  EXPECT_EQ(states(port, 8).size(), 1u);
+
+  // The patient asks not to get reminders.
+  const std::string contact = "/v1/tenants/clinic-1/channels/wa-main/contacts/" + to;
+  EXPECT_EQ(admin(port, http::verb::put, contact, R"({"auto_locked":"yes"})").result_int(), 400);
+  EXPECT_EQ(admin(port, http::verb::put, contact, R"({})").result_int(), 400);
+  ASSERT_EQ(admin(port, http::verb::put, contact, R"({"auto_locked":true})").result_int(), 200);
+  auto locked = remind("cita-124");
+  EXPECT_EQ(locked.result_int(), 403) << locked.body();
+  EXPECT_NE(locked.body().find("locked against automatic messages"), std::string::npos);
+  {  // an agent may still write to them
+    agent bo(port, "token-bo-0000000002");
+    auto manual = bo.call(R"({"c":"send","id":"m1","cv":"wa-main:)" + to +
+                          R"(","tpl":{"n":"recordatorio_cita","lang":"es","vars":["Ana","11:00"]}})");
+    EXPECT_EQ(code(manual), "ok") << json::serialize(manual);
+  }
+  // The lock survives a restart; lifting it lets reminders through again.
+  gw->signal(SIGKILL);
+  ASSERT_EQ(gw->wait_exit(5s), 128 + SIGKILL);
+  gw = d.start();
+  port = gw->port();
+  EXPECT_EQ(json::parse(admin(port, http::verb::get, contact).body()).at("auto_locked"), true);
+  EXPECT_EQ(remind("cita-125").result_int(), 403);
+  ASSERT_EQ(admin(port, http::verb::put, contact, R"({"auto_locked":false})").result_int(), 200);
+  EXPECT_EQ(remind("cita-125").result_int(), 202);
 }
 
 }  // namespace
