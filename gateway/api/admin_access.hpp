@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <functional>
+#include <memory>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -64,6 +65,15 @@ class admin_gate {
   // token (for the path's {tenant} only); `operator_only` refuses admin
   // agents. The gate must outlive the handler.
   net::handler guarded(bool operator_only, admin_handler h) const;
+  // The same, holding `owner` (the routes object that holds this gate) for
+  // as long as the handler lives.
+  template <class Owner>
+  net::handler guarded_by(std::shared_ptr<Owner> owner, bool operator_only,
+                          admin_handler h) const {
+    return guarded(operator_only, [owner = std::move(owner), h = std::move(h)](
+                                      const caller& c, net::request_context& rc,
+                                      net::responder answer) { h(c, rc, std::move(answer)); });
+  }
 
   // Checks the path's tenant exists; answers 404 otherwise.
   bool tenant_exists(std::string_view t, net::responder& answer) const;

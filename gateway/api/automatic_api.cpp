@@ -42,9 +42,7 @@ class routes : public std::enable_shared_from_this<routes> {
       : gate_(std::move(key), dir, channels), dir_(dir), commands_(commands) {}
 
   net::handler guarded(admin_handler h) {
-    return gate_.guarded(false, [self = shared_from_this(), h = std::move(h)](
-                                    const caller& c, net::request_context& rc,
-                                    net::responder answer) { h(c, rc, std::move(answer)); });
+    return gate_.guarded_by(shared_from_this(), false, std::move(h));
   }
 
   void add(net::router& r) {
@@ -104,11 +102,8 @@ class routes : public std::enable_shared_from_this<routes> {
 
     r.add(http::verb::get, "/v1/tenants/{tenant}/channels/{channel}/contacts/{address}",
           guarded([this](const caller&, net::request_context& rc, net::responder answer) {
-            auto ch = gate_.channel_of_path(rc, answer);
+            auto [ch, address] = contact_of_path(rc, answer);
             if (!ch) return;
-            auto address = std::string(rc.param("address"));
-            if (!valid_address(address))
-              return answer.error(http_error::bad_request, "the address in the path is malformed");
             bool locked = dir_.read([&](const domain::directory_state& s) {
               return s.auto_locked(ch->tenant, ch->id, address);
             });
@@ -117,11 +112,8 @@ class routes : public std::enable_shared_from_this<routes> {
 
     r.add(http::verb::put, "/v1/tenants/{tenant}/channels/{channel}/contacts/{address}",
           guarded([this](const caller&, net::request_context& rc, net::responder answer) {
-            auto ch = gate_.channel_of_path(rc, answer);
+            auto [ch, address] = contact_of_path(rc, answer);
             if (!ch) return;
-            auto address = std::string(rc.param("address"));
-            if (!valid_address(address))
-              return answer.error(http_error::bad_request, "the address in the path is malformed");
             body_reader b(rc.req.body(), {"auto_locked"});
             if (b.ok() && !b.has("auto_locked")) b.fail("\"auto_locked\" is required");
             bool locked = b.flag("auto_locked", false);
@@ -142,6 +134,17 @@ class routes : public std::enable_shared_from_this<routes> {
   }
 
  private:
+  // The path's channel and address; answers 404 or 400 (null channel) otherwise.
+  std::pair<domain::channel_ptr, std::string> contact_of_path(const net::request_context& rc,
+                                                              net::responder& answer) {
+    auto ch = gate_.channel_of_path(rc, answer);
+    if (!ch) return {};
+    auto address = std::string(rc.param("address"));
+    if (valid_address(address)) return {std::move(ch), std::move(address)};
+    answer.error(http_error::bad_request, "the address in the path is malformed");
+    return {};
+  }
+
   static json::object contact_json(const channel_config& ch, const std::string& address,
                                    bool locked) {
     return {{"tenant", ch.tenant}, {"channel", ch.id}, {"address", address},

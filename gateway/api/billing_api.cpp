@@ -70,9 +70,7 @@ class routes : public std::enable_shared_from_this<routes> {
       : gate_(std::move(key), dir, channels), billing_(billing) {}
 
   net::handler guarded(admin_handler h) {
-    return gate_.guarded(false, [self = shared_from_this(), h = std::move(h)](
-                                    const caller& c, net::request_context& rc,
-                                    net::responder answer) { h(c, rc, std::move(answer)); });
+    return gate_.guarded_by(shared_from_this(), false, std::move(h));
   }
 
   void add(net::router& r) {

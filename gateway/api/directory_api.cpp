@@ -87,9 +87,7 @@ class routes : public std::enable_shared_from_this<routes> {
 
   // The gate's check, holding this object for as long as the handler lives.
   net::handler guarded(bool operator_only, admin_handler h) {
-    return gate_.guarded(operator_only, [self = shared_from_this(), h = std::move(h)](
-                                            const caller& c, net::request_context& rc,
-                                            net::responder answer) { h(c, rc, std::move(answer)); });
+    return gate_.guarded_by(shared_from_this(), operator_only, std::move(h));
   }
   bool tenant_exists(std::string_view t, net::responder& answer) {
     return gate_.tenant_exists(t, answer);
