@@ -35,6 +35,7 @@ class body_reader {
 
   const std::string& problem() const noexcept { return problem_; }
   bool has(std::string_view k) const { return ok() && value_.get_object().contains(k); }
+  bool is_null(std::string_view k) const { return has(k) && value_.get_object().at(k).is_null(); }
   // A string of 1 to `max` bytes.
   std::string text(std::string_view k, bool required, std::size_t max = 200);
   bool flag(std::string_view k, bool fallback);

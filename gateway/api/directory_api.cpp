@@ -39,7 +39,9 @@ std::string random_hex(std::size_t bytes) {
 namespace {
 
 json::object tenant_json(const domain::tenant_record& t) {
-  return {{"id", t.id}, {"name", t.name}, {"segmented", t.segmented}};
+  json::object o{{"id", t.id}, {"name", t.name}, {"segmented", t.segmented}};
+  if (t.messages_per_second) o["messages_per_second"] = t.messages_per_second;
+  return o;
 }
 
 json::object agent_json(const domain::agent_record& a) {
@@ -56,6 +58,13 @@ json::object team_json(const domain::team_record& t) {
   json::array m;
   for (const auto& a : t.members) m.emplace_back(a);
   return {{"tenant", t.tenant}, {"id", t.id}, {"name", t.name}, {"members", std::move(m)}};
+}
+
+// `messages_per_second` of a tenant: 1..100000, or null to lift the cap.
+unsigned tenant_rate(body_reader& b, unsigned current) {
+  if (!b.has("messages_per_second")) return current;
+  if (b.is_null("messages_per_second")) return 0;
+  return static_cast<unsigned>(b.integer("messages_per_second", true, 1, 100'000));
 }
 
 // A channel as the API shows it: every field but the secrets, which are
@@ -100,13 +109,14 @@ class routes : public std::enable_shared_from_this<routes> {
     // POST /v1/tenants {id, name, segmented?}
     r.add(http::verb::post, "/v1/tenants",
           guarded(true, [this](const caller&, net::request_context& rc, net::responder answer) {
-            body_reader b(rc.req.body(), {"id", "name", "segmented"});
+            body_reader b(rc.req.body(), {"id", "name", "segmented", "messages_per_second"});
             directory_change c;
             c.tenant.id = b.text("id", true, 64);
             if (b.ok() && !domain::valid_directory_id(c.tenant.id))
               b.fail("\"id\" must be 1 to 64 characters [A-Za-z0-9._-]");
             c.tenant.name = b.has("name") ? b.text("name", true) : c.tenant.id;
             c.tenant.segmented = b.flag("segmented", false);
+            c.tenant.messages_per_second = tenant_rate(b, 0);
             if (!b.ok()) return answer.error(http_error::bad_request, b.problem());
             if (dir_.read([&](const auto& s) { return s.tenant(c.tenant.id) != nullptr; }))
               return answer.error(http_error::conflict,
@@ -146,11 +156,12 @@ class routes : public std::enable_shared_from_this<routes> {
               return rec ? std::optional(*rec) : std::nullopt;
             });
             if (!current) return answer.error(http_error::not_found, "no tenant \"" + t + "\"");
-            body_reader b(rc.req.body(), {"name", "segmented"});
+            body_reader b(rc.req.body(), {"name", "segmented", "messages_per_second"});
             directory_change c;
             c.tenant = *current;
             if (b.has("name")) c.tenant.name = b.text("name", true);
             c.tenant.segmented = b.flag("segmented", current->segmented);
+            c.tenant.messages_per_second = tenant_rate(b, current->messages_per_second);
             if (!b.ok()) return answer.error(http_error::bad_request, b.problem());
             auto body = json::serialize(tenant_json(c.tenant));
             submit(dir_, std::move(c), std::move(answer), http::status::ok, std::move(body));

@@ -98,6 +98,12 @@ server::server(const config& cfg)
   sending.max_attempts = cfg.outbound.max_attempts;
   sending.queue_limit = cfg.outbound.queue_limit;
   sending.public_base_url = cfg.webhooks.public_base_url;
+  sending.tenant_rate = [d = directory_.get()](const std::string& tenant) {
+    return d->read([&](const domain::directory_state& s) {
+      auto* t = s.tenant(tenant);
+      return t ? t->messages_per_second : 0u;
+    });
+  };
   outbox_ = std::make_unique<outbound::outbox>(shards_, *core_, *channels_, std::move(sending),
                                                billing_.get());
   metrics_.add_collector([o = outbox_.get()](std::string& out) { o->write_metrics(out); });
@@ -219,7 +225,7 @@ void server::apply_config_directory() {
   for (const auto& t : tenants)
     if (!state([&](const auto& s) { return s.tenant(t) != nullptr; })) {
       domain::directory_change c;
-      c.tenant = {t, t, false};
+      c.tenant = {t, t, false, 0};
       change(std::move(c));
     }
 

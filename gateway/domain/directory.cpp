@@ -91,6 +91,7 @@ std::string encode(const directory_change& c) {
       o["id"] = c.tenant.id;
       o["name"] = c.tenant.name;
       o["segmented"] = c.tenant.segmented;
+      if (c.tenant.messages_per_second) o["messages_per_second"] = c.tenant.messages_per_second;
       break;
     case directory_change::kind::put_agent:
       o["tenant"] = c.agent.tenant;
@@ -145,7 +146,12 @@ std::optional<directory_change> decode_directory_change(std::string_view text) {
   c.what = static_cast<directory_change::kind>(it - std::begin(op_names));
   switch (c.what) {
     case directory_change::kind::put_tenant:
-      c.tenant = {r.str("id"), r.str("name"), r.boolean("segmented")};
+      c.tenant = {r.str("id"), r.str("name"), r.boolean("segmented"), 0};
+      if (r.o.contains("messages_per_second")) {  // absent in records before it existed
+        auto rate = r.integer("messages_per_second");
+        if (rate < 1 || rate > 100'000) return std::nullopt;
+        c.tenant.messages_per_second = static_cast<unsigned>(rate);
+      }
       break;
     case directory_change::kind::put_agent: {
       auto role = r.str("role");

@@ -27,6 +27,9 @@ std::string_view name_of(agent_role r) noexcept;
 struct tenant_record {
   std::string id, name;
   bool segmented = false;  // agents see only `new` and their own conversations
+  // Provider calls per second across all the tenant's channels (0: only
+  // each channel's own limit applies).
+  unsigned messages_per_second = 0;
 };
 
 struct agent_record {

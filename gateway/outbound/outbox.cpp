@@ -47,6 +47,26 @@ std::uint64_t channel_hash(const domain::conversation_key& k) {
 
 }  // namespace
 
+// A tenant's provider calls across its channels, which may live on any
+// shard: one window limiter under a lock.
+struct outbox::tenant_limit {
+  // 0 and the call is counted, or how long until the tenant may call.
+  nanos try_take(nanos now) {
+    std::lock_guard lock(mu);
+    return rate ? limit.try_take(now) : 0;
+  }
+  // The rate as configured now; a change starts the window afresh.
+  void configure(unsigned r, nanos margin) {
+    std::lock_guard lock(mu);
+    if (r == rate) return;
+    rate = r;
+    if (r) limit = protocol::window_limiter(r, protocol::ns_per_second + margin);
+  }
+  std::mutex mu;
+  unsigned rate = 0;
+  protocol::window_limiter limit{1, protocol::ns_per_second};
+};
+
 // One shard's share: the queues of the channels whose home it is.
 struct outbox::part {
   struct waiting {
@@ -83,6 +103,7 @@ struct outbox::part {
     std::deque<std::string> turn;  // conversations with a message waiting and none in flight
     std::size_t queued = 0;        // waiting, in flight included
     std::shared_ptr<std::atomic<std::size_t>> depth;  // `queued`, for other threads
+    std::shared_ptr<tenant_limit> tenant;             // shared by the tenant's channels
     unsigned in_flight = 0;
     asio::steady_timer timer;
     bool armed = false;
@@ -111,9 +132,12 @@ struct outbox::part {
     if (!q) {
       q = std::make_unique<channel_queue>(ioc_, *ch, opts_.pacing_margin.count() * ms);
       q->depth = owner_.depth_of(key);
+      q->tenant = owner_.tenant_limit_of(j.conv.tenant);
     } else {
       q->configure(*ch, opts_.pacing_margin.count() * ms);
     }
+    if (opts_.tenant_rate)
+      q->tenant->configure(opts_.tenant_rate(j.conv.tenant), opts_.pacing_margin.count() * ms);
     if (q->queued >= opts_.queue_limit)
       return record_failed(j, 0, "queue_full",
                            "more than outbound.queue_limit messages wait on this channel");
@@ -161,6 +185,11 @@ struct outbox::part {
         // Our completions pump again; another channel's (same origin) do
         // not, so look again soon as well.
         later(now + 10 * ms);
+        q.turn.push_front(std::move(address));
+        break;
+      }
+      if (auto wait = q.tenant->try_take(now); wait > 0) {  // the tenant's throughput
+        later(now + wait);
         q.turn.push_front(std::move(address));
         break;
       }
@@ -407,6 +436,13 @@ std::shared_ptr<std::atomic<std::size_t>> outbox::depth_of(const std::string& ke
   auto& d = depth_[key];
   if (!d) d = std::make_shared<std::atomic<std::size_t>>(0);
   return d;
+}
+
+std::shared_ptr<outbox::tenant_limit> outbox::tenant_limit_of(const std::string& tenant) {
+  std::lock_guard lock(depth_mu_);
+  auto& t = tenant_limits_[tenant];
+  if (!t) t = std::make_shared<tenant_limit>();
+  return t;
 }
 
 std::optional<std::string> outbox::refuses(const domain::conversation_key& conv) const {

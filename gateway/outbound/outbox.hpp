@@ -14,6 +14,9 @@
 //     at once, so it never leaves later than its pacing said;
 //   - WhatsApp: one message per recipient per pair_interval_ms after a
 //     burst (protocol::pair_pacer), held longer when the provider says so;
+//   - at most the tenant's messages_per_second calls across all its
+//     channels, when it has one (a limiter shared by the shards, under a
+//     lock taken once per call);
 //   - one message in flight per conversation, so a conversation's messages
 //     leave in order, and conversations take turns (round robin), so a busy
 //     one cannot starve the others;
@@ -60,6 +63,9 @@ struct outbox_options {
   std::chrono::milliseconds pacing_margin{50};
   std::chrono::milliseconds backoff_base{200};
   std::chrono::milliseconds backoff_cap{30'000};
+  // A tenant's cap on provider calls per second across all its channels
+  // (0: none), asked as its channels' messages are queued. Any thread.
+  std::function<unsigned(const std::string& tenant)> tenant_rate;
   // Where Twilio should post statuses: public_base_url + the status route.
   // Empty: no StatusCallback is sent (the number's console setting applies).
   std::string public_base_url;
@@ -109,13 +115,15 @@ class outbox {
   // Prometheus text for /metrics (any thread).
   void write_metrics(std::string& out) const;
 
-  struct part;  // one shard's queues and client pool (outbox.cpp)
+  struct part;          // one shard's queues and client pool (outbox.cpp)
+  struct tenant_limit;  // one tenant's calls across its channels (outbox.cpp)
 
  private:
   unsigned home_of(const domain::conversation_key& k) const;
   void finish_resume();
   // The shared count of messages waiting on channel "tenant/channel".
   std::shared_ptr<std::atomic<std::size_t>> depth_of(const std::string& key);
+  std::shared_ptr<tenant_limit> tenant_limit_of(const std::string& tenant);
 
   runtime::shard_set& shards_;
   domain::conversation_service& core_;
@@ -126,6 +134,7 @@ class outbox {
   std::vector<std::function<void()>> after_resume_;
   mutable std::mutex depth_mu_;
   std::unordered_map<std::string, std::shared_ptr<std::atomic<std::size_t>>> depth_;
+  std::unordered_map<std::string, std::shared_ptr<tenant_limit>> tenant_limits_;
   std::vector<std::unique_ptr<part>> parts_;
 };
 

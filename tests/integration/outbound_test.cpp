@@ -427,5 +427,64 @@ TEST(Outbound, TwilioSmsWithStatusCallbacks) {
   EXPECT_EQ(balance.at("reserved"), 0);
 }
 
+// A tenant's cap holds across its channels: two channels allowed 100 calls
+// a second each share the tenant's 10.
+TEST(Outbound, TheTenantsLimitHoldsAcrossItsChannels) {
+  constexpr int rate = 10, patients = 10, replies = 2;  // 40 messages: about 4 s at 10/s
+  provider_sim_process sim(
+      R"({"whatsapp": [{"phone_number_id": ")" + std::string(pnid) + R"(", "access_token": ")" +
+      std::string(access_token) +
+      R"(", "messages_per_second": 1000, "pair_interval_ms": 1, "pair_burst": 1000}],
+          "twilio": [{"account_sid": "AC1", "auth_token": "tw-token", "messages_per_second": 1000}],
+          "statuses": {"enabled": false}, "duration_s": 60})");
+  deployment d;
+  auto gw = d.start();
+  auto port = gw->port();
+  point_channel_at(port, sim.port(), 100);
+  auto put = [&](std::string target, std::string body, http::verb v = http::verb::put) {
+    return http_request(port, v, std::move(target), std::move(body),
+                        {{"Authorization", "Bearer " + std::string(operator_key)}});
+  };
+  ASSERT_LT(put("/v1/tenants/clinic-1/channels/sms-main",
+                R"({"provider":"twilio","number":"+34910000000","auth_token":"tw-token",)"
+                R"("account_sid":"AC1","messages_per_second":100,"api_base_url":"http://127.0.0.1:)" +
+                    std::to_string(sim.port()) + R"("})")
+                .result_int(),
+            300u);
+  EXPECT_EQ(put("/v1/tenants/clinic-1", R"({"messages_per_second":0})", http::verb::patch)
+                .result_int(),
+            400);
+  auto patched = put("/v1/tenants/clinic-1", R"({"messages_per_second":10})", http::verb::patch);
+  ASSERT_EQ(patched.result_int(), 200) << patched.body();
+  EXPECT_EQ(json::parse(patched.body()).at("messages_per_second"), rate);
+
+  patients_write(port, patients);  // WhatsApp: their windows open
+  agent bo(port, "token-bo-0000000002");
+  auto started = std::chrono::steady_clock::now();
+  for (int r = 0; r < replies; ++r)
+    for (int i = 0; i < patients; ++i) {
+      auto id = std::to_string(r) + "-" + std::to_string(i);
+      auto ok = bo.call(R"({"c":"send","id":"wa)" + id + R"(","cv":"wa-main:)" + patient(i) +
+                        R"(","tx":"respuesta"})");
+      ASSERT_EQ(code(ok), "ok") << json::serialize(ok);
+      // SMS: reminders from the clinic system (they may open a conversation).
+      auto sms = put("/v1/tenants/clinic-1/channels/sms-main/messages",
+                     R"({"to":")" + patient(i) + R"(","key":"sms)" + id + R"(","tx":"recordatorio"})",
+                     http::verb::post);
+      ASSERT_EQ(sms.result_int(), 202) << sms.body();
+    }
+  auto deadline = started + 20s;
+  while (sim_stats(sim.port()).at("accepted").to_number<int>() < 2 * patients * replies &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  auto took = std::chrono::steady_clock::now() - started;
+  auto st = sim_stats(sim.port());
+  EXPECT_EQ(st.at("accepted").to_number<int>(), 2 * patients * replies);
+  // Never more than the tenant's 10 in any one second at the provider, and
+  // so 40 calls took more than 3 s (each channel alone would allow 100).
+  EXPECT_LE(st.at("max_offered_per_second").to_number<int>(), rate);
+  EXPECT_GT(took, 3s);
+}
+
 }  // namespace
 }  // namespace gw::test

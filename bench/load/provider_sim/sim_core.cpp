@@ -85,6 +85,10 @@ answer sim_core::decide(const send_request& r, nanos now) {
   while (!s.offered.empty() && s.offered.front() <= now - protocol::ns_per_second)
     s.offered.pop_front();
   s.max_offered_per_second = std::max<std::uint64_t>(s.max_offered_per_second, s.offered.size());
+  offered_.push_back(now);
+  while (!offered_.empty() && offered_.front() <= now - protocol::ns_per_second)
+    offered_.pop_front();
+  max_offered_per_second_ = std::max<std::uint64_t>(max_offered_per_second_, offered_.size());
   if (s.limit.try_take(now) != 0) {
     ++s.over_limit;
     return refuse_throughput(r);
@@ -204,6 +208,7 @@ json::object sim_core::stats(nanos now) const {
           {"duplicate_sends", duplicate_sends_},
           {"repeats_answered", repeats_},
           {"pair_over_limit", pair_over_limit_},
+          {"max_offered_per_second", max_offered_per_second_},  // all senders together
           {"faults", as_object(faults_)},
           {"refusals", as_object(refusals_)},
           {"webhooks", as_object(webhooks_)},

@@ -81,6 +81,8 @@ class sim_core {
   std::uint64_t requests_ = 0, accepted_ = 0, repeats_ = 0, duplicate_sends_ = 0,
                 pair_over_limit_ = 0;
   std::map<std::string, std::uint64_t> faults_, refusals_, webhooks_;
+  std::deque<protocol::nanos> offered_;  // every sender's offered sends in the last second
+  std::uint64_t max_offered_per_second_ = 0;
   protocol::nanos started_ = -1;
 };
 

@@ -7,7 +7,7 @@ namespace {
 
 directory_change tenant(std::string id, bool segmented = false) {
   directory_change c;
-  c.tenant = {std::move(id), "Clinic", segmented};
+  c.tenant = {std::move(id), "Clinic", segmented, 0};
   return c;
 }
 directory_change agent(std::string t, std::string id, agent_role r = agent_role::agent,
