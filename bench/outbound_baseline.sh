@@ -8,7 +8,9 @@
 #            Figure: messages the simulator accepted per second, first send
 #            to last acceptance. Also: the simulator's largest count of calls
 #            in any one second against the channel's limit in a second run
-#            with messages_per_second = LIMIT (the limiter's precision).
+#            with messages_per_second = LIMIT (the limiter's precision), and
+#            the same MESSAGES on a priced channel: each send then holds,
+#            and later commits, its cost in the prepaid balance (billed/s).
 #   Kannel:  the same number of SMS through Kannel 1.4.5's sendsms HTTP
 #            interface (wrk, 32 connections), bearerbox with its message
 #            store (store-type file) delivering to fakesmsc. Figure: SMS
@@ -16,6 +18,8 @@
 # Quote medians: the machine is shared and noisy.
 #
 # usage: bench/outbound_baseline.sh [ROUNDS] [MESSAGES] [LIMIT]
+# SESSIONS and WINDOW (environment; default 4 and 64) set send_load's agent
+# sessions and commands in flight per session.
 # Needs build/release and Debian's kannel and kannel-extras (deploy/setup.sh).
 set -eu
 rounds=${1:-3}
@@ -28,7 +32,9 @@ token=bench-agent-token-0001
 field() { grep -o "\"$1\":[0-9.]*" | head -1 | cut -d: -f2; }
 
 # A simulator, then a gateway on a port chosen first (each names the other).
-# $1 name, $2 the channel's messages_per_second. Sets $port and $sim_port.
+# $1 name, $2 the channel's messages_per_second, $3 its cost_per_message
+# (0: not priced; else its balance is topped up for every message). Sets
+# $port and $sim_port.
 start_pair() {
   port=$(free_port)
   sim_port=$(free_port)
@@ -42,13 +48,15 @@ JSON
   "$build/bench/load/provider_sim/provider_sim" --config "$work/$1-sim.json" \
     --listen "127.0.0.1:$sim_port" > "$work/$1-sim.out" &
   pids="$pids $!"
+  price=""
+  [ "${3:-0}" -gt 0 ] && price="\"cost_per_message\": $3,"
   cat > "$work/$1-gw.json" <<JSON
-{"log": {"level": "warn"},
+{"log": {"level": "warn"}, "admin": {"key": "bench-admin-key"},
  "ws": {"commands_per_second": 100000, "command_burst": 100000},
  "channels": [{"id": "wa-bench", "provider": "whatsapp", "tenant": "bench",
    "phone_number_id": "100000000000001", "app_secret": "bench-app-secret",
    "verify_token": "unused", "access_token": "bench-token",
-   "api_base_url": "http://127.0.0.1:$sim_port", "messages_per_second": $2,
+   "api_base_url": "http://127.0.0.1:$sim_port", "messages_per_second": $2, $price
    "pair_interval_ms": 1, "pair_burst": 1000}],
  "agents": [{"tenant": "bench", "id": "bench-agent", "token": "$token"}]}
 JSON
@@ -57,6 +65,11 @@ JSON
   # 1,000 conversations whose patients wrote just now (windows open).
   "$build/bench/webhook_load" --port "$port" --path /webhooks/whatsapp/wa-bench \
     --requests 1000 --conversations 1000 --connections 16 --duration 30 --warmup 0 > "$work/$1-hooks.json" || { cat "$work/$1-hooks.json" "$work/$1.log" >&2; exit 1; }
+  if [ "${3:-0}" -gt 0 ]; then
+    curl -sf -X POST -H "Authorization: Bearer bench-admin-key" \
+      -d "{\"amount\": $((messages * $3)), \"key\": \"bench\"}" \
+      "http://127.0.0.1:$port/v1/tenants/bench/channels/wa-bench/balance/top-ups" > /dev/null
+  fi
 }
 
 stop_all() {
@@ -139,7 +152,7 @@ LUA
 for r in $(seq 1 "$rounds"); do
   start_pair "gw$r" 100000
   out=$("$build/bench/send_load" --port "$port" --sim-port "$sim_port" --token "$token" \
-    --channel wa-bench --sessions 4 --window 64 --conversations 1000 --messages "$messages" \
+    --channel wa-bench --sessions "${SESSIONS:-4}" --window "${WINDOW:-64}" --conversations 1000 --messages "$messages" \
     --duration 120)
   echo "gateway $out" >&2
   echo "sends $(echo "$out" | field sends_per_s)" >> "$work/results"
@@ -153,11 +166,23 @@ for r in $(seq 1 "$rounds"); do
     --channel wa-bench --sessions 2 --window 64 --conversations 1000 \
     --messages $((limit * 6)) --duration 60 > "$work/lim.json" || true
   stats=$(curl -s "http://127.0.0.1:$sim_port/sim/stats")
-  peak=$(echo "$stats" | grep -o '"max_offered_per_second":[0-9]*' | cut -d: -f2)
+  peak=$(echo "$stats" | grep -o '"max_offered_per_second":[0-9]*' | head -1 | cut -d: -f2)
   over=$(echo "$stats" | grep -o '"over_limit":[0-9]*' | cut -d: -f2)
   echo "limit $limit: peak $peak in one second, $over refused as over the limit; $(cat "$work/lim.json")" >&2
   echo "peak $peak" >> "$work/results"
   echo "over $over" >> "$work/results"
+  stop_all
+
+  # The same sends on a priced channel: each holds and commits its cost.
+  start_pair "bill$r" 100000 1
+  out=$("$build/bench/send_load" --port "$port" --sim-port "$sim_port" --token "$token" \
+    --channel wa-bench --sessions "${SESSIONS:-4}" --window "${WINDOW:-64}" --conversations 1000 --messages "$messages" \
+    --duration 120)
+  echo "billed $out" >&2
+  echo "billed $(echo "$out" | field sends_per_s)" >> "$work/results"
+  balance=$(curl -s -H "Authorization: Bearer bench-admin-key" \
+    "http://127.0.0.1:$port/v1/tenants/bench/channels/wa-bench/balance")
+  echo "balance after: $balance" >&2
   stop_all
 
   echo "kannel $(kannel_round "kannel$r")" >> "$work/results"
@@ -169,4 +194,5 @@ cat "$work/results" >&2
 sends=$(median sends); kannel=$(median kannel)
 echo "median: gateway $sends durable sends/s (acks $(median acks)/s, ack p99 $(median ack_p99) us);" \
   "Kannel $kannel SMS/s delivered; ratio $(echo "scale=2; $sends / $kannel" | bc);" \
-  "limit $limit/s: peak $(median peak) in one second, over-limit refusals $(median over)"
+  "limit $limit/s: peak $(median peak) in one second, over-limit refusals $(median over);" \
+  "priced: $(median billed) billed sends/s"
