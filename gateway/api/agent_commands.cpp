@@ -341,9 +341,12 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
         [store = std::move(store), sink, id, channel = account.channel](
             std::error_code ec, std::optional<domain::insufficient_balance> short_by) mutable {
           if (ec) {
-            (*sink)(protocol::encode_error(id, agent_error::unavailable,
-                                           "the balance journal cannot write; nothing was "
-                                           "stored, retry later with the same id"));
+            (*sink)(protocol::encode_error(
+                id, agent_error::unavailable,
+                ec == std::errc::resource_unavailable_try_again
+                    ? "the gateway is recovering its balances; retry with the same id"
+                    : "the balance journal cannot write; nothing was stored, retry later with "
+                      "the same id"));
           } else if (short_by) {
             (*sink)(protocol::encode_error(
                 id, agent_error::insufficient_balance,

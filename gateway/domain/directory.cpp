@@ -250,6 +250,9 @@ std::optional<std::string> check(const directory_state& s, const directory_chang
     case directory_change::kind::put_tenant:
       return std::nullopt;
     case directory_change::kind::put_agent:
+      // Automatic messages (clinic systems) are authored "auto", and their
+      // idempotency keys live under that name.
+      if (c.agent.id == "auto") return std::string("the agent id \"auto\" is reserved");
       return need_tenant(c.agent.tenant);
     case directory_change::kind::put_team:
       if (auto e = need_tenant(c.team.tenant)) return e;

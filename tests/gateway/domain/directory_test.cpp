@@ -169,5 +169,45 @@ TEST(Directory, IdRule) {
   EXPECT_FALSE(valid_directory_id(std::string(65, 'a')));
 }
 
+// Contacts locked against automatic messages, and a tenant's rate, survive
+// the codec; the author of automatic messages cannot be an agent's id.
+TEST(Directory, ContactLocksAndTenantRate) {
+  directory_state s;
+  auto t = tenant("clinic-1");
+  t.tenant.messages_per_second = 25;
+  replay(s, t);
+  EXPECT_EQ(s.tenant("clinic-1")->messages_per_second, 25u);
+  directory_change ch;
+  ch.what = directory_change::kind::put_channel;
+  auto wa = std::make_shared<channel_config>();
+  wa->id = "wa-main";
+  wa->tenant = "clinic-1";
+  wa->phone_number_id = "1";
+  wa->app_secret = "s";
+  wa->verify_token = "v";
+  ch.channel = wa;
+  replay(s, ch);
+  directory_change lock;
+  lock.what = directory_change::kind::put_contact;
+  lock.contact = {"clinic-1", "wa-main", "+34600111222", true};
+  EXPECT_FALSE(check(s, lock));
+  replay(s, lock);
+  EXPECT_TRUE(s.auto_locked("clinic-1", "wa-main", "+34600111222"));
+  EXPECT_FALSE(s.auto_locked("clinic-1", "wa-main", "+34600111333"));
+  lock.contact.auto_locked = false;
+  replay(s, lock);
+  EXPECT_FALSE(s.auto_locked("clinic-1", "wa-main", "+34600111222"));
+  lock.contact.channel = "sms-other";  // not a channel of the tenant
+  EXPECT_TRUE(check(s, lock));
+  EXPECT_TRUE(check(s, agent("clinic-1", "auto")));
+  EXPECT_FALSE(check(s, agent("clinic-1", "autos")));
+  // A tenant record from before the rate existed still reads.
+  auto old = decode_directory_change(R"({"op":"tenant","id":"c2","name":"C","segmented":false})");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->tenant.messages_per_second, 0u);
+  EXPECT_FALSE(decode_directory_change(
+      R"({"op":"tenant","id":"c2","name":"C","segmented":false,"messages_per_second":0})"));
+}
+
 }  // namespace
 }  // namespace gw::domain
