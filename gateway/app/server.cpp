@@ -96,6 +96,7 @@ server::server(const config& cfg)
   sending.client.request_timeout = cfg.outbound.request_timeout;
   sending.client.ca_file = cfg.outbound.ca_file;
   sending.max_attempts = cfg.outbound.max_attempts;
+  sending.retry_unanswered = cfg.outbound.retry_unanswered;
   sending.queue_limit = cfg.outbound.queue_limit;
   sending.public_base_url = cfg.webhooks.public_base_url;
   sending.tenant_rate = [d = directory_.get()](const std::string& tenant) {

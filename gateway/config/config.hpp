@@ -108,6 +108,9 @@ struct outbound_config {
   unsigned max_attempts = 10;            // calls per message before it fails
   std::size_t queue_limit = 100'000;     // messages waiting per channel; more: failed
   std::string ca_file;                   // PEM bundle for the providers; empty: the system's
+  // A call written in full but never answered may have been sent: retry it
+  // (only safe where the provider honours Idempotency-Key) or fail it.
+  bool retry_unanswered = false;
 };
 
 struct config {

@@ -328,6 +328,15 @@ const setting table[] = {
      "messages waiting to be sent per channel; beyond it a message fails with queue_full",
      GW_INT(outbound.queue_limit),
      nullptr},
+    {"outbound.unanswered", setting_type::choice, 0, 0, "fail|retry", "fail",
+     "a call written to the provider but never answered (a timeout, or a new connection "
+     "closed): fail the message as unanswered, since it may have been sent (never twice), or "
+     "retry it (only where the provider honours Idempotency-Key, as provider_sim does)",
+     nullptr,
+     [](config& c, std::string_view v) -> std::string {
+       c.outbound.retry_unanswered = v == "retry";
+       return {};
+     }},
     {"outbound.ca_file",
      setting_type::string,
      0,

@@ -221,6 +221,7 @@ class http_client_pool::connection : public std::enable_shared_from_this<connect
     result_.error = closing_ ? "client closed" : std::move(error);
     result_.written = written_;
     result_.reused = served_ > 0;
+    result_.timed_out = timed_out_ && !result_.error.empty();
     ++served_;
     last_used_ = steady::now();
     written_ = false;

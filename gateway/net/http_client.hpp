@@ -56,7 +56,8 @@ struct client_result {
   adapters::http_reply reply;  // status 0 when no answer was read
   std::string error;           // empty on an answer; else what failed ("connect: ...")
   bool written = false;
-  bool reused = false;  // the connection had served an earlier request
+  bool reused = false;     // the connection had served an earlier request
+  bool timed_out = false;  // the request timeout ran out (before or after the write)
 };
 
 class http_client_pool {

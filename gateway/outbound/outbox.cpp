@@ -300,6 +300,17 @@ struct outbox::part {
                                            : adapters::twilio::read_send_reply(r.reply);
                     if (result.code == "no_reply" && !r.error.empty())
                       result.reason = "no_reply: " + r.error;
+                    // Written, unanswered: the provider may have sent it.
+                    bool stale_connection = r.reused && !r.timed_out;
+                    if (result.code == "no_reply" && r.written && !stale_connection &&
+                        !opts_.retry_unanswered) {
+                      result.kind = verdict::failed;
+                      result.code = "unanswered";
+                      result.reason = "unanswered: the call was sent but not answered (" +
+                                      r.error +
+                                      "); the provider may have sent the message, so it is not "
+                                      "sent again";
+                    }
                     outcome(key, q, std::move(x), std::move(result));
                   });
   }

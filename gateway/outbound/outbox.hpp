@@ -20,8 +20,13 @@
 //   - one message in flight per conversation, so a conversation's messages
 //     leave in order, and conversations take turns (round robin), so a busy
 //     one cannot starve the others;
-//   - retries after 5xx, timeouts and throttling back off exponentially with
-//     full jitter, up to outbound.max_attempts calls;
+//   - retries after 5xx, unwritten calls and throttling back off
+//     exponentially with full jitter, up to outbound.max_attempts calls; a
+//     call that was written but never answered may have been sent, so its
+//     message fails as `unanswered` unless outbound.unanswered is `retry`
+//     (a provider that honours the idempotency key makes that safe); an
+//     answerless close of a reused keep-alive connection is the stale
+//     connection race, not an answer, and is retried;
 //   - at most outbound.queue_limit messages wait per channel; more fail with
 //     queue_full at once.
 // Every call carries our message id as its idempotency key.
@@ -56,6 +61,9 @@ namespace gw::outbound {
 struct outbox_options {
   net::client_options client;
   unsigned max_attempts = 10;
+  // A call written but never answered is retried only when true; otherwise
+  // its message fails as `unanswered` (it may have been sent: at most once).
+  bool retry_unanswered = false;
   std::size_t queue_limit = 100'000;        // per channel
   unsigned max_in_flight_per_channel = 64;  // calls outstanding at once
   // Pacing counts a window this much longer than a second, so that network

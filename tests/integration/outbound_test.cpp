@@ -134,7 +134,8 @@ std::map<std::string, int> statuses(agent& a, int patients) {
 
 TEST(Outbound, EveryReplyEndsDeliveredOrFailedUnderFaultsAndNoneIsSentTwice) {
   deployment d;
-  auto gw = d.start();
+  // The simulator honours Idempotency-Key: unanswered calls may be retried.
+  auto gw = d.start({"GATEWAY_OUTBOUND_UNANSWERED=retry"});
   constexpr int patients = 10, replies = 6, rate = 40;
   provider_sim_process sim(sim_config(
       gw->port(),
@@ -425,6 +426,44 @@ TEST(Outbound, TwilioSmsWithStatusCallbacks) {
                                  .body());
   EXPECT_EQ(balance.at("balance"), 68);
   EXPECT_EQ(balance.at("reserved"), 0);
+}
+
+// A provider that ignores idempotency keys (as WhatsApp Cloud API and
+// Twilio do): a call sent but never answered is not repeated, by default;
+// its message fails as `unanswered`, so none is ever sent twice.
+TEST(Outbound, AnUnansweredCallIsNeverRepeated) {
+  constexpr int patients = 10, replies = 4;
+  deployment d;
+  auto gw = d.start();
+  auto config = sim_config(gw->port(), R"({"timeout_after_send": 0.3, "seed": 5})", 1000);
+  config.insert(1, R"("idempotency": "ignore", )");
+  provider_sim_process sim(config);
+  point_channel_at(gw->port(), sim.port(), 1000);
+  patients_write(gw->port(), patients);
+  agent bo(gw->port(), "token-bo-0000000002");
+  reply_to_all(bo, patients, replies);
+  std::map<std::string, int> seen;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  do {
+    std::this_thread::sleep_for(200ms);
+    seen = statuses(bo, patients);
+  } while (seen["queued"] + seen["sent"] > 0 && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(seen["queued"], 0);
+  EXPECT_GT(seen["failed"], 0);
+  auto st = sim_stats(sim.port());
+  EXPECT_GT(st.at("faults").at("timeout_after_send").to_number<std::int64_t>(), 0);
+  EXPECT_EQ(st.at("keys_sent_twice").to_number<std::int64_t>(), 0);  // never twice
+  EXPECT_EQ(st.at("accepted").to_number<std::int64_t>(), patients * replies);  // each once
+  // The agent sees why: the provider may have it.
+  int unanswered = 0;
+  for (int i = 0; i < patients; ++i) {
+    auto hist = bo.call(R"({"c":"hist","id":"h","cv":"wa-main:)" + patient(i) + R"("})");
+    for (const auto& m : hist.at("items").as_array())
+      if (m.at("d") == "out" && m.at("st") == "failed" &&
+          m.at("err").at("code") == "unanswered")
+        ++unanswered;
+  }
+  EXPECT_GT(unanswered, 0);
 }
 
 // A tenant's cap holds across its channels: two channels allowed 100 calls
