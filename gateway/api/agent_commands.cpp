@@ -177,7 +177,7 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
       sms = boost::json::object{{"enc", protocol::name_of(p.encoding)}, {"parts", p.segments}};
       cost = std::uint64_t{p.segments} * ch->cost_per_segment;
     } else {
-      cost = ch->cost_per_message;
+      cost = cmd.tpl ? ch->cost_per_template : ch->cost_per_message;
     }
   }
 

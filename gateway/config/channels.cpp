@@ -61,6 +61,8 @@ constexpr field fields[] = {
     {"max_segments", nullptr, &channel_config::max_segments, false, false, false, true, false, 100},
     {"cost_per_segment", nullptr, &channel_config::cost_per_segment, false, false, false, true,
      false, 1'000'000},
+    {"cost_per_template", nullptr, &channel_config::cost_per_template, false, false, true, false,
+     false, 1'000'000},
     {"cost_per_message", nullptr, &channel_config::cost_per_message, false, false, true, false,
      false, 1'000'000},
     {"low_balance", nullptr, &channel_config::low_balance, false, false, false, false, false,

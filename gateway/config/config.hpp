@@ -74,7 +74,10 @@ struct channel_config {
   unsigned pair_burst = 0;           // ...after a burst of this many
   unsigned max_segments = 0;         // SMS: parts an agent's text may take (default 10)
   unsigned cost_per_segment = 0;     // SMS: price of one part, minor units (0: not priced)
-  unsigned cost_per_message = 0;     // WhatsApp: price of one message, minor units
+  // WhatsApp, minor units: a template message (what Meta bills), and any
+  // other message (free-form replies inside the 24-hour window; 0: free).
+  unsigned cost_per_template = 0;
+  unsigned cost_per_message = 0;
   unsigned low_balance = 0;  // admins are told when the available balance falls below (0: never)
   // WhatsApp: the approved templates, "name:language" ("recordatorio_cita:es";
   // a Twilio WhatsApp number names ContentSids). Named when the 24-hour

@@ -34,6 +34,7 @@ constexpr std::string_view pnid = "106540352242922";
 constexpr std::string_view app_secret = "sim-app-secret";
 constexpr std::string_view access_token = "sim-access-token";
 constexpr int cost = 5, low_balance = 100;
+constexpr int template_cost = 6;  // what Meta bills: templates, priced apart
 const std::string balance_path = "/v1/tenants/clinic-1/channels/wa-main/balance";
 
 std::string patient(int i) { return "+3460020" + std::to_string(1000 + i); }
@@ -67,7 +68,9 @@ struct billed_deployment {
         << access_token << R"(", "api_base_url": ")" << api_base_url << R"(",
          "messages_per_second": 1000, "pair_interval_ms": 1, "pair_burst": 1000,
          "templates": ["recordatorio_cita:es"],)"
-        << (price ? R"( "cost_per_message": )" + std::to_string(price) + "," : std::string())
+        << (price ? R"( "cost_per_message": )" + std::to_string(price) +
+                        R"(, "cost_per_template": )" + std::to_string(template_cost) + ","
+                  : std::string())
         << R"( "low_balance": )" << low_balance << R"(}],
       "agents": [)" << agents
         << R"(
@@ -439,7 +442,7 @@ TEST(Automatic, RemindersArePaidOnceAndRespectLockedContacts) {
   auto first = remind("cita-123");
   ASSERT_EQ(first.result_int(), 202) << first.body();
   auto sent = json::parse(first.body());
-  EXPECT_EQ(sent.at("cost"), cost);
+  EXPECT_EQ(sent.at("cost"), template_cost);
   EXPECT_EQ(sent.at("message").at("ty"), "template");
   EXPECT_EQ(sent.at("message").at("au"), "auto");
   auto again = remind("cita-123");  // the clinic system retried
@@ -447,7 +450,7 @@ TEST(Automatic, RemindersArePaidOnceAndRespectLockedContacts) {
   EXPECT_EQ(json::parse(again.body()).at("repeat"), true);
   EXPECT_EQ(json::parse(again.body()).at("message").at("m"), sent.at("message").at("m"));
   wait_settled(port);
-  EXPECT_EQ(balance(port).at("balance"), 100 - cost);  // paid once
+  EXPECT_EQ(balance(port).at("balance"), 100 - template_cost);  // paid once
   EXPECT_EQ(states(port, 8).size(), 1u);
 
   // The patient asks not to get reminders.
