@@ -115,7 +115,7 @@ namespace {
 // anything else is refused by name, so a typo (`text` for `tx`) is an error
 // instead of a silently empty field.
 constexpr std::array<std::string_view, 14> allowed_args = {
-    "tok",   "",      "v tm from", "v",  "v tm cur lim", "cv cur lim", "h cur lim",
+    "tok",       "",      "v tm from", "v",  "v tm cur lim", "cv cur lim", "h cur lim",
     "cv tx tpl", "cv tx", "cv ag tm",  "cv", "cv",           "cv st",      "cv seq"};
 
 bool accepts(command_kind k, std::string_view key) {
@@ -274,10 +274,9 @@ class arg_reader {
         t.named = true;
         for (const auto& kv : *named) {
           std::string k(kv.key());
-          bool fine = !k.empty() && k.size() <= 60 &&
-                      std::all_of(k.begin(), k.end(), [](char ch) {
-                        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
-                      });
+          bool fine = !k.empty() && k.size() <= 60 && std::all_of(k.begin(), k.end(), [](char ch) {
+            return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+          });
           if (!fine)
             return fail_opt<template_args>(
                 "\"tpl.vars\" names must be 1 to 60 lower-case letters, digits or '_'");

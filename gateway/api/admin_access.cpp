@@ -97,13 +97,13 @@ const json::value* body_reader::field(std::string_view k, bool required) {
 }
 
 net::handler admin_gate::guarded(bool operator_only, admin_handler h) const {
-  return [this, operator_only, h = std::move(h)](net::request_context& rc,
-                                                 net::responder answer) {
+  return [this, operator_only, h = std::move(h)](net::request_context& rc, net::responder answer) {
     auto auth = rc.req[http::field::authorization];
     constexpr std::string_view bearer = "Bearer ";
     if (!auth.starts_with(bearer))
-      return answer.error(http_error::unauthorized,
-                          "Authorization: Bearer <admin.key or an admin agent's token> is required");
+      return answer.error(
+          http_error::unauthorized,
+          "Authorization: Bearer <admin.key or an admin agent's token> is required");
     auto secret = auth.substr(bearer.size());
     if (!key_.empty() && protocol::constant_time_equal(secret, key_))
       return h(caller{}, rc, std::move(answer));

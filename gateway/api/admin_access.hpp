@@ -5,8 +5,8 @@
 
 #include <boost/json.hpp>
 #include <functional>
-#include <memory>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,8 +69,7 @@ class admin_gate {
   // The same, holding `owner` (the routes object that holds this gate) for
   // as long as the handler lives.
   template <class Owner>
-  net::handler guarded_by(std::shared_ptr<Owner> owner, bool operator_only,
-                          admin_handler h) const {
+  net::handler guarded_by(std::shared_ptr<Owner> owner, bool operator_only, admin_handler h) const {
     return guarded(operator_only, [owner = std::move(owner), h = std::move(h)](
                                       const caller& c, net::request_context& rc,
                                       net::responder answer) { h(c, rc, std::move(answer)); });
@@ -79,8 +78,7 @@ class admin_gate {
   // Checks the path's tenant exists; answers 404 otherwise.
   bool tenant_exists(std::string_view t, net::responder& answer) const;
   // The path's channel, if the path's tenant owns it; answers 404 otherwise.
-  domain::channel_ptr channel_of_path(const net::request_context& rc,
-                                      net::responder& answer) const;
+  domain::channel_ptr channel_of_path(const net::request_context& rc, net::responder& answer) const;
 
  private:
   std::string key_;

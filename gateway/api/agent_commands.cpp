@@ -279,8 +279,8 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
     auto id = events.front().message_id;
     core_.submit(
         std::move(key), std::move(events),
-        [this, cmd, known, mem, sms, cost, billed, refund, id, sink,
-         registered = ch->templates](std::error_code ec, domain::submit_result r) {
+        [this, cmd, known, mem, sms, cost, billed, refund, id, sink, registered = ch->templates](
+            std::error_code ec, domain::submit_result r) {
           auto& respond = *sink;
           if (ec) {
             refund(id);
@@ -288,7 +288,8 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
                 cmd.id, agent_error::unavailable,
                 ec == std::errc::resource_unavailable_try_again
                     ? "the gateway is recovering its journal; retry with the same id"
-                    : "the journal cannot write; nothing was stored, retry later with the same id"));
+                    : "the journal cannot write; nothing was stored, retry later with the same "
+                      "id"));
             return;
           }
           if (r.refused) {
@@ -348,12 +349,12 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
                     : "the balance journal cannot write; nothing was stored, retry later with "
                       "the same id"));
           } else if (short_by) {
-            (*sink)(protocol::encode_error(
-                id, agent_error::insufficient_balance,
-                "the prepaid balance of channel \"" + channel + "\" has " +
-                    std::to_string(short_by->available) + " available and this message costs " +
-                    std::to_string(short_by->needed),
-                {{"bal", short_by->available}}));
+            (*sink)(protocol::encode_error(id, agent_error::insufficient_balance,
+                                           "the prepaid balance of channel \"" + channel +
+                                               "\" has " + std::to_string(short_by->available) +
+                                               " available and this message costs " +
+                                               std::to_string(short_by->needed),
+                                           {{"bal", short_by->available}}));
           } else {
             store();
           }

@@ -81,23 +81,23 @@ class routes : public std::enable_shared_from_this<routes> {
                                       ? "\"key\" must be a string of 1 to 64 bytes"
                                       : f->message);
             auto shared = std::make_shared<net::responder>(std::move(answer));
-            commands_.send_automatic(
-                ch->tenant, std::get<protocol::command>(decoded), [shared](std::string reply) {
-                  auto v = json::parse(reply).as_object();
-                  if (v.at("t") == "err") {
-                    shared->error(http_of(v.at("code").as_string()),
-                                  std::string(v.at("msg").as_string()));
-                    return true;
-                  }
-                  bool dup = v.contains("dup");
-                  json::object out{{"message", v.at("m")}};
-                  if (v.contains("cost")) out["cost"] = v.at("cost");
-                  if (v.contains("sms")) out["sms"] = v.at("sms");
-                  if (dup) out["repeat"] = true;
-                  shared->json(dup ? http::status::ok : http::status::accepted,
-                               json::serialize(out));
-                  return true;
-                });
+            commands_.send_automatic(ch->tenant, std::get<protocol::command>(decoded),
+                                     [shared](std::string reply) {
+                                       auto v = json::parse(reply).as_object();
+                                       if (v.at("t") == "err") {
+                                         shared->error(http_of(v.at("code").as_string()),
+                                                       std::string(v.at("msg").as_string()));
+                                         return true;
+                                       }
+                                       bool dup = v.contains("dup");
+                                       json::object out{{"message", v.at("m")}};
+                                       if (v.contains("cost")) out["cost"] = v.at("cost");
+                                       if (v.contains("sms")) out["sms"] = v.at("sms");
+                                       if (dup) out["repeat"] = true;
+                                       shared->json(dup ? http::status::ok : http::status::accepted,
+                                                    json::serialize(out));
+                                       return true;
+                                     });
           }));
 
     r.add(http::verb::get, "/v1/tenants/{tenant}/channels/{channel}/contacts/{address}",
@@ -147,8 +147,8 @@ class routes : public std::enable_shared_from_this<routes> {
 
   static json::object contact_json(const channel_config& ch, const std::string& address,
                                    bool locked) {
-    return {{"tenant", ch.tenant}, {"channel", ch.id}, {"address", address},
-            {"auto_locked", locked}};
+    return {
+        {"tenant", ch.tenant}, {"channel", ch.id}, {"address", address}, {"auto_locked", locked}};
   }
 
   admin_gate gate_;

@@ -39,8 +39,7 @@ json::object movement_json(const movement& m) {
   return o;
 }
 
-json::object balance_json(const billing_account& a, const balance_ledger* l,
-                          unsigned low_balance) {
+json::object balance_json(const billing_account& a, const balance_ledger* l, unsigned low_balance) {
   return {{"tenant", a.tenant},
           {"channel", a.channel},
           {"balance", l ? l->balance() : 0},
@@ -99,8 +98,8 @@ class routes : public std::enable_shared_from_this<routes> {
             auto shared = std::make_shared<net::responder>(std::move(answer));
             billing_.top_up(
                 a, amount, std::move(key),
-                [this, a, shared, low = ch->low_balance](
-                    std::error_code ec, std::optional<movement> m, bool repeat) {
+                [this, a, shared, low = ch->low_balance](std::error_code ec,
+                                                         std::optional<movement> m, bool repeat) {
                   if (ec)
                     return shared->error(http_error::unavailable,
                                          "the balance journal cannot write; the top-up is not "

@@ -13,8 +13,8 @@
 #include "gateway/api/billing_api.hpp"
 #include "gateway/api/directory_api.hpp"
 #include "gateway/net/tls.hpp"
-#include "protocol/agent_frames.hpp"
 #include "gateway/obs/log.hpp"
+#include "protocol/agent_frames.hpp"
 
 namespace gw::app {
 

@@ -56,10 +56,9 @@ class balance_ledger {
   // ledger: apply() the movement before the next decision (the owner does
   // both on one thread, so concurrent senders can never overdraw).
   // nullopt: nothing to do (the same id was reserved, committed or refunded).
-  std::variant<std::optional<movement>, insufficient_balance> reserve(std::string_view message_id,
-                                                                      std::int64_t amount,
-                                                                      std::int64_t now_ms,
-                                                                      std::string_view to = {}) const;
+  std::variant<std::optional<movement>, insufficient_balance> reserve(
+      std::string_view message_id, std::int64_t amount, std::int64_t now_ms,
+      std::string_view to = {}) const;
   std::optional<movement> commit(std::string_view message_id, std::int64_t now_ms) const;
   std::optional<movement> refund(std::string_view message_id, std::int64_t now_ms) const;
   // nullopt when `key` was already credited (a retried top-up request).
@@ -107,7 +106,7 @@ class balance_ledger {
   std::unordered_map<std::string, hold, text_hash, std::equal_to<>> open_;
   id_set closed_;  // the latest message ids whose reservation was committed or refunded
   std::deque<std::string> closed_order_;  // closed_, oldest first
-  id_set top_ups_;  // top-up keys already credited
+  id_set top_ups_;                        // top-up keys already credited
   std::deque<movement> statement_;
   std::size_t statement_limit_;
   std::int64_t low_threshold_;

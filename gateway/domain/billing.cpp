@@ -21,7 +21,9 @@ std::int64_t wall_ms() {
       .count();
 }
 
-std::error_code not_ready() { return std::make_error_code(std::errc::resource_unavailable_try_again); }
+std::error_code not_ready() {
+  return std::make_error_code(std::errc::resource_unavailable_try_again);
+}
 
 }  // namespace
 
@@ -59,7 +61,9 @@ std::optional<std::pair<billing_account, movement>> decode_movement(std::string_
 
 billing_service::billing_service(std::string dir, boost::asio::io_context& writer,
                                  store::journal_options tuning, std::size_t statement_limit)
-    : dir_(std::move(dir)), writer_(writer), tuning_(std::move(tuning)),
+    : dir_(std::move(dir)),
+      writer_(writer),
+      tuning_(std::move(tuning)),
       statement_limit_(statement_limit) {
   tuning_.dir = dir_;
 }
@@ -189,10 +193,10 @@ void billing_service::write_metrics(std::string& out) const {
     metrics::write_head(out, name, "gauge", help);
     for (const auto& [key, l] : ledgers_) {
       auto slash = key.find('/');
-      metrics::write_sample(out, name,
-                            "tenant=\"" + key.substr(0, slash) + "\",channel=\"" +
-                                key.substr(slash + 1) + "\"",
-                            static_cast<std::uint64_t>(value(*l)));
+      metrics::write_sample(
+          out, name,
+          "tenant=\"" + key.substr(0, slash) + "\",channel=\"" + key.substr(slash + 1) + "\"",
+          static_cast<std::uint64_t>(value(*l)));
     }
   };
   each("gateway_balance_available", "Prepaid balance free to spend, in minor units.",

@@ -27,7 +27,7 @@ bool valid_directory_id(std::string_view id) noexcept {
 
 namespace {
 
-constexpr std::string_view op_names[] = {"tenant",       "agent",   "team",          "token.issue",
+constexpr std::string_view op_names[] = {"tenant",       "agent",   "team",           "token.issue",
                                          "token.revoke", "channel", "channel.delete", "contact"};
 
 std::string key_of(std::string_view tenant, std::string_view id) {

@@ -94,8 +94,8 @@ struct directory_state {
   std::map<std::string, team_record> teams;    // key: tenant + '/' + id
   std::map<std::string, token_record> tokens;  // key: id
   std::map<std::string, std::string> token_by_hash;
-  std::map<std::string, channel_ptr> channels;           // key: channel id (unique overall)
-  std::map<std::string, std::string> channel_by_number;  // channel_number() -> id
+  std::map<std::string, channel_ptr> channels;            // key: channel id (unique overall)
+  std::map<std::string, std::string> channel_by_number;   // channel_number() -> id
   std::map<std::string, contact_record> locked_contacts;  // key: tenant/channel/address
 
   // Null when there is no such channel.

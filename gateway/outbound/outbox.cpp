@@ -306,8 +306,7 @@ struct outbox::part {
                         !opts_.retry_unanswered) {
                       result.kind = verdict::failed;
                       result.code = "unanswered";
-                      result.reason = "unanswered: the call was sent but not answered (" +
-                                      r.error +
+                      result.reason = "unanswered: the call was sent but not answered (" + r.error +
                                       "); the provider may have sent the message, so it is not "
                                       "sent again";
                     }
@@ -393,8 +392,8 @@ struct outbox::part {
     e.detail = std::move(detail);
     auto* billing = j.billed ? billing_ : nullptr;
     core_.submit(j.conv, {std::move(e)},
-                 [id = j.message_id, billing, sent, account = domain::billing_account{
-                                                        j.conv.tenant, j.conv.channel}](
+                 [id = j.message_id, billing, sent,
+                  account = domain::billing_account{j.conv.tenant, j.conv.channel}](
                      std::error_code ec, domain::submit_result) {
                    if (ec)
                      return log::warn("outbound outcome not recorded",

@@ -84,7 +84,7 @@ struct job {
   domain::conversation_key conv;
   std::string message_id;
   std::string text;
-  bool billed = false;  // its cost is held in the balance
+  bool billed = false;        // its cost is held in the balance
   std::string type = "text";  // text, or template (then `detail` is its `x` JSON)
   std::string detail;
 };

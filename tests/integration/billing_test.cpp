@@ -46,8 +46,8 @@ std::string patient(int i) { return "+3460020" + std::to_string(1000 + i); }
 struct billed_deployment {
   explicit billed_deployment(std::string_view faults = "{}") {
     sim = std::make_unique<provider_sim_process>(
-        R"({"whatsapp": [{"phone_number_id": ")" + std::string(pnid) +
-        R"(", "access_token": ")" + std::string(access_token) +
+        R"({"whatsapp": [{"phone_number_id": ")" + std::string(pnid) + R"(", "access_token": ")" +
+        std::string(access_token) +
         R"(", "messages_per_second": 1000, "pair_interval_ms": 1, "pair_burst": 1000}],
         "faults": )" +
         std::string(faults) + R"(, "statuses": {"enabled": false}, "duration_s": 120})");
@@ -72,8 +72,8 @@ struct billed_deployment {
                         R"(, "cost_per_template": )" + std::to_string(template_cost) + ","
                   : std::string())
         << R"( "low_balance": )" << low_balance << R"(}],
-      "agents": [)" << agents
-        << R"(
+      "agents": [)"
+        << agents << R"(
         {"tenant": "clinic-1", "id": "bo", "role": "admin", "token": "token-bo-0000000002"},
         {"tenant": "clinic-1", "id": "eva", "role": "admin", "token": "token-eva-000000003"}]})";
   }
@@ -180,8 +180,7 @@ TEST(Billing, TopUpsAndStatementRefuseBadInput) {
 
   EXPECT_EQ(admin(port, http::verb::get, balance_path + "/statement?limit=0").result_int(), 400);
   EXPECT_EQ(admin(port, http::verb::get, balance_path + "/statement?after=x").result_int(), 400);
-  EXPECT_EQ(admin(port, http::verb::get, "/v1/tenants/clinic-1/channels/nope/balance")
-                .result_int(),
+  EXPECT_EQ(admin(port, http::verb::get, "/v1/tenants/clinic-1/channels/nope/balance").result_int(),
             404);
   EXPECT_EQ(http_get(port, balance_path).result_int(), 401);
   // A plain agent's token is not an admin's.
@@ -342,9 +341,9 @@ TEST(Billing, ARestartSettlesWhatACrashLeftOpen) {
   auto gw = d.start();
   auto port = gw->port();
   patients_write(port, 1);
-  ASSERT_EQ(admin(port, http::verb::post, balance_path + "/top-ups", R"({"amount":100})")
-                .result_int(),
-            201);
+  ASSERT_EQ(
+      admin(port, http::verb::post, balance_path + "/top-ups", R"({"amount":100})").result_int(),
+      201);
   std::string sent_id;
   {
     agent bo(port, "token-bo-0000000002");
@@ -377,8 +376,8 @@ TEST(Billing, ARestartSettlesWhatACrashLeftOpen) {
   while (balance(port).at("reserved") != cost && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(50ms);
   auto b = balance(port);
-  EXPECT_EQ(b.at("reserved"), cost);        // the queued reply's hold only
-  EXPECT_EQ(b.at("balance"), 100 - cost);   // the sent one committed
+  EXPECT_EQ(b.at("reserved"), cost);           // the queued reply's hold only
+  EXPECT_EQ(b.at("balance"), 100 - cost);      // the sent one committed
   std::map<std::string, std::string> settled;  // message -> how its planted hold ended
   for (const auto& m : statement(port))
     if (m.at("kind") == "commit" || m.at("kind") == "refund")
@@ -411,9 +410,9 @@ TEST(Automatic, RemindersArePaidOnceAndRespectLockedContacts) {
   billed_deployment d;
   auto gw = d.start();
   auto port = gw->port();
-  ASSERT_EQ(admin(port, http::verb::post, balance_path + "/top-ups", R"({"amount":100})")
-                .result_int(),
-            201);
+  ASSERT_EQ(
+      admin(port, http::verb::post, balance_path + "/top-ups", R"({"amount":100})").result_int(),
+      201);
   const std::string messages = "/v1/tenants/clinic-1/channels/wa-main/messages";
   const std::string to = patient(7);  // never wrote: no conversation yet
   auto remind = [&](std::string key) {
@@ -463,8 +462,9 @@ TEST(Automatic, RemindersArePaidOnceAndRespectLockedContacts) {
   EXPECT_NE(locked.body().find("locked against automatic messages"), std::string::npos);
   {  // an agent may still write to them
     agent bo(port, "token-bo-0000000002");
-    auto manual = bo.call(R"({"c":"send","id":"m1","cv":"wa-main:)" + to +
-                          R"(","tpl":{"n":"recordatorio_cita","lang":"es","vars":["Ana","11:00"]}})");
+    auto manual =
+        bo.call(R"({"c":"send","id":"m1","cv":"wa-main:)" + to +
+                R"(","tpl":{"n":"recordatorio_cita","lang":"es","vars":["Ana","11:00"]}})");
     EXPECT_EQ(code(manual), "ok") << json::serialize(manual);
   }
   // The lock survives a restart; lifting it lets reminders through again.

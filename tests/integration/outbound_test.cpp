@@ -227,9 +227,9 @@ TEST(Outbound, RefusedBeforeAnythingIsStored) {
   // Templates may be sent with the window closed: the reminder with
   // positional variables, and the free-text template whose `motivo`
   // carries the agent's words. Only registered ones, and only on WhatsApp.
-  auto reminder = bo.call(
-      R"({"c":"send","id":"t1","cv":"wa-main:+34600999888",)"
-      R"("tpl":{"n":"recordatorio_cita","lang":"es","vars":["Ana","martes 10:00"]}})");
+  auto reminder =
+      bo.call(R"({"c":"send","id":"t1","cv":"wa-main:+34600999888",)"
+              R"("tpl":{"n":"recordatorio_cita","lang":"es","vars":["Ana","martes 10:00"]}})");
   ASSERT_EQ(code(reminder), "ok") << json::serialize(reminder);
   EXPECT_EQ(reminder.at("m").at("ty"), "template");
   EXPECT_EQ(reminder.at("m").at("tx"), "Ana\nmartes 10:00");
@@ -385,10 +385,9 @@ TEST(Outbound, TwilioSmsWithStatusCallbacks) {
   auto broke = send("a", "Su cita es mañana a las 10:00");
   ASSERT_EQ(code(broke), "insufficient_balance") << json::serialize(broke);
   EXPECT_EQ(broke.at("bal"), 0);
-  auto top_up = http_request(port, http::verb::post,
-                             "/v1/tenants/clinic-1/channels/sms-main/balance/top-ups",
-                             R"({"amount":100,"key":"tu-1"})",
-                             {{"Authorization", "Bearer " + std::string(operator_key)}});
+  auto top_up = http_request(
+      port, http::verb::post, "/v1/tenants/clinic-1/channels/sms-main/balance/top-ups",
+      R"({"amount":100,"key":"tu-1"})", {{"Authorization", "Bearer " + std::string(operator_key)}});
   ASSERT_EQ(top_up.result_int(), 201) << top_up.body();
   auto gsm = send("a", "Su cita es mañana a las 10:00");
   ASSERT_EQ(code(gsm), "ok") << json::serialize(gsm);
@@ -420,10 +419,10 @@ TEST(Outbound, TwilioSmsWithStatusCallbacks) {
   EXPECT_EQ(st.at("accepted").to_number<std::int64_t>(), 3);
   EXPECT_EQ(st.at("webhooks").at("statuses_delivered").to_number<std::int64_t>(), 6);
   // Paid once each: 8 + 16 + 8 committed, nothing held.
-  auto balance = json::parse(http_request(port, http::verb::get,
-                                          "/v1/tenants/clinic-1/channels/sms-main/balance", "",
-                                          {{"Authorization", "Bearer " + std::string(operator_key)}})
-                                 .body());
+  auto balance = json::parse(
+      http_request(port, http::verb::get, "/v1/tenants/clinic-1/channels/sms-main/balance", "",
+                   {{"Authorization", "Bearer " + std::string(operator_key)}})
+          .body());
   EXPECT_EQ(balance.at("balance"), 68);
   EXPECT_EQ(balance.at("reserved"), 0);
 }
@@ -452,15 +451,14 @@ TEST(Outbound, AnUnansweredCallIsNeverRepeated) {
   EXPECT_GT(seen["failed"], 0);
   auto st = sim_stats(sim.port());
   EXPECT_GT(st.at("faults").at("timeout_after_send").to_number<std::int64_t>(), 0);
-  EXPECT_EQ(st.at("keys_sent_twice").to_number<std::int64_t>(), 0);  // never twice
+  EXPECT_EQ(st.at("keys_sent_twice").to_number<std::int64_t>(), 0);            // never twice
   EXPECT_EQ(st.at("accepted").to_number<std::int64_t>(), patients * replies);  // each once
   // The agent sees why: the provider may have it.
   int unanswered = 0;
   for (int i = 0; i < patients; ++i) {
     auto hist = bo.call(R"({"c":"hist","id":"h","cv":"wa-main:)" + patient(i) + R"("})");
     for (const auto& m : hist.at("items").as_array())
-      if (m.at("d") == "out" && m.at("st") == "failed" &&
-          m.at("err").at("code") == "unanswered")
+      if (m.at("d") == "out" && m.at("st") == "failed" && m.at("err").at("code") == "unanswered")
         ++unanswered;
   }
   EXPECT_GT(unanswered, 0);
@@ -484,15 +482,16 @@ TEST(Outbound, TheTenantsLimitHoldsAcrossItsChannels) {
     return http_request(port, v, std::move(target), std::move(body),
                         {{"Authorization", "Bearer " + std::string(operator_key)}});
   };
-  ASSERT_LT(put("/v1/tenants/clinic-1/channels/sms-main",
-                R"({"provider":"twilio","number":"+34910000000","auth_token":"tw-token",)"
-                R"("account_sid":"AC1","messages_per_second":100,"api_base_url":"http://127.0.0.1:)" +
-                    std::to_string(sim.port()) + R"("})")
-                .result_int(),
-            300u);
-  EXPECT_EQ(put("/v1/tenants/clinic-1", R"({"messages_per_second":0})", http::verb::patch)
-                .result_int(),
-            400);
+  ASSERT_LT(
+      put("/v1/tenants/clinic-1/channels/sms-main",
+          R"({"provider":"twilio","number":"+34910000000","auth_token":"tw-token",)"
+          R"("account_sid":"AC1","messages_per_second":100,"api_base_url":"http://127.0.0.1:)" +
+              std::to_string(sim.port()) + R"("})")
+          .result_int(),
+      300u);
+  EXPECT_EQ(
+      put("/v1/tenants/clinic-1", R"({"messages_per_second":0})", http::verb::patch).result_int(),
+      400);
   auto patched = put("/v1/tenants/clinic-1", R"({"messages_per_second":10})", http::verb::patch);
   ASSERT_EQ(patched.result_int(), 200) << patched.body();
   EXPECT_EQ(json::parse(patched.body()).at("messages_per_second"), rate);
@@ -507,9 +506,10 @@ TEST(Outbound, TheTenantsLimitHoldsAcrossItsChannels) {
                         R"(","tx":"respuesta"})");
       ASSERT_EQ(code(ok), "ok") << json::serialize(ok);
       // SMS: reminders from the clinic system (they may open a conversation).
-      auto sms = put("/v1/tenants/clinic-1/channels/sms-main/messages",
-                     R"({"to":")" + patient(i) + R"(","key":"sms)" + id + R"(","tx":"recordatorio"})",
-                     http::verb::post);
+      auto sms =
+          put("/v1/tenants/clinic-1/channels/sms-main/messages",
+              R"({"to":")" + patient(i) + R"(","key":"sms)" + id + R"(","tx":"recordatorio"})",
+              http::verb::post);
       ASSERT_EQ(sms.result_int(), 202) << sms.body();
     }
   auto deadline = started + 20s;

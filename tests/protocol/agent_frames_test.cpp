@@ -168,7 +168,8 @@ TEST(AgentFrames, SendATemplate) {
   ASSERT_TRUE(free.tpl);
   EXPECT_TRUE(free.tpl->named);
   EXPECT_EQ(free.tpl->vars.at(0), (std::pair<std::string, std::string>{"motivo", "Hola"}));
-  auto bare = command_of(R"({"c":"send","id":"k","cv":"wa:+1","tpl":{"n":"hello_world","lang":"en_US"}})");
+  auto bare =
+      command_of(R"({"c":"send","id":"k","cv":"wa:+1","tpl":{"n":"hello_world","lang":"en_US"}})");
   EXPECT_EQ(bare.text, "[hello_world]");
   // Round trip through the stored `x`.
   EXPECT_EQ(template_from_json(template_json(*s.tpl)), s.tpl);

@@ -27,13 +27,13 @@ struct twilio_account {
 };
 
 struct faults {
-  unsigned latency_ms = 0;           // every answer waits this long...
-  unsigned latency_jitter_ms = 0;    // ...plus up to this much more
-  double error_5xx = 0;              // share of requests answered 500 (not sent)
-  double timeout = 0;                // share never answered (not sent)
-  double timeout_after_send = 0;     // share sent but never answered
-  double drop = 0;                   // share whose connection is closed unanswered (not sent)
-  double throttle_429 = 0;           // share refused as over the limit
+  unsigned latency_ms = 0;         // every answer waits this long...
+  unsigned latency_jitter_ms = 0;  // ...plus up to this much more
+  double error_5xx = 0;            // share of requests answered 500 (not sent)
+  double timeout = 0;              // share never answered (not sent)
+  double timeout_after_send = 0;   // share sent but never answered
+  double drop = 0;                 // share whose connection is closed unanswered (not sent)
+  double throttle_429 = 0;         // share refused as over the limit
   double reject = 0;  // share refused for good (WhatsApp 131026, Twilio 21211; not sent)
   unsigned burst_429_every_ms = 0;   // every so often...
   unsigned burst_429_length_ms = 0;  // ...refuse everything this long as over the limit

@@ -34,7 +34,8 @@ TEST(OpenApi, DocumentsEveryDirectoryAndBalanceRoute) {
         << r.labels()[i] << " is not in openapi.yaml";
   EXPECT_NE(yaml.find("\n  /v1/conversations/{tenant}/{channel}/{address}:\n"), std::string::npos);
   // The clinic systems' routes (automatic_api.cpp need the whole command path).
-  EXPECT_NE(yaml.find("\n  /v1/tenants/{tenant}/channels/{channel}/messages:\n"), std::string::npos);
+  EXPECT_NE(yaml.find("\n  /v1/tenants/{tenant}/channels/{channel}/messages:\n"),
+            std::string::npos);
   EXPECT_NE(yaml.find("\n  /v1/tenants/{tenant}/channels/{channel}/contacts/{address}:\n"),
             std::string::npos);
 }
