@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <stdexcept>
+#include <utility>
 
 #include "gateway/domain/wire.hpp"
 #include "gateway/obs/metrics.hpp"
@@ -92,27 +93,26 @@ std::size_t billing_service::recover() {
   return n;
 }
 
-// Writer thread. Decisions read the ledger without the lock (only this
-// thread changes it); applying takes the unique lock so readers see whole
-// movements.
+// Writer thread. Decide and apply under one unique lock (decisions are
+// cheap and pure), so readers see whole movements.
 template <class Decide, class Done>
 void billing_service::change(const billing_account& a, Decide decide, Done done) {
   if (!journal_) return done(not_ready(), std::nullopt);
   // Asked before the lock: the threshold comes from the channel directory.
   std::int64_t threshold = threshold_ ? threshold_(a) : 0;
-  balance_ledger* l = nullptr;
-  {
-    std::unique_lock lock(mu_);
-    l = &ledger(a);
-  }
-  auto decided = decide(*l);  // optional<movement>: nullopt = nothing to do
-  if (!decided) return done({}, std::nullopt);
-  auto m = std::move(*decided);
+  movement m;
   bool crossed = false;
   {
     std::unique_lock lock(mu_);
-    l->set_low_threshold(threshold);
-    crossed = l->apply(m);
+    auto& l = ledger(a);
+    auto decided = decide(std::as_const(l));  // nullopt: nothing to do
+    if (!decided) {
+      lock.unlock();
+      return done({}, std::nullopt);
+    }
+    m = std::move(*decided);
+    l.set_low_threshold(threshold);
+    crossed = l.apply(m);
   }
   auto payload = encode_movement(a, m);
   journal_->append(store::record_type::balance, payload,

@@ -51,19 +51,22 @@ std::uint64_t channel_hash(const domain::conversation_key& k) {
 // shard: one window limiter under a lock.
 struct outbox::tenant_limit {
   // 0 and the call is counted, or how long until the tenant may call.
+  // A tenant without a cap (most) costs one relaxed load per call.
   nanos try_take(nanos now) {
+    if (rate.load(std::memory_order_relaxed) == 0) return 0;
     std::lock_guard lock(mu);
-    return rate ? limit.try_take(now) : 0;
+    return rate.load(std::memory_order_relaxed) ? limit.try_take(now) : 0;
   }
   // The rate as configured now; a change starts the window afresh.
   void configure(unsigned r, nanos margin) {
+    if (r == rate.load(std::memory_order_relaxed)) return;
     std::lock_guard lock(mu);
-    if (r == rate) return;
-    rate = r;
+    if (r == rate.load(std::memory_order_relaxed)) return;
     if (r) limit = protocol::window_limiter(r, protocol::ns_per_second + margin);
+    rate.store(r, std::memory_order_relaxed);
   }
   std::mutex mu;
-  unsigned rate = 0;
+  std::atomic<unsigned> rate{0};  // written under mu
   protocol::window_limiter limit{1, protocol::ns_per_second};
 };
 

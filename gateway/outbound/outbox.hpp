@@ -16,7 +16,7 @@
 //     burst (protocol::pair_pacer), held longer when the provider says so;
 //   - at most the tenant's messages_per_second calls across all its
 //     channels, when it has one (a limiter shared by the shards, under a
-//     lock taken once per call);
+//     lock taken once per call, only for a tenant that has a cap);
 //   - one message in flight per conversation, so a conversation's messages
 //     leave in order, and conversations take turns (round robin), so a busy
 //     one cannot starve the others;
