@@ -84,10 +84,15 @@ temp_dir::~temp_dir() {
 }
 
 run_result run_gateway(const std::vector<std::string>& args, const std::vector<std::string>& env) {
-  auto child = spawn(args, env);
+  return run_program(GATEWAY_BINARY, args, 10s, env);
+}
+
+run_result run_program(const std::string& binary, const std::vector<std::string>& args,
+                       std::chrono::milliseconds limit, const std::vector<std::string>& env) {
+  auto child = spawn(args, env, binary);
   run_result r;
   pollfd fds[2] = {{child.out_fd, POLLIN, 0}, {child.err_fd, POLLIN, 0}};
-  auto deadline = std::chrono::steady_clock::now() + 10s;
+  auto deadline = std::chrono::steady_clock::now() + limit;
   int open = 2;
   char buf[4096];
   while (open > 0 && std::chrono::steady_clock::now() < deadline) {

@@ -37,6 +37,10 @@ struct run_result {
 // environment is PATH plus `env` ("K=V"), so stray GATEWAY_* do not leak in.
 run_result run_gateway(const std::vector<std::string>& args,
                        const std::vector<std::string>& env = {});
+// Runs `binary` with `args` to completion, `limit` at most (then SIGKILL,
+// exit code -1); same environment rule.
+run_result run_program(const std::string& binary, const std::vector<std::string>& args,
+                       std::chrono::milliseconds limit, const std::vector<std::string>& env = {});
 
 class gateway_process {
  public:

@@ -1,0 +1,436 @@
+#!/bin/sh
+# The benchmark suite: every scenario of the gateway against its baseline in
+# the same run, the targets of M1 to M5 checked, and bench/RESULTS.md
+# rewritten with the figures this run produced. Loopback only; every process
+# it starts is stopped on exit, and every run is bounded in time and requests.
+#
+#   ingest        signed WhatsApp webhooks, closed loop: the gateway (verify,
+#                 parse, journal with fdatasync, then 200) against nginx
+#                 `return 200` with the same client and body; Twilio too; then
+#                 the gateway at half its rate for latency.
+#   fan-out       100 agents at 10,000 webhooks/s and 1,000 agents at 500
+#                 webhooks/s: the gateway against a Node.js broadcast server on
+#                 the `ws` package (bench/baselines/ws_broadcast.mjs).
+#   conversation  100 agents mark read and reply while patients write; the
+#                 replies go out through provider_sim and their statuses come
+#                 back.
+#   sending       closed-loop agent replies through provider_sim with limits
+#                 lifted (durable sends/s), the same on a priced channel, the
+#                 channel limiter's precision, and Kannel's sendsms with its
+#                 store delivering the same number of SMS to fakesmsc.
+#   idle          10,000 and 50,000 open agent sessions (four loopback source
+#                 addresses): the gateway's resident bytes per session (fewer
+#                 than 50,000 where the descriptor limit cannot be raised).
+#   restart       1 million journaled events: journal_bench's append rate and
+#                 recovery, then the gateway's start-up over them.
+#   components    the micro benchmarks behind the M2 and M3 targets.
+#
+# usage: bench/suite.sh [ROUNDS] [SECONDS]   (default 3 rounds of 4 s)
+# Needs build/release (built here when missing: cmake --workflow --preset
+# release) and deploy/setup.sh's packages (nginx, Kannel, wrk, node + ws).
+set -eu
+rounds=${1:-3}
+secs=${2:-4}
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="$root/build/release"
+if [ ! -x "$build/bench/load/gateway_load/gateway-load" ] || [ ! -x "$build/bench/journal_bench" ]; then
+  (cd "$root" && cmake --workflow --preset release)
+fi
+. "$root/bench/lib.sh"
+load="$build/bench/load/gateway_load/gateway-load"
+sim="$build/bench/load/provider_sim/provider_sim"
+token=bench-agent-token-0001
+began=$(date +%s)
+# 50,000 sessions need as many descriptors, in the client and the gateway:
+# raise the limit as far as this machine lets a process go (a container
+# without CAP_SYS_RESOURCE stops at its hard limit; the idle scenario then
+# opens as many sessions as fit, and says so).
+ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+most_sessions=$(($(ulimit -n) - 500))
+[ "$most_sessions" -gt 50000 ] && most_sessions=50000
+: > "$work/results"
+mkdir -p "$work/runs"
+
+# --- helpers -----------------------------------------------------------------
+
+# jget PATH < JSON: a field of gateway-load's JSON line, e.g. delivery.p99_us.
+jget() {
+  python3 -c 'import json, sys
+d = json.loads(sys.stdin.read())
+for k in sys.argv[1].split("."): d = d[k]
+print(round(d) if isinstance(d, float) else d)' "$1"
+}
+record() { echo "$1 $2" >> "$work/results"; }      # record NAME VALUE
+log() { echo "suite: $*" >&2; }
+# Runs gateway-load; the JSON line goes to $work/runs/$1.json and stdout.
+# A non-zero exit (failed requests, lost sessions) is kept in the errors.
+drive() {
+  name=$1; shift
+  echo "$name gateway-load $*" >> "$work/commands"
+  "$load" --quiet --json "$@" > "$work/runs/$name.json" 2> "$work/runs/$name.err" || true
+  if [ ! -s "$work/runs/$name.json" ]; then
+    echo "gateway-load failed ($name):" >&2; cat "$work/runs/$name.err" >&2; exit 1
+  fi
+  log "$name $(cut -c1-220 "$work/runs/$name.json")"
+  cat "$work/runs/$name.json"
+}
+ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.2f", $1 / $2; else print "-" }'; }
+
+# The gateway's configuration: a WhatsApp and a Twilio channel sending to
+# provider_sim on $1 (limits lifted unless $2 sets messages_per_second; $3 a
+# cost per message, topped up by the caller), one agent. Writes $work/gw.json.
+gateway_config() {
+  price=""
+  [ "${3:-0}" -gt 0 ] && price="\"cost_per_message\": $3,"
+  cat > "$work/gw.json" <<JSON
+{"log": {"level": "warn"}, "admin": {"key": "bench-admin-key"},
+ "http": {"max_connections": 200000},
+ "ws": {"commands_per_second": 100000, "command_burst": 100000},
+ "channels": [
+  {"id": "wa-bench", "provider": "whatsapp", "tenant": "bench",
+   "phone_number_id": "100000000000001", "app_secret": "bench-app-secret",
+   "verify_token": "unused", "access_token": "bench-token",
+   "api_base_url": "http://127.0.0.1:$1", "messages_per_second": ${2:-100000}, $price
+   "pair_interval_ms": 1, "pair_burst": 1000},
+  {"id": "sms-bench", "provider": "twilio", "tenant": "bench", "number": "+15550001111",
+   "auth_token": "bench-auth-token", "account_sid": "AC00000000000000000000000000000000"}],
+ "agents": [{"tenant": "bench", "id": "bench-agent", "token": "$token"}]}
+JSON
+}
+
+# A fresh gateway (new data dir) and provider_sim, each naming the other.
+# $1 name, then gateway_config's $2 and $3. Sets $port, $sim_port, $gateway_pid.
+fresh_pair() {
+  port=$(free_port); sim_port=$(free_port)
+  cat > "$work/sim.json" <<JSON
+{"whatsapp": [{"phone_number_id": "100000000000001", "access_token": "bench-token",
+  "app_secret": "bench-app-secret", "messages_per_second": 1000000,
+  "webhook_url": "http://127.0.0.1:$port/webhooks/whatsapp/wa-bench",
+  "pair_interval_ms": 1, "pair_burst": 1000}],
+ "statuses": {"sent_ms": 5, "delivered_ms": 50, "batch": 100}, "duration_s": 120}
+JSON
+  "$sim" --config "$work/sim.json" --listen "127.0.0.1:$sim_port" > "$work/$1-sim.out" &
+  pids="$pids $!"
+  gateway_config "$sim_port" "${2:-100000}" "${3:-0}"
+  BENCH_GATEWAY_PORT=$port start_gateway "$build/gateway/gateway" "$1" --threads 2 \
+    --config "$work/gw.json"
+  gateway_pid=${pids##* }
+}
+stop_all() {
+  for p in $pids; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  pids=""
+}
+journaled() {
+  curl -s "http://127.0.0.1:$port/metrics" | awk '/^gateway_journal_events_total/ {print $2}'
+}
+# The gateway answered $2 webhooks 200: it must have journaled at least as
+# many events since $1 (a 200 before durability would show here).
+check_journaled() {
+  after=$(journaled)
+  if [ $((after - $1)) -lt "$2" ]; then
+    echo "the gateway answered $2 webhooks but journaled $((after - $1)) events" >&2; exit 1
+  fi
+}
+# Every patient of --conversations N writes once: their windows are open.
+open_conversations() {  # $1 N
+  drive "seed-$port" --port "$port" --requests "$1" --conversations "$1" --connections 16 \
+    --duration 30 --warmup 0 --id-base 900000000 > /dev/null
+}
+
+# --- ingest ------------------------------------------------------------------
+
+scenario_ingest() {
+  log "ingest"
+  start_nginx 2
+  fresh_pair ingest
+  pool=$((secs * 100000 + 50000))
+  common="--connections 64 --duration $secs --warmup 1 --conversations 10000 --requests $pool"
+  # An unrecorded round each first: connections, allocator, page cache.
+  drive warm-nginx --port "$nginx_port" $common > /dev/null
+  drive warm-gw --port "$port" $common --id-base 1 > /dev/null
+  run=1
+  for r in $(seq 1 "$rounds"); do
+    out=$(drive "ingest-nginx-$r" --port "$nginx_port" $common)
+    record ingest.nginx "$(echo "$out" | jget rate)"
+    before=$(journaled)
+    out=$(drive "ingest-gw-$r" --port "$port" $common --id-base $((run * 100000000)))
+    run=$((run + 1))
+    check_journaled "$before" "$(echo "$out" | jget hooks_ok)"
+    record ingest.gateway "$(echo "$out" | jget rate)"
+    out=$(drive "ingest-twilio-$r" --port "$port" $common --provider twilio --channel sms-bench \
+      --secret bench-auth-token --id-base $((run * 100000000)))
+    run=$((run + 1))
+    record ingest.twilio "$(echo "$out" | jget rate)"
+  done
+  half=$(($(median ingest.gateway | cut -d. -f1) / 2))
+  for r in $(seq 1 "$rounds"); do
+    before=$(journaled)
+    out=$(drive "ingest-half-$r" --port "$port" $common --rate "$half" \
+      --id-base $((run * 100000000)))
+    run=$((run + 1))
+    check_journaled "$before" "$(echo "$out" | jget hooks_ok)"
+    record ingest.half.p50 "$(echo "$out" | jget webhook.p50_us)"
+    record ingest.half.p99 "$(echo "$out" | jget webhook.p99_us)"
+    record ingest.half.rate "$(echo "$out" | jget rate)"
+  done
+  record ingest.half.target "$half"
+  stop_all
+}
+
+# --- fan-out -----------------------------------------------------------------
+
+# $1 label, $2 agents, $3 webhooks/s
+scenario_fanout() {
+  log "fan-out: $2 agents at $3 webhooks/s"
+  args="--agents $2 --token $token --rate $3 --connections 16 --conversations 1000 --duration $secs --warmup 1"
+  for r in $(seq 1 "$rounds"); do
+    fresh_pair "fan$1-$r"
+    out=$(drive "fan$1-gw-$r" --port "$port" $args --id-base $((r * 10000000)))
+    record "fan$1.gateway.msgs" "$(echo "$out" | jget messages_in)"
+    record "fan$1.gateway.frames" "$(echo "$out" | jget frames_per_s)"
+    record "fan$1.gateway.p50" "$(echo "$out" | jget delivery.p50_us)"
+    record "fan$1.gateway.p99" "$(echo "$out" | jget delivery.p99_us)"
+    record "fan$1.gateway.hooks" "$(echo "$out" | jget rate)"
+    stop_all
+    node_port=$(free_port)
+    node "$root/bench/baselines/ws_broadcast.mjs" --port "$node_port" --token "$token" \
+      2> "$work/node.log" &
+    pids="$pids $!"
+    for _ in $(seq 1 100); do
+      curl -s -o /dev/null "http://127.0.0.1:$node_port/" && break
+      sleep 0.05
+    done
+    out=$(drive "fan$1-node-$r" --port "$node_port" $args --id-base $((r * 10000000)))
+    record "fan$1.node.msgs" "$(echo "$out" | jget messages_in)"
+    record "fan$1.node.frames" "$(echo "$out" | jget frames_per_s)"
+    record "fan$1.node.p50" "$(echo "$out" | jget delivery.p50_us)"
+    record "fan$1.node.p99" "$(echo "$out" | jget delivery.p99_us)"
+    record "fan$1.node.hooks" "$(echo "$out" | jget rate)"
+    stop_all
+  done
+}
+
+# --- conversation ------------------------------------------------------------
+
+scenario_conversation() {
+  log "conversation"
+  for r in $(seq 1 "$rounds"); do
+    fresh_pair "conv-$r"
+    out=$(drive "conv-$r" --port "$port" --agents 100 --token "$token" --rate 1000 \
+      --connections 16 --conversations 1000 --ack-ms 1000 --reply-rate 500 --sim-port "$sim_port" \
+      --duration "$secs" --warmup 1 --id-base $((r * 10000000)))
+    record conv.hooks "$(echo "$out" | jget rate)"
+    record conv.delivery.p99 "$(echo "$out" | jget delivery.p99_us)"
+    record conv.replies "$(echo "$out" | jget replies_per_s)"
+    record conv.ack.p50 "$(echo "$out" | jget reply_ack.p50_us)"
+    record conv.ack.p99 "$(echo "$out" | jget reply_ack.p99_us)"
+    record conv.sent.p50 "$(echo "$out" | jget reply_sent.p50_us)"
+    record conv.sent.p99 "$(echo "$out" | jget reply_sent.p99_us)"
+    record conv.accepted "$(echo "$out" | jget sim_accepted_per_s)"
+    stop_all
+  done
+}
+
+# --- sending -----------------------------------------------------------------
+
+# Kannel 1.4.5: bearerbox with its message store, smsbox's sendsms HTTP
+# interface driven by wrk, fakesmsc as the SMS centre. Prints SMS delivered
+# per second, first request to last delivery. $1 name, $2 messages.
+kannel_round() {
+  k="$work/$1"
+  mkdir -p "$k"
+  admin=$(free_port); smsbox=$(free_port); smsc=$(free_port); sendsms=$(free_port)
+  cat > "$k/kannel.conf" <<CONF
+group = core
+admin-port = $admin
+admin-password = bench
+smsbox-port = $smsbox
+box-allow-ip = 127.0.0.1
+log-level = 4
+store-type = file
+store-location = "$k/store"
+dlr-storage = internal
+
+group = smsc
+smsc = fake
+smsc-id = fake
+port = $smsc
+connect-allow-ip = 127.0.0.1
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+sendsms-port = $sendsms
+log-level = 4
+
+group = sendsms-user
+username = bench
+password = bench
+CONF
+  /usr/sbin/bearerbox -v 4 "$k/kannel.conf" > "$k/bearerbox.log" 2>&1 &
+  pids="$pids $!"
+  sleep 1
+  /usr/lib/kannel/test/fakesmsc -H 127.0.0.1 -r "$smsc" -m 0 "1 2 text unused" > "$k/fakesmsc.log" 2>&1 &
+  pids="$pids $!"
+  /usr/sbin/smsbox -v 4 "$k/kannel.conf" > "$k/smsbox.log" 2>&1 &
+  pids="$pids $!"
+  for _ in $(seq 1 100); do
+    curl -s "http://127.0.0.1:$sendsms/" > /dev/null 2>&1 && break
+    sleep 0.1
+  done
+  cat > "$k/sendsms.lua" <<LUA
+local n = 0
+local max = $(($2 / 2))
+request = function()
+  return wrk.format("GET", "/cgi-bin/sendsms?username=bench&password=bench&from=34910000000&to=34600111222&text=Su+cita+es+manana+a+las+10")
+end
+response = function(status, headers, body)
+  n = n + 1
+  if n >= max then wrk.thread:stop() end
+end
+LUA
+  # wrk's own clock runs to -d even after its threads stop: time it here,
+  # polling fakesmsc's count while wrk runs.
+  t0=$(date +%s.%N)
+  wrk -t 2 -c 32 -d 30s -s "$k/sendsms.lua" "http://127.0.0.1:$sendsms" > "$k/wrk.out" 2>&1 &
+  wrk_pid=$!
+  pids="$pids $wrk_pid"
+  last=0; last_t=$t0; still=0
+  while [ "$still" -lt 50 ]; do  # until fakesmsc has them all, or 5 s without progress
+    got=$(grep -c "Got message" "$k/fakesmsc.log" || true)
+    if [ "$got" -ne "$last" ]; then last=$got; last_t=$(date +%s.%N); still=0; else still=$((still + 1)); fi
+    [ "$got" -ge "$2" ] && break
+    sleep 0.05
+  done
+  kill "$wrk_pid" 2>/dev/null || true
+  log "kannel delivered $last of $2"
+  echo "$last $t0 $last_t" | awk '{printf "%.0f\n", $1 / ($3 - $2)}'
+}
+
+scenario_sending() {
+  log "sending"
+  # Agents authenticated but not subscribed: the figure is the sending path,
+  # not the fan-out of each reply's events.
+  args="--provider none --agents 4 --views none --token $token --reply-window 64 --reply-conversations 1000 --duration $secs --warmup 1"
+  for r in $(seq 1 "$rounds"); do
+    fresh_pair "send-$r"
+    open_conversations 1000
+    out=$(drive "send-$r" --port "$port" $args --sim-port "$sim_port")
+    record send.accepted "$(echo "$out" | jget sim_accepted_per_s)"
+    record send.acks "$(echo "$out" | jget replies_per_s)"
+    record send.ack.p99 "$(echo "$out" | jget reply_ack.p99_us)"
+    stop_all
+
+    fresh_pair "bill-$r" 100000 1
+    open_conversations 1000
+    curl -sf -X POST -H "Authorization: Bearer bench-admin-key" \
+      -d '{"amount": 100000000, "key": "suite"}' \
+      "http://127.0.0.1:$port/v1/tenants/bench/channels/wa-bench/balance/top-ups" > /dev/null
+    out=$(drive "bill-$r" --port "$port" $args --sim-port "$sim_port")
+    record send.billed "$(echo "$out" | jget sim_accepted_per_s)"
+    stop_all
+
+    # The limiter: 500/s on the channel, replies offered at 1,000/s.
+    fresh_pair "limit-$r" 500
+    open_conversations 1000
+    drive "limit-$r" --port "$port" --provider none --agents 4 --views none --token "$token" \
+      --reply-rate 1000 --reply-conversations 1000 --duration "$secs" --warmup 1 > /dev/null
+    stats=$(curl -s "http://127.0.0.1:$sim_port/sim/stats")
+    record send.limit.peak "$(echo "$stats" | grep -o '"max_offered_per_second":[0-9]*' | head -1 | cut -d: -f2)"
+    stop_all
+
+    record send.kannel "$(kannel_round "kannel-$r" 20000)"
+    stop_all
+  done
+}
+
+# --- idle sessions -----------------------------------------------------------
+
+# $1 sessions, $2 rounds, $3 the name its figures are recorded under
+scenario_idle() {
+  log "idle: $1 sessions"
+  for r in $(seq 1 "$2"); do
+    fresh_pair "idle$1-$r"
+    out=$(drive "idle$1-$r" --port "$port" --provider none --agents "$1" --token "$token" \
+      --bind 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4 --threads 2 --duration 1 --warmup 0 \
+      --gateway-pid "$gateway_pid")
+    up=$(echo "$out" | jget agents_up)
+    [ "$up" -eq "$1" ] || { echo "only $up of $1 idle sessions came up" >&2; exit 1; }
+    record "$3" "$(echo "$out" | jget bytes_per_session)"
+    record "$3.connect" "$(echo "$out" | jget connect_s)"
+    record "$3.sessions" "$1"
+    stop_all
+  done
+}
+
+# --- restart -----------------------------------------------------------------
+
+scenario_restart() {
+  log "restart"
+  for r in $(seq 1 "$rounds"); do
+    d="$work/restart-$r"
+    "$build/bench/journal_bench" --phase append --dir "$d" --events 1000000 \
+      --conversations 1000000 > "$work/append-$r.out"
+    record core.append "$(awk '/durable events\/s/ {print $2}' "$work/append-$r.out")"
+    "$build/bench/journal_bench" --phase recover --dir "$d" > "$work/recover-$r.out"
+    # "recovery: N events, C conversations in T ms (...)", "memory: B resident bytes per ..."
+    record core.recover.ms "$(awk '/^recovery:/ {for (i = 2; i <= NF; i++) if ($i == "ms") print $(i - 1)}' "$work/recover-$r.out")"
+    record core.bytes "$(awk '/^memory:/ {print $2}' "$work/recover-$r.out")"
+    # The gateway itself over the same journal: start to /readyz.
+    gateway_config 9 # no simulator needed
+    port=$(free_port)
+    t0=$(date +%s%N)
+    "$build/gateway/gateway" --listen "127.0.0.1:$port" --data-dir "$d" --threads 2 \
+      --config "$work/gw.json" 2> "$work/restart-$r.log" &
+    pids="$pids $!"
+    gateway_pid=$!
+    until curl -sf "http://127.0.0.1:$port/readyz" > /dev/null; do
+      sleep 0.02
+      [ $(($(date +%s%N) - t0)) -lt 60000000000 ] || { echo "the gateway did not recover in 60 s" >&2; exit 1; }
+    done
+    record restart.ms $((($(date +%s%N) - t0) / 1000000))
+    record restart.rss "$(awk '/VmRSS/ {print $2}' "/proc/$gateway_pid/status")"
+    stop_all
+    rm -rf "$d"
+  done
+}
+
+# --- components --------------------------------------------------------------
+
+scenario_components() {
+  log "components"
+  "$build/bench/micro_bench" --benchmark_filter='BM_MailboxProducers/1|BM_WhatsAppVerifyAndParse|BM_TwilioVerifyAndParse' \
+    --benchmark_repetitions="$rounds" --benchmark_format=json 2> /dev/null > "$work/micro.json"
+  python3 - "$work/micro.json" >> "$work/results" <<'PY'
+import json, statistics, sys
+runs = {}
+for b in json.load(open(sys.argv[1]))["benchmarks"]:
+    if b.get("run_type") != "iteration":
+        continue
+    name = b["run_name"].split("/")[0]
+    value = b["items_per_second"] / 1e6 if name == "BM_MailboxProducers" else b["cpu_time"]
+    runs.setdefault(name, []).append(value)
+for name, values in runs.items():
+    for v in values:
+        print(f"micro.{name} {v:.1f}")
+PY
+}
+
+# --- run everything ----------------------------------------------------------
+
+scenario_components
+scenario_restart
+scenario_ingest
+scenario_fanout 100 100 10000
+scenario_fanout 1000 1000 500
+scenario_conversation
+scenario_sending
+scenario_idle 10000 "$rounds" idle10000
+scenario_idle "$most_sessions" 1 idle.most
+elapsed=$(($(date +%s) - began))
+log "done in $elapsed s; writing bench/RESULTS.md"
+python3 "$root/bench/report.py" "$work/results" "$work/commands" "$rounds" "$secs" "$elapsed" \
+  "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  "$root/bench/PROFILE.md" > "$work/RESULTS.md"
+mv "$work/RESULTS.md" "$root/bench/RESULTS.md"
+log "bench/RESULTS.md written"
