@@ -25,6 +25,20 @@ std::error_code write_all(int fd, const char* p, std::size_t n) {
   return {};
 }
 
+std::error_code pwrite_all(int fd, const char* p, std::size_t n, std::uint64_t at) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(at));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return {errno, std::system_category()};
+    }
+    p += w;
+    at += static_cast<std::uint64_t>(w);
+    n -= static_cast<std::size_t>(w);
+  }
+  return {};
+}
+
 void sync_dir(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0) {

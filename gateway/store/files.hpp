@@ -29,6 +29,8 @@ T get_le(const char* p) noexcept {
 
 // Writes all of [p, p+n), retrying short writes and EINTR.
 std::error_code write_all(int fd, const char* p, std::size_t n);
+// The same at file offset `at` (pwrite).
+std::error_code pwrite_all(int fd, const char* p, std::size_t n, std::uint64_t at);
 
 // fsync of a directory, so that names created or removed in it are durable.
 void sync_dir(const std::string& dir);

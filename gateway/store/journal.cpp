@@ -84,7 +84,10 @@ recovery_result recover_journal(const std::string& dir, std::uint64_t from_lsn,
         fs::remove(path);
         ++r.dropped_segments;
       } else {
-        r.dropped_bytes += bytes.size() - cut;
+        bool zeros = std::all_of(bytes.begin() + static_cast<std::ptrdiff_t>(cut), bytes.end(),
+                                 [](char c) { return c == 0; });
+        bool last = i + 1 == segments.size();
+        if (!(zeros && last)) r.dropped_bytes += bytes.size() - cut;
         if (::truncate(path.c_str(), static_cast<off_t>(cut)) != 0)
           throw std::system_error(errno, std::system_category(), "truncate " + path.string());
         r.last_segment = path.string();
@@ -110,9 +113,9 @@ journal::journal(boost::asio::io_context& home, journal_options opts, const reco
   fs::create_directories(opts_.dir);
   for (auto& [first, path] : list_segments(opts_.dir)) segments_.push_back(first);
   if (!from.last_segment.empty()) {
-    fd_ = ::open(from.last_segment.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    fd_ = ::open(from.last_segment.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd_ < 0) throw std::system_error(last_error(), "open " + from.last_segment);
-    segment_size_ = from.last_segment_size;
+    segment_size_ = allocated_ = from.last_segment_size;  // recovery cut any zeros
     segment_first_lsn_ = segments_.empty() ? from.next_lsn : segments_.back();
   }
   syncer_ = std::thread([this] { run_syncer(); });
@@ -181,16 +184,24 @@ void journal::run_syncer() {
 }
 
 std::error_code journal::open_segment(std::uint64_t first_lsn) {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    // The full segment loses its zeros first: recovery reads a segment that
+    // is not the last one to its end, and zeros there would read as a cut.
+    if (allocated_ > segment_size_) {
+      if (::ftruncate(fd_, static_cast<off_t>(segment_size_)) != 0) return last_error();
+      if (::fdatasync(fd_) != 0) return last_error();
+    }
+    ::close(fd_);
+  }
   auto path = (fs::path(opts_.dir) / segment_name(first_lsn)).string();
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) return last_error();
   std::string header;
   encode_segment_header(header, {opts_.shard, first_lsn});
   if (auto ec = write_all(fd_, header.data(), header.size())) return ec;
   if (::fdatasync(fd_) != 0) return last_error();
   sync_dir(opts_.dir);  // the new name must survive a crash too
-  segment_size_ = header.size();
+  segment_size_ = allocated_ = header.size();
   segment_first_lsn_ = first_lsn;
   std::lock_guard lock(mu_);
   segments_.push_back(first_lsn);
@@ -202,9 +213,27 @@ std::error_code journal::write_batch(batch& b) {
                   segment_size_ > segment_header_bytes)) {
     if (auto ec = open_segment(b.first_lsn)) return ec;
   }
-  if (auto ec = write_all(fd_, b.bytes.data(), b.bytes.size())) return ec;
-  if (::fdatasync(fd_) != 0) return last_error();
+  if (auto ec = allocate(segment_size_ + b.bytes.size())) return ec;
+  if (auto ec = pwrite_all(fd_, b.bytes.data(), b.bytes.size(), segment_size_)) return ec;
+  if (::fdatasync(fd_) != 0) return last_error();  // the zeros, if any, with the records
   segment_size_ += b.bytes.size();
+  return {};
+}
+
+// Makes the file at least `end` bytes long with written zeros, extending it
+// by at least allocate_ahead (but not past the segment's size unless `end`
+// is): the next commits then overwrite blocks the file already has.
+std::error_code journal::allocate(std::uint64_t end) {
+  if (end <= allocated_ || opts_.allocate_ahead == 0) return {};
+  auto target = std::max<std::uint64_t>(
+      end, std::min<std::uint64_t>(allocated_ + opts_.allocate_ahead, opts_.segment_bytes));
+  static const std::string zeros(64 * 1024, '\0');
+  for (auto at = allocated_; at < target;) {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), target - at));
+    if (auto ec = pwrite_all(fd_, zeros.data(), n, at)) return ec;
+    at += n;
+  }
+  allocated_ = target;
   return {};
 }
 

@@ -4,6 +4,7 @@
 
 #include "tests/support/process.hpp"
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
@@ -112,6 +113,70 @@ TEST(Journal, RotatesSegmentsAndReleasesCoveredOnes) {
   std::size_t after = 0;
   for (auto& e : fs::directory_iterator(d.path)) after += e.path().extension() == ".wal";
   EXPECT_LT(after, segments);
+
+  // One writer across several rotations: each full segment gives back the
+  // zeros it had ahead before the next one starts (recovery reads a segment
+  // that is not the last to its end), so nothing is cut or dropped.
+  tmpdir one;
+  {
+    boost::asio::io_context home;
+    auto guard = boost::asio::make_work_guard(home);
+    o.dir = one.path;
+    o.allocate_ahead = 256 * 1024;
+    journal writer(home, o, recover_journal(one.path, 1, [](const record_view&) {}));
+    for (auto& p : payloads) {  // one record per commit
+      bool acked = false;
+      writer.append(record_type::events, p, [&](std::error_code, std::uint64_t) { acked = true; });
+      while (!acked) home.run_one();
+    }
+  }
+  std::vector<std::pair<std::uint64_t, fs::path>> files;
+  for (auto& e : fs::directory_iterator(one.path)) files.emplace_back(0, e.path());
+  std::sort(files.begin(), files.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  ASSERT_GE(files.size(), 3u);
+  for (std::size_t i = 0; i + 1 < files.size(); ++i) {
+    std::ifstream in(files[i].second, std::ios::binary);
+    std::string bytes(std::istreambuf_iterator<char>(in), {});
+    EXPECT_NE(bytes.back(), '\0') << files[i].second;  // ends with its last record
+  }
+  recovery_result whole;
+  EXPECT_EQ(replay(one.path, &whole), payloads);
+  EXPECT_EQ(whole.dropped_bytes, 0u);
+  EXPECT_EQ(whole.dropped_segments, 0u);
+}
+
+// Commits overwrite zeros the writer wrote ahead (so their fdatasync need
+// not update the file's size). Those zeros are not damage: recovery cuts
+// them without counting them as dropped, and appending continues after the
+// last record. Anything else after the records is counted.
+TEST(Journal, ZerosWrittenAheadAreTheEndNotDamage) {
+  tmpdir d;
+  journal_options o;
+  o.allocate_ahead = 64 * 1024;
+  append_all(d.path, {"one", "two"}, o);
+  auto seg = fs::path(d.path) / segment_name(1);
+  auto records = segment_header_bytes + 2 * record_header_bytes + 6;
+  EXPECT_EQ(fs::file_size(seg), segment_header_bytes + 64 * 1024);  // records, then zeros
+
+  recovery_result r;
+  EXPECT_EQ(replay(d.path, &r), (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(r.dropped_bytes, 0u);
+  EXPECT_EQ(r.next_lsn, 3u);
+  EXPECT_EQ(fs::file_size(seg), records);
+  EXPECT_EQ(append_all(d.path, {"three"}, o).at(0).second, 3u);
+  EXPECT_EQ(replay(d.path), (std::vector<std::string>{"one", "two", "three"}));
+
+  // Not zeros: a torn or foreign tail is dropped and counted.
+  std::ofstream(seg, std::ios::binary | std::ios::app) << std::string(100, '\x7f');
+  EXPECT_EQ(replay(d.path, &r), (std::vector<std::string>{"one", "two", "three"}));
+  EXPECT_EQ(r.dropped_bytes, 100u);
+
+  // With nothing written ahead the file holds exactly the records.
+  tmpdir plain;
+  o.allocate_ahead = 0;
+  append_all(plain.path, {"one", "two"}, o);
+  EXPECT_EQ(fs::file_size(fs::path(plain.path) / segment_name(1)), records);
 }
 
 // The crash-consistency property, exhaustively on the last record: cut it at
@@ -121,6 +186,7 @@ TEST(Journal, TornOrCorruptTailIsCutAtEveryOffset) {
   tmpdir d;
   std::vector<std::string> payloads = {"first", "second", "third record, the last one"};
   append_all(d.path, payloads);
+  replay(d.path);  // recovery cuts the zeros the writer allocated ahead
   auto seg = fs::path(d.path) / segment_name(1);
   std::string full;
   {
