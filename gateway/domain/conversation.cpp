@@ -3,10 +3,26 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include "gateway/domain/wire.hpp"
 
 namespace gw::domain {
+
+std::size_t id_hash::operator()(std::string_view s) const {
+  return std::hash<std::string_view>{}(s);
+}
+
+bool id_equal::operator()(std::string_view a, std::string_view b) const noexcept {
+  if (a.size() != b.size()) return false;
+  if (a.size() >= 8) {
+    std::uint64_t x, y;
+    std::memcpy(&x, a.data() + a.size() - 8, 8);
+    std::memcpy(&y, b.data() + b.size() - 8, 8);
+    if (x != y) return false;
+  }
+  return a == b;
+}
 
 namespace {
 void take_part(conversation& c, const std::string& agent) {

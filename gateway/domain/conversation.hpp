@@ -31,6 +31,27 @@ struct delivery {
   std::int64_t at_ms = 0;  // when the current status was applied
 };
 
+// Provider message ids ("wamid.HBgLMzQ2..." + the part that differs, or
+// "SM" + 32 hex digits) in a conversation's sets. libstdc++ (GCC 12) looks
+// a key up in a set of up to 20 by comparing it with every key when the
+// hasher is "slow" (std::hash<std::string> is): each comparison loads that
+// key's bytes from the heap, a cache miss per key, the largest single cost
+// of webhook ingest with many conversations (bench/PROFILE.md). id_hash
+// counts as fast (a user hasher) and is not noexcept, so libstdc++ keeps
+// each node's hash: a lookup hashes the key once and compares cached
+// hashes, touching a key's bytes only when they match. id_equal then checks
+// the last eight bytes, where ids differ, before the whole. Correct with
+// any standard library; only the speed relies on these policies.
+struct id_hash {
+  std::size_t operator()(std::string_view s) const;  // not noexcept: see above
+};
+struct id_equal {
+  bool operator()(std::string_view a, std::string_view b) const noexcept;
+};
+using id_set = std::unordered_set<std::string, id_hash, id_equal>;
+template <class V>
+using id_map = std::unordered_map<std::string, V, id_hash, id_equal>;
+
 // Order of delivery statuses; 0 for anything that carries no state
 // (queued, accepted, ...), which never changes a delivery.
 int status_rank(std::string_view status) noexcept;
@@ -62,12 +83,12 @@ struct conversation {
   std::uint32_t unread = 0;    // patient messages after read_seq
   std::string assignee;        // agent, "" when unassigned
   std::string team;
-  std::vector<std::string> participants;         // agents who wrote or acted, first time order
-  std::uint32_t messages = 0;                    // in + out (notes excluded)
-  std::unordered_set<std::string> provider_ids;  // inbound ids seen: webhook retries dedupe here
-  std::unordered_map<std::string, std::string> client_ids;  // agent command id -> message id
-  std::unordered_map<std::string, delivery> deliveries;     // provider message id -> state
-  std::deque<kept_message> history;  // the latest messages and notes, oldest first
+  std::vector<std::string> participants;  // agents who wrote or acted, first time order
+  std::uint32_t messages = 0;             // in + out (notes excluded)
+  id_set provider_ids;                    // inbound ids seen: webhook retries dedupe here
+  id_map<std::string> client_ids;         // agent command id -> message id
+  id_map<delivery> deliveries;            // provider message id -> state
+  std::deque<kept_message> history;       // the latest messages and notes, oldest first
 
   // WhatsApp: free-form messages are allowed within 24 h of the patient's
   // last message; outside it only approved templates.
