@@ -17,6 +17,21 @@ void BM_CountRequest(benchmark::State& state) {
 }
 BENCHMARK(BM_CountRequest)->Threads(1)->Threads(2);
 
+// One hot counter updated by every thread: a plain shared atomic against the
+// striped one the fan-out path uses (bytes and frames sent per frame).
+void BM_SharedCounter(benchmark::State& state) {
+  static std::atomic<std::uint64_t> counter{0};
+  for (auto _ : state) counter.fetch_add(1, std::memory_order_relaxed);
+}
+BENCHMARK(BM_SharedCounter)->Threads(1)->Threads(2);
+
+void BM_StripedCounter(benchmark::State& state) {
+  static gw::metrics::striped<std::uint64_t> counter;
+  for (auto _ : state) counter.fetch_add(1);
+  if (state.thread_index() == 0) benchmark::DoNotOptimize(counter.load());
+}
+BENCHMARK(BM_StripedCounter)->Threads(1)->Threads(2);
+
 void BM_Render(benchmark::State& state) {
   gw::metrics::registry r("bench", "epoll");
   r.set_routes({"unmatched", "/healthz", "/readyz", "/metrics", "/v1/agent"});

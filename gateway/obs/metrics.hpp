@@ -31,6 +31,51 @@ class histogram {
   std::atomic<std::uint64_t> count_{0};
 };
 
+// The number of the calling thread among those that ever updated a
+// striped counter (0, 1, 2, ... in order of their first update).
+inline std::size_t counting_thread() noexcept {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed);
+  return mine;
+}
+
+// A counter or gauge that several threads update at a high rate (every
+// frame to every agent session). Each of the first `threads` updating
+// threads owns a cache line and is its only writer, so an update is a plain
+// load and store: no locked instruction, which on x86 would also wait for
+// the store buffer to drain (after a frame was just copied, that wait was
+// most of the cost: bench/PROFILE.md). Further threads share one line with
+// locked adds. A read sums the lines. Same calls as the std::atomic it
+// replaces.
+template <class T>
+class striped {
+ public:
+  void fetch_add(T v, std::memory_order = std::memory_order_relaxed) noexcept {
+    auto t = counting_thread();
+    if (t < threads) {
+      auto& mine = cells_[t].v;
+      mine.store(mine.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+    } else {
+      cells_[threads].v.fetch_add(v, std::memory_order_relaxed);
+    }
+  }
+  void fetch_sub(T v, std::memory_order order = std::memory_order_relaxed) noexcept {
+    fetch_add(static_cast<T>(T{0} - v), order);  // modular for unsigned T
+  }
+  T load(std::memory_order = std::memory_order_relaxed) const noexcept {
+    T sum = 0;
+    for (const auto& c : cells_) sum = static_cast<T>(sum + c.v.load(std::memory_order_relaxed));
+    return sum;
+  }
+
+ private:
+  static constexpr std::size_t threads = 64;
+  struct alignas(64) cell {
+    std::atomic<T> v{0};
+  };
+  std::array<cell, threads + 1> cells_{};  // the last: shared by threads past `threads`
+};
+
 // WebSocket close codes counted by value; anything else counts as "other".
 inline constexpr std::array<std::uint16_t, 10> counted_close_codes = {1000, 1001, 1003, 1006, 1008,
                                                                       1009, 4001, 4002, 4003, 4004};
@@ -51,15 +96,16 @@ class registry {
   std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> connections_rejected{0};  // over http.max_connections
   std::atomic<std::uint64_t> tls_handshake_failures{0};
-  std::atomic<std::uint64_t> bytes_received{0};
-  std::atomic<std::uint64_t> bytes_sent{0};
+  // Per read and write, on every shard: striped.
+  striped<std::uint64_t> bytes_received;
+  striped<std::uint64_t> bytes_sent;
   std::atomic<std::uint64_t> http_timeouts{0};
 
   // WebSocket sessions.
   std::atomic<std::int64_t> ws_sessions_open{0};
-  std::atomic<std::uint64_t> ws_frames_received{0};
-  std::atomic<std::uint64_t> ws_frames_sent{0};
-  std::atomic<std::int64_t> ws_outbound_queued_bytes{0};  // across all sessions
+  striped<std::uint64_t> ws_frames_received;
+  striped<std::uint64_t> ws_frames_sent;           // per frame to every session
+  striped<std::int64_t> ws_outbound_queued_bytes;  // across all sessions
 
   // Adds a function that appends more families at scrape time (other
   // subsystems' counters). Before the server starts only.

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 namespace gw::metrics {
 namespace {
 
@@ -54,6 +57,33 @@ TEST(Metrics, WebSocketClosesByCode) {
   EXPECT_NE(text.find("gateway_ws_closes_total{code=\"1001\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("gateway_ws_closes_total{code=\"4001\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("gateway_ws_closes_total{code=\"other\"} 1\n"), std::string::npos);
+}
+
+// Every thread's updates count, whether it owns a line or shares the last
+// one; a gauge may go up on one thread and down on another.
+TEST(Metrics, StripedCountersSumEveryThread) {
+  striped<std::uint64_t> frames;
+  striped<std::int64_t> queued;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 80; ++t)  // more threads than lines of their own
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10'000; ++i) {
+        frames.fetch_add(1);
+        if (t % 2 == 0)
+          queued.fetch_add(3);
+        else
+          queued.fetch_sub(3);
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(frames.load(), 800'000u);
+  EXPECT_EQ(queued.load(), 0);
+  queued.fetch_sub(5);
+  EXPECT_EQ(queued.load(), -5);
+
+  registry r("test", "epoll");
+  r.ws_frames_sent.fetch_add(7);
+  EXPECT_NE(r.render().find("gateway_ws_frames_total{direction=\"out\"} 7\n"), std::string::npos);
 }
 
 TEST(Metrics, EveryFamilyHasHelpAndType) {
