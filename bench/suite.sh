@@ -26,6 +26,12 @@
 #   components    the micro benchmarks behind the M2 and M3 targets.
 #
 # usage: bench/suite.sh [ROUNDS] [SECONDS]   (default 3 rounds of 4 s)
+#
+# Environment, for before/after comparisons (bench/PROFILE.md):
+#   SUITE_SCENARIOS  a space-separated subset of: components restart ingest
+#                    fanout100 fanout1000 conversation sending idle; then the
+#                    per-run values are printed and RESULTS.md is left alone
+#   SUITE_GATEWAY    the gateway binary (default build/release/gateway/gateway)
 # Needs build/release (built here when missing: cmake --workflow --preset
 # release) and deploy/setup.sh's packages (nginx, Kannel, wrk, node + ws).
 set -eu
@@ -38,6 +44,7 @@ if [ ! -x "$build/bench/load/gateway_load/gateway-load" ] || [ ! -x "$build/benc
 fi
 . "$root/bench/lib.sh"
 load="$build/bench/load/gateway_load/gateway-load"
+gateway_bin=${SUITE_GATEWAY:-$build/gateway/gateway}
 sim="$build/bench/load/provider_sim/provider_sim"
 token=bench-agent-token-0001
 began=$(date +%s)
@@ -112,7 +119,7 @@ JSON
   "$sim" --config "$work/sim.json" --listen "127.0.0.1:$sim_port" > "$work/$1-sim.out" &
   pids="$pids $!"
   gateway_config "$sim_port" "${2:-100000}" "${3:-0}"
-  BENCH_GATEWAY_PORT=$port start_gateway "$build/gateway/gateway" "$1" --threads 2 \
+  BENCH_GATEWAY_PORT=$port start_gateway "$gateway_bin" "$1" --threads 2 \
     --config "$work/gw.json"
   gateway_pid=${pids##* }
 }
@@ -380,7 +387,7 @@ scenario_restart() {
     gateway_config 9 # no simulator needed
     port=$(free_port)
     t0=$(date +%s%N)
-    "$build/gateway/gateway" --listen "127.0.0.1:$port" --data-dir "$d" --threads 2 \
+    "$gateway_bin" --listen "127.0.0.1:$port" --data-dir "$d" --threads 2 \
       --config "$work/gw.json" 2> "$work/restart-$r.log" &
     pids="$pids $!"
     gateway_pid=$!
@@ -418,15 +425,27 @@ PY
 
 # --- run everything ----------------------------------------------------------
 
-scenario_components
-scenario_restart
-scenario_ingest
-scenario_fanout 100 100 10000
-scenario_fanout 1000 1000 500
-scenario_conversation
-scenario_sending
-scenario_idle 10000 "$rounds" idle10000
-scenario_idle "$most_sessions" 1 idle.most
+scenarios=${SUITE_SCENARIOS:-"components restart ingest fanout100 fanout1000 conversation sending idle"}
+for s in $scenarios; do
+  case $s in
+    components) scenario_components ;;
+    restart) scenario_restart ;;
+    ingest) scenario_ingest ;;
+    fanout100) scenario_fanout 100 100 10000 ;;
+    fanout1000) scenario_fanout 1000 1000 500 ;;
+    conversation) scenario_conversation ;;
+    sending) scenario_sending ;;
+    idle)
+      scenario_idle 10000 "$rounds" idle10000
+      scenario_idle "$most_sessions" 1 idle.most
+      ;;
+    *) echo "unknown scenario $s" >&2; exit 2 ;;
+  esac
+done
+if [ -n "${SUITE_SCENARIOS:-}" ]; then
+  sort "$work/results"
+  exit 0
+fi
 elapsed=$(($(date +%s) - began))
 log "done in $elapsed s; writing bench/RESULTS.md"
 python3 "$root/bench/report.py" "$work/results" "$work/commands" "$rounds" "$secs" "$elapsed" \
