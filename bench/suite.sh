@@ -65,7 +65,7 @@ jget() {
   python3 -c 'import json, sys
 d = json.loads(sys.stdin.read())
 for k in sys.argv[1].split("."): d = d[k]
-print(round(d) if isinstance(d, float) else d)' "$1"
+print(f"{d:.3f}" if isinstance(d, float) else d)' "$1"
 }
 record() { echo "$1 $2" >> "$work/results"; }      # record NAME VALUE
 log() { echo "suite: $*" >&2; }
