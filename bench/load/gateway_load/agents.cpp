@@ -20,10 +20,11 @@ using boost::system::error_code;
 
 namespace {
 
-// The value of a string field `"name":"value"` in a flat JSON frame (our
-// own frames: ids, conversation ids and codes carry no escapes).
-std::string_view string_field(std::string_view frame, std::string_view name, std::size_t from = 0) {
-  std::string key = "\"" + std::string(name) + "\":\"";
+// The value of a string field in a flat JSON frame, `key` being the field's
+// name with its quotes, colon and opening quote (R"("cv":")"): our own
+// frames' ids, conversation ids and codes carry no escapes. Per frame, so
+// nothing is allocated.
+std::string_view string_field(std::string_view frame, std::string_view key, std::size_t from = 0) {
   auto at = frame.find(key, from);
   if (at == frame.npos) return {};
   at += key.size();
@@ -235,7 +236,7 @@ class agent_session : public std::enable_shared_from_this<agent_session> {
       if (run_.opt.views == "none") became_up();
       return;
     }
-    auto id = string_field(f, "id");
+    auto id = string_field(f, R"("id":")");
     if (f.starts_with(R"({"t":"ok")")) {
       if (id.starts_with('s')) return became_up();
       if (id.starts_with('a')) return void(++mine_.reads_ok);
@@ -247,7 +248,8 @@ class agent_session : public std::enable_shared_from_this<agent_session> {
                   : id.starts_with('a') ? "read"
                   : id.starts_with('r') ? "reply"
                                         : "command";
-      mine_.error(std::string("agent ") + what + " error: " + std::string(string_field(f, "code")));
+      mine_.error(std::string("agent ") + what +
+                  " error: " + std::string(string_field(f, R"("code":")")));
       if (id.starts_with('s')) failed("agent sub refused");
       if (id.starts_with('r')) {
         replies_.erase(command_number(id));
@@ -262,9 +264,9 @@ class agent_session : public std::enable_shared_from_this<agent_session> {
       ++mine_.frames_measured;
       run_.live.frames.fetch_add(1, std::memory_order_relaxed);
     }
-    auto kind = string_field(f, "k");
+    auto kind = string_field(f, R"("k":")");
     if (kind == "msg" && f.find(R"("d":"in")") != f.npos) {
-      auto cv = string_field(f, "cv");
+      auto cv = string_field(f, R"("cv":")");
       last_cv_ = cv;
       if (seen_.size() < 64)
         seen_.emplace_back(cv);
@@ -274,15 +276,15 @@ class agent_session : public std::enable_shared_from_this<agent_session> {
       ++mine_.messages_in;
       if (auto sent = stamp_of(f); sent > 0) mine_.delivery.record((mono_ns(now) - sent) / 1000);
     } else if (kind == "msg.st" && !sent_.empty()) {
-      auto at = sent_.find(std::string(string_field(f, "mid")));
+      auto at = sent_.find(std::string(string_field(f, R"("mid":")")));
       if (at == sent_.end()) return;
-      auto st = string_field(f, "st");
+      auto st = string_field(f, R"("st":")");
       if (st == "sent") {
         mine_.reply_sent.record(micros(now - at->second));
         run_.live.replies_sent.fetch_add(1, std::memory_order_relaxed);
         sent_.erase(at);
       } else if (st == "failed") {
-        mine_.error("reply failed: " + std::string(string_field(f, "code")));
+        mine_.error("reply failed: " + std::string(string_field(f, R"("code":")")));
         sent_.erase(at);
       }
     }
@@ -297,7 +299,7 @@ class agent_session : public std::enable_shared_from_this<agent_session> {
       ++mine_.replies_ok;
       // The message comes first in the answer: {"t":"ok","id":..,"m":{"m":"<id>",..
       if (auto m = f.find(R"("m":{"m":")"); m != f.npos)
-        sent_.emplace(std::string(string_field(f, "m", m + 5)), at->second);
+        sent_.emplace(std::string(string_field(f, R"("m":")", m + 5)), at->second);
     }
     replies_.erase(at);
     next_in_loop(now);
