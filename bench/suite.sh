@@ -8,7 +8,7 @@
 #                 parse, journal with fdatasync, then 200) against nginx
 #                 `return 200` with the same client and body; Twilio too; then
 #                 the gateway at half its rate for latency.
-#   fan-out       100 agents at 10,000 webhooks/s and 1,000 agents at 500
+#   fan-out       100 agents at 10,000 webhooks/s and 1,000 agents at 600
 #                 webhooks/s: the gateway against a Node.js broadcast server on
 #                 the `ws` package (bench/baselines/ws_broadcast.mjs).
 #   conversation  100 agents mark read and reply while patients write; the
@@ -432,7 +432,8 @@ for s in $scenarios; do
     restart) scenario_restart ;;
     ingest) scenario_ingest ;;
     fanout100) scenario_fanout 100 100 10000 ;;
-    fanout1000) scenario_fanout 1000 1000 500 ;;
+    # 600,000 frames/s offered: room to show the 500,000 target met or not.
+    fanout1000) scenario_fanout 1000 1000 600 ;;
     conversation) scenario_conversation ;;
     sending) scenario_sending ;;
     idle)
