@@ -210,7 +210,8 @@ why_missed = {
         "three thread crossings and an fdatasync per group commit per webhook; the client "
         "shares the 2 cores (PROFILE.md)",
     "ingest p99 < 5 ms at half the maximum rate":
-        "runs spread 2-9 ms: stalls of the shared disk and cores, segment rotation",
+        "the runs spread widely (per-run values below): stalls of the shared disk and cores, "
+        "journal segment rotation",
     "webhook-to-agent p99 < 5 ms, 100 agents at 10,000 webhooks/s":
         "1,000,000 frames/s offered on top of ingest: saturated (HISTORY.md, M4)",
     "≥ 500,000 frames/s delivered, 1,000 agents":
