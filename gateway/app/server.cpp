@@ -98,6 +98,8 @@ server::server(const config& cfg)
   sending.max_attempts = cfg.outbound.max_attempts;
   sending.retry_unanswered = cfg.outbound.retry_unanswered;
   sending.queue_limit = cfg.outbound.queue_limit;
+  sending.client.max_connections_per_origin = cfg.outbound.connections_per_origin;
+  sending.max_in_flight_per_channel = cfg.outbound.connections_per_origin;
   sending.public_base_url = cfg.webhooks.public_base_url;
   sending.tenant_rate = [d = directory_.get()](const std::string& tenant) {
     return d->read([&](const domain::directory_state& s) {

@@ -328,6 +328,17 @@ const setting table[] = {
      "messages waiting to be sent per channel; beyond it a message fails with queue_full",
      GW_INT(outbound.queue_limit),
      nullptr},
+    {"outbound.connections_per_origin",
+     setting_type::integer,
+     1,
+     10'000,
+     {},
+     "128",
+     "keep-alive connections to one provider host per shard thread, and the calls one channel "
+     "may have outstanding per shard: at a provider's 300 ms per call, about this / 0.3 "
+     "messages per second per shard",
+     GW_INT(outbound.connections_per_origin),
+     nullptr},
     {"outbound.unanswered", setting_type::choice, 0, 0, "fail|retry", "fail",
      "a call written to the provider but never answered (a timeout, or a new connection "
      "closed): fail the message as unanswered, since it may have been sent (never twice), or "

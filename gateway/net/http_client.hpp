@@ -39,7 +39,7 @@ struct origin {
 std::optional<origin> parse_origin(std::string_view url);
 
 struct client_options {
-  unsigned max_connections_per_origin = 32;
+  unsigned max_connections_per_origin = 128;
   std::size_t max_waiting_per_origin = 4096;          // requests queued for a connection
   std::chrono::milliseconds connect_timeout{5'000};   // resolve + connect + TLS handshake
   std::chrono::milliseconds request_timeout{15'000};  // write the request, read the answer

@@ -33,37 +33,37 @@ nanos now_ns() {
       .count();
 }
 
-// FNV-1a of "tenant/channel": the channel's queue has one home.
-std::uint64_t channel_hash(const domain::conversation_key& k) {
-  std::uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](std::string_view s) {
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  };
-  mix(k.tenant);
-  mix("/");
-  mix(k.channel);
-  return h;
-}
-
 }  // namespace
 
-// A tenant's provider calls across its channels, which may live on any
-// shard: one window limiter under a lock.
-struct outbox::tenant_limit {
-  // 0 and the call is counted, or how long until the tenant may call.
-  // A tenant without a cap (most) costs one relaxed load per call.
-  nanos try_take(nanos now) {
-    if (rate.load(std::memory_order_relaxed) == 0) return 0;
-    std::lock_guard lock(mu);
-    return rate.load(std::memory_order_relaxed) ? limit.try_take(now) : 0;
-  }
-  // The rate as configured now; a change starts the window afresh.
-  void configure(unsigned r, nanos margin) {
+// A window limiter the shards share: a channel's (its conversations live
+// on every shard) or a tenant's (its channels do). One lock per call; a
+// tenant without a cap (most) costs one relaxed load.
+struct outbox::shared_limit {
+  // The rate as configured now (0: no limit); a change starts the window
+  // afresh.
+  void configure(unsigned r, nanos window) {
     if (r == rate.load(std::memory_order_relaxed)) return;
     std::lock_guard lock(mu);
     if (r == rate.load(std::memory_order_relaxed)) return;
-    if (r) limit = protocol::window_limiter(r, protocol::ns_per_second + margin);
+    if (r) limit = protocol::window_limiter(r, window);
     rate.store(r, std::memory_order_relaxed);
+  }
+  // 0 and the call is counted here and by `also` (another limit, or null),
+  // or how long until both allow it. Both or neither count it, so neither
+  // spends a call that was not made. Lock order: a channel's, then its
+  // tenant's.
+  nanos try_take(nanos now, shared_limit* also = nullptr) {
+    if (rate.load(std::memory_order_relaxed) == 0) return also ? also->try_take(now) : 0;
+    std::lock_guard lock(mu);
+    if (auto wait = limit.wait(now); wait > 0) return wait;
+    if (auto wait = also ? also->try_take(now) : 0; wait > 0) return wait;
+    limit.take(now);
+    return 0;
+  }
+  // The provider said the channel is over its throughput.
+  void pause_until(nanos until) {
+    std::lock_guard lock(mu);
+    limit.pause_until(until);
   }
   std::mutex mu;
   std::atomic<unsigned> rate{0};  // written under mu
@@ -79,8 +79,13 @@ struct outbox::part {
   };
 
   struct channel_queue {
-    channel_queue(asio::io_context& ioc, const channel_config& ch, nanos margin)
-        : limit(1, protocol::ns_per_second), pairs(1, 1), timer(ioc) {
+    channel_queue(asio::io_context& ioc, std::shared_ptr<shared_limit> channel_limit,
+                  std::shared_ptr<shared_limit> tenant_limit, const channel_config& ch,
+                  nanos margin)
+        : limit(std::move(channel_limit)),
+          tenant(std::move(tenant_limit)),
+          pairs(1, 1),
+          timer(ioc) {
       configure(ch, margin);
     }
     // The channel's limits as configured now; an admin API change applies
@@ -92,21 +97,20 @@ struct outbox::part {
       unsigned pb = ch.pair_burst ? ch.pair_burst : default_pair_burst;
       // The pair rate is WhatsApp's rule (Cloud API, or a Twilio WhatsApp number).
       paired = ch.provider == provider_kind::whatsapp || ch.number.starts_with("whatsapp:");
-      if (r == rate && pi == pair_interval_ms && pb == pair_burst) return;
-      rate = r, pair_interval_ms = pi, pair_burst = pb;
-      limit = protocol::window_limiter(r, protocol::ns_per_second + margin);
+      limit->configure(r, protocol::ns_per_second + margin);
+      if (pi == pair_interval_ms && pb == pair_burst) return;
+      pair_interval_ms = pi, pair_burst = pb;
       pairs = protocol::pair_pacer(nanos(pi) * ms, pb);
     }
-    unsigned rate = 0, pair_interval_ms = 0, pair_burst = 0;
+    std::shared_ptr<shared_limit> limit;   // the channel's, shared by the shards
+    std::shared_ptr<shared_limit> tenant;  // the tenant's, shared by its channels
+    unsigned pair_interval_ms = 0, pair_burst = 0;
     bool paired = true;
     std::uint64_t added = 0;
-    protocol::window_limiter limit;
-    protocol::pair_pacer pairs;
+    protocol::pair_pacer pairs;  // its recipients' conversations all live here
     std::map<std::string, std::deque<waiting>> by_address;  // each conversation's FIFO
     std::deque<std::string> turn;  // conversations with a message waiting and none in flight
-    std::size_t queued = 0;        // waiting, in flight included
-    std::shared_ptr<std::atomic<std::size_t>> depth;  // `queued`, for other threads
-    std::shared_ptr<tenant_limit> tenant;             // shared by the tenant's channels
+    std::shared_ptr<std::atomic<std::size_t>> depth;  // waiting on every shard, in flight included
     unsigned in_flight = 0;
     asio::steady_timer timer;
     bool armed = false;
@@ -131,25 +135,26 @@ struct outbox::part {
     if (!ch || ch->tenant != j.conv.tenant)
       return record_failed(j, 0, "channel_gone", "the channel no longer exists");
     auto key = j.conv.tenant + "/" + j.conv.channel;
+    auto margin = opts_.pacing_margin.count() * ms;
     auto& q = queues_[key];
     if (!q) {
-      q = std::make_unique<channel_queue>(ioc_, *ch, opts_.pacing_margin.count() * ms);
+      q = std::make_unique<channel_queue>(ioc_, owner_.limit_of("channel/" + key),
+                                          owner_.limit_of("tenant/" + j.conv.tenant), *ch, margin);
       q->depth = owner_.depth_of(key);
-      q->tenant = owner_.tenant_limit_of(j.conv.tenant);
     } else {
-      q->configure(*ch, opts_.pacing_margin.count() * ms);
+      q->configure(*ch, margin);
     }
     if (opts_.tenant_rate)
-      q->tenant->configure(opts_.tenant_rate(j.conv.tenant), opts_.pacing_margin.count() * ms);
-    if (q->queued >= opts_.queue_limit)
+      q->tenant->configure(opts_.tenant_rate(j.conv.tenant), protocol::ns_per_second + margin);
+    if (q->depth->fetch_add(1, std::memory_order_relaxed) >= opts_.queue_limit) {
+      q->depth->fetch_sub(1, std::memory_order_relaxed);
       return record_failed(j, 0, "queue_full",
                            "more than outbound.queue_limit messages wait on this channel");
+    }
     if (++q->added % 4096 == 0) q->pairs.prune(now_ns());  // forget idle recipients
     auto address = j.conv.address;
     auto& fifo = q->by_address[address];
     fifo.push_back({std::move(j), 0, 0});
-    ++q->queued;
-    q->depth->store(q->queued, std::memory_order_relaxed);
     ++queued_;
     if (fifo.size() == 1 && !in_flight_.contains(key + "/" + address)) q->turn.push_back(address);
     pump(key, *q);
@@ -179,11 +184,6 @@ struct outbox::part {
         q.turn.push_back(std::move(address));
         continue;
       }
-      if (auto wait = q.limit.wait(now); wait > 0) {  // the channel's throughput
-        later(now + wait);
-        q.turn.push_front(std::move(address));
-        break;
-      }
       if (where && !pool_.can_start_now(*where)) {  // every connection busy
         // Our completions pump again; another channel's (same origin) do
         // not, so look again soon as well.
@@ -191,12 +191,12 @@ struct outbox::part {
         q.turn.push_front(std::move(address));
         break;
       }
-      if (auto wait = q.tenant->try_take(now); wait > 0) {  // the tenant's throughput
+      // The channel's throughput and the tenant's, both counted or neither.
+      if (auto wait = q.limit->try_take(now, q.tenant.get()); wait > 0) {
         later(now + wait);
         q.turn.push_front(std::move(address));
         break;
       }
-      q.limit.take(now);
       if (q.paired) q.pairs.take(address, now);
       auto x = std::move(q.by_address[address].front());
       q.by_address[address].pop_front();
@@ -335,7 +335,7 @@ struct outbox::part {
     nanos hint = r.retry_after_ms * ms;
     if (r.kind == verdict::throttle_channel) {
       ++throttled_;
-      q.limit.pause_until(now + std::max<nanos>(hint, 1000 * ms));
+      q.limit->pause_until(now + std::max<nanos>(hint, 1000 * ms));
     } else if (r.kind == verdict::throttle_recipient) {
       ++throttled_;
       q.pairs.hold(x.j.conv.address, now + hint);
@@ -359,8 +359,7 @@ struct outbox::part {
     record_it();
     auto address = x.j.conv.address;
     in_flight_.erase(key + "/" + address);
-    --q.queued;
-    q.depth->store(q.queued, std::memory_order_relaxed);
+    q.depth->fetch_sub(1, std::memory_order_relaxed);
     --queued_;
     auto it = q.by_address.find(address);
     if (it != q.by_address.end()) {
@@ -441,7 +440,7 @@ outbox::outbox(runtime::shard_set& shards, domain::conversation_service& core,
 outbox::~outbox() = default;
 
 unsigned outbox::home_of(const domain::conversation_key& k) const {
-  return static_cast<unsigned>(channel_hash(k) % parts_.size());
+  return domain::home_shard(k, static_cast<unsigned>(parts_.size()));
 }
 
 std::shared_ptr<std::atomic<std::size_t>> outbox::depth_of(const std::string& key) {
@@ -451,11 +450,11 @@ std::shared_ptr<std::atomic<std::size_t>> outbox::depth_of(const std::string& ke
   return d;
 }
 
-std::shared_ptr<outbox::tenant_limit> outbox::tenant_limit_of(const std::string& tenant) {
+std::shared_ptr<outbox::shared_limit> outbox::limit_of(const std::string& key) {
   std::lock_guard lock(depth_mu_);
-  auto& t = tenant_limits_[tenant];
-  if (!t) t = std::make_shared<tenant_limit>();
-  return t;
+  auto& l = limits_[key];
+  if (!l) l = std::make_shared<shared_limit>();
+  return l;
 }
 
 std::optional<std::string> outbox::refuses(const domain::conversation_key& conv) const {

@@ -5,21 +5,26 @@
 // the provider's code and reason. Both are conversation events, journaled
 // like any other.
 //
-// Each channel's queue lives on one shard (a hash of tenant and channel),
-// so its limits are exact without locks:
+// A message waits on the shard of its conversation: the one that journaled
+// it and journals its outcome, so no message crosses threads on its way out
+// and one busy channel's calls use every shard's core and client pool. Each
+// shard keeps a queue per channel, and the limits hold across them:
 //   - at most messages_per_second calls in any one-second window, retries
 //     included (protocol::window_limiter, over a second plus a small margin
-//     for jitter), paused when the provider says the channel is over its
-//     throughput; a call is only started when the client pool can write it
-//     at once, so it never leaves later than its pacing said;
+//     for jitter; one per channel, shared by the shards under a lock taken
+//     once per call), paused when the provider says the channel is over its
+//     throughput; a call is only started when the shard's client pool can
+//     write it at once, so it never leaves later than its pacing said;
 //   - WhatsApp: one message per recipient per pair_interval_ms after a
-//     burst (protocol::pair_pacer), held longer when the provider says so;
+//     burst (protocol::pair_pacer, on the recipient's conversation's
+//     shard), held longer when the provider says so;
 //   - at most the tenant's messages_per_second calls across all its
-//     channels, when it has one (a limiter shared by the shards, under a
-//     lock taken once per call, only for a tenant that has a cap);
+//     channels, when it has one (a limiter like the channel's, counted
+//     together with it: both or neither);
 //   - one message in flight per conversation, so a conversation's messages
 //     leave in order, and conversations take turns (round robin), so a busy
-//     one cannot starve the others;
+//     one cannot starve the others; at most max_in_flight_per_channel calls
+//     per channel per shard;
 //   - retries after 5xx, unwritten calls and throttling back off
 //     exponentially with full jitter, up to outbound.max_attempts calls; a
 //     call that was written but never answered may have been sent, so its
@@ -36,7 +41,7 @@
 // a crash in between is settled by resume() from the message's state.
 //
 // Threads: enqueue() from any thread; everything else runs on the
-// channel's shard. Construct and destroy on the main thread (destroy after
+// conversation's shard. Construct and destroy on the main thread (destroy after
 // the shards stopped).
 #pragma once
 
@@ -64,8 +69,8 @@ struct outbox_options {
   // A call written but never answered is retried only when true; otherwise
   // its message fails as `unanswered` (it may have been sent: at most once).
   bool retry_unanswered = false;
-  std::size_t queue_limit = 100'000;        // per channel
-  unsigned max_in_flight_per_channel = 64;  // calls outstanding at once
+  std::size_t queue_limit = 100'000;         // per channel
+  unsigned max_in_flight_per_channel = 128;  // calls outstanding at once, per shard
   // Pacing counts a window this much longer than a second, so that network
   // jitter cannot squeeze one second's calls into less at the provider.
   std::chrono::milliseconds pacing_margin{50};
@@ -124,14 +129,16 @@ class outbox {
   void write_metrics(std::string& out) const;
 
   struct part;          // one shard's queues and client pool (outbox.cpp)
-  struct tenant_limit;  // one tenant's calls across its channels (outbox.cpp)
+  struct shared_limit;  // a channel's or a tenant's calls, across the shards (outbox.cpp)
 
  private:
   unsigned home_of(const domain::conversation_key& k) const;
   void finish_resume();
   // The shared count of messages waiting on channel "tenant/channel".
   std::shared_ptr<std::atomic<std::size_t>> depth_of(const std::string& key);
-  std::shared_ptr<tenant_limit> tenant_limit_of(const std::string& tenant);
+  // The limiter shared by the shards for "channel/tenant/channel" or
+  // "tenant/tenant".
+  std::shared_ptr<shared_limit> limit_of(const std::string& key);
 
   runtime::shard_set& shards_;
   domain::conversation_service& core_;
@@ -142,7 +149,7 @@ class outbox {
   std::vector<std::function<void()>> after_resume_;
   mutable std::mutex depth_mu_;
   std::unordered_map<std::string, std::shared_ptr<std::atomic<std::size_t>>> depth_;
-  std::unordered_map<std::string, std::shared_ptr<tenant_limit>> tenant_limits_;
+  std::unordered_map<std::string, std::shared_ptr<shared_limit>> limits_;
   std::vector<std::unique_ptr<part>> parts_;
 };
 

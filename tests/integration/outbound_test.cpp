@@ -466,6 +466,32 @@ TEST(Outbound, AnUnansweredCallIsNeverRepeated) {
 
 // A tenant's cap holds across its channels: two channels allowed 100 calls
 // a second each share the tenant's 10.
+// outbound.connections_per_origin caps the connections each shard opens to
+// a provider, however many messages wait and however slowly it answers; the
+// messages still all leave, in turn, over those connections.
+TEST(Outbound, ConnectionsPerOriginCapsTheConnectionsToAProvider) {
+  constexpr int patients = 20, replies = 3, cap = 2;
+  deployment d;
+  auto gw = d.start(
+      {"GATEWAY_OUTBOUND_CONNECTIONS_PER_ORIGIN=" + std::to_string(cap), "GATEWAY_THREADS=2"});
+  provider_sim_process sim(sim_config(gw->port(), R"({"latency_ms": 30})", 1000));
+  point_channel_at(gw->port(), sim.port(), 1000);
+  patients_write(gw->port(), patients);
+  agent bo(gw->port(), "token-bo-0000000002");
+  reply_to_all(bo, patients, replies);
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (sim_stats(sim.port()).at("accepted").to_number<int>() < patients * replies &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  auto st = sim_stats(sim.port());
+  EXPECT_EQ(st.at("accepted").to_number<int>(), patients * replies);
+  EXPECT_EQ(st.at("keys_sent_twice").to_number<int>(), 0);
+  // Two shards, `cap` each, and our own stats connection; 60 messages
+  // waited at once, 30 ms each, so an uncapped pool would have opened more.
+  EXPECT_LE(st.at("max_connections").to_number<int>(), 2 * cap + 1);
+  EXPECT_GE(st.at("max_connections").to_number<int>(), 2);
+}
+
 TEST(Outbound, TheTenantsLimitHoldsAcrossItsChannels) {
   constexpr int rate = 10, patients = 10, replies = 2;  // 40 messages: about 4 s at 10/s
   provider_sim_process sim(

@@ -187,8 +187,13 @@ class provider {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket s, provider& p)
-      : stream_(std::move(s)), delay_(stream_.get_executor()), provider_(p) {}
+  session(tcp::socket s, provider& p, sim_core& core)
+      : stream_(std::move(s)), delay_(stream_.get_executor()), provider_(p), core_(core) {
+    core_.connection_opened();
+  }
+  ~session() { core_.connection_closed(); }
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
 
   void read() {
     parser_.emplace();
@@ -238,14 +243,15 @@ class session : public std::enable_shared_from_this<session> {
   http::response<http::string_body> res_;
   asio::steady_timer delay_;
   provider& provider_;
+  sim_core& core_;
 };
 
-void accept(tcp::acceptor& a, provider& p) {
-  a.async_accept([&a, &p](beast::error_code ec, tcp::socket s) {
+void accept(tcp::acceptor& a, provider& p, sim_core& core) {
+  a.async_accept([&a, &p, &core](beast::error_code ec, tcp::socket s) {
     if (ec) return;
     s.set_option(tcp::no_delay(true));
-    std::make_shared<session>(std::move(s), p)->read();
-    accept(a, p);
+    std::make_shared<session>(std::move(s), p, core)->read();
+    accept(a, p, core);
   });
 }
 
@@ -300,7 +306,7 @@ int main(int argc, char** argv) {
   status_sender statuses(ioc, cfg, core);
   provider api(cfg, core, statuses);
   tcp::acceptor acceptor(ioc, {address, port});
-  accept(acceptor, api);
+  accept(acceptor, api, core);
   std::printf("{\"listening\":%u}\n", acceptor.local_endpoint().port());
   std::fflush(stdout);
 

@@ -209,6 +209,8 @@ json::object sim_core::stats(nanos now) const {
           {"repeats_answered", repeats_},
           {"pair_over_limit", pair_over_limit_},
           {"max_offered_per_second", max_offered_per_second_},  // all senders together
+          {"connections", connections_},          // open now (this request's included)
+          {"max_connections", max_connections_},  // most open at once
           {"faults", as_object(faults_)},
           {"refusals", as_object(refusals_)},
           {"webhooks", as_object(webhooks_)},

@@ -58,6 +58,10 @@ class sim_core {
     webhooks_[std::string(what)] += n;
   }
 
+  // Client connections, so tests can check a client's connection cap.
+  void connection_opened() { max_connections_ = std::max(max_connections_, ++connections_); }
+  void connection_closed() { --connections_; }
+
   boost::json::object stats(protocol::nanos now) const;
 
  private:
@@ -83,6 +87,7 @@ class sim_core {
   std::map<std::string, std::uint64_t> faults_, refusals_, webhooks_;
   std::deque<protocol::nanos> offered_;  // every sender's offered sends in the last second
   std::uint64_t max_offered_per_second_ = 0;
+  std::uint64_t connections_ = 0, max_connections_ = 0;  // open now; most open at once
   protocol::nanos started_ = -1;
 };
 
