@@ -35,14 +35,15 @@ std::optional<std::uint32_t> rate_limiter::take(std::int64_t now_ms) noexcept {
   return static_cast<std::uint32_t>(std::min(wait + 0.999, double(UINT32_MAX)));
 }
 
-const std::string* command_memory::find(std::string_view id) const {
-  auto it = answers_.find(std::string(id));
-  return it == answers_.end() ? nullptr : &it->second;
+std::optional<std::string> command_memory::find(std::string_view id) const {
+  auto it = answers_.find(id);
+  if (it == answers_.end()) return std::nullopt;
+  return mark_duplicate(it->second);
 }
 
 void command_memory::remember(std::string id, std::string answer, std::int64_t now_ms) {
   forget_old(now_ms);
-  auto [it, fresh] = answers_.try_emplace(id, mark_duplicate(answer));
+  auto [it, fresh] = answers_.try_emplace(id, std::move(answer));
   if (!fresh) return;  // the first answer stays
   order_.push_back({std::move(id), now_ms});
 }

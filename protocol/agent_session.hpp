@@ -52,8 +52,9 @@ class rate_limiter {
 class command_memory {
  public:
   command_memory(std::size_t count, std::int64_t age_ms) : count_(count), age_ms_(age_ms) {}
-  // The first answer to `id`, already marked as a repeat; nullptr if unknown.
-  const std::string* find(std::string_view id) const;
+  // The first answer to `id`, marked as a repeat; nullopt if unknown. The
+  // mark is made here, on the rare repeat, not on every remember().
+  std::optional<std::string> find(std::string_view id) const;
   void remember(std::string id, std::string answer, std::int64_t now_ms);
   std::size_t size() const noexcept { return answers_.size(); }
 
@@ -66,7 +67,13 @@ class command_memory {
   std::size_t count_;
   std::int64_t age_ms_;
   std::deque<entry> order_;
-  std::unordered_map<std::string, std::string> answers_;
+  struct text_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::unordered_map<std::string, std::string, text_hash, std::equal_to<>> answers_;
 };
 
 // Where a resume starts (section 6). `head`: the tenant's epoch and latest

@@ -106,8 +106,8 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
   auto mem = memory_of(who);
   {
     std::lock_guard lock(mem->mu);
-    if (const auto* first = mem->answers.find(cmd.id)) {
-      reply(*first);
+    if (auto first = mem->answers.find(cmd.id)) {
+      reply(std::move(*first));
       return;
     }
   }

@@ -23,15 +23,27 @@ using protocol::http_error;
 
 std::string token_hash(std::string_view secret) { return protocol::hex_sha256(secret); }
 
+// RAND_bytes costs a lock and a DRBG round per call, and every sent message
+// needs an id: each thread draws 4 KiB at a time and hands it out (the bytes
+// are the same CSPRNG output, only fetched ahead).
 std::string random_hex(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
-    throw std::runtime_error("RAND_bytes failed");
+  struct pool {
+    unsigned char bytes[4096];
+    std::size_t used = sizeof bytes;
+  };
+  thread_local pool p;
   static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
+  std::string out(2 * bytes, '\0');
+  for (std::size_t i = 0; i < bytes; ++i) {
+    if (p.used == sizeof p.bytes) {
+      if (RAND_bytes(p.bytes, static_cast<int>(sizeof p.bytes)) != 1)
+        throw std::runtime_error("RAND_bytes failed");
+      p.used = 0;
+    }
+    unsigned char c = p.bytes[p.used];
+    p.bytes[p.used++] = 0;  // handed out: not kept in memory
+    out[2 * i] = digits[c >> 4];
+    out[2 * i + 1] = digits[c & 15];
   }
   return out;
 }

@@ -56,10 +56,10 @@ TEST(RateLimiter, ClockGoingBackwardsGrantsNothing) {
 
 TEST(CommandMemory, RepeatsTheFirstAnswerMarkedAsDuplicate) {
   command_memory m(2, 1000);
-  EXPECT_EQ(m.find("a"), nullptr);
+  EXPECT_FALSE(m.find("a"));
   m.remember("a", encode_ok("a", {{"o", 1}}), 0);
   m.remember("a", encode_ok("a", {{"o", 2}}), 1);  // the first answer stays
-  ASSERT_NE(m.find("a"), nullptr);
+  ASSERT_TRUE(m.find("a"));
   auto again = boost::json::parse(*m.find("a")).as_object();
   EXPECT_EQ(again.at("o").as_int64(), 1);
   EXPECT_TRUE(again.at("dup").as_bool());
@@ -72,13 +72,13 @@ TEST(CommandMemory, ForgetsOnlyWhatIsBothOldAndBeyondTheCount) {
   m.remember("c", encode_ok("c"), 20);  // 3 ids, all young: all kept
   EXPECT_EQ(m.size(), 3u);
   m.remember("d", encode_ok("d"), 1015);  // a and b are old and beyond the last 2
-  EXPECT_EQ(m.find("a"), nullptr);
-  EXPECT_EQ(m.find("b"), nullptr);
-  EXPECT_NE(m.find("c"), nullptr);
-  EXPECT_NE(m.find("d"), nullptr);
+  EXPECT_FALSE(m.find("a"));
+  EXPECT_FALSE(m.find("b"));
+  EXPECT_TRUE(m.find("c"));
+  EXPECT_TRUE(m.find("d"));
   m.remember("e", encode_ok("e"), 5000);  // c is old, but d and e are the last 2
-  EXPECT_EQ(m.find("c"), nullptr);
-  EXPECT_NE(m.find("d"), nullptr);
+  EXPECT_FALSE(m.find("c"));
+  EXPECT_TRUE(m.find("d"));
   EXPECT_EQ(m.size(), 2u);
 }
 
