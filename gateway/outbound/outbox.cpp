@@ -98,6 +98,8 @@ struct outbox::part {
       // The pair rate is WhatsApp's rule (Cloud API, or a Twilio WhatsApp number).
       paired = ch.provider == provider_kind::whatsapp || ch.number.starts_with("whatsapp:");
       limit->configure(r, protocol::ns_per_second + margin);
+      if (!origin || ch.api_base_url != base_url)
+        origin = origin_for(ch), base_url = ch.api_base_url;
       if (pi == pair_interval_ms && pb == pair_burst) return;
       pair_interval_ms = pi, pair_burst = pb;
       pairs = protocol::pair_pacer(nanos(pi) * ms, pb);
@@ -108,8 +110,16 @@ struct outbox::part {
     bool paired = true;
     std::uint64_t added = 0;
     protocol::pair_pacer pairs;  // its recipients' conversations all live here
-    std::map<std::string, std::deque<waiting>> by_address;  // each conversation's FIFO
-    std::deque<std::string> turn;  // conversations with a message waiting and none in flight
+    // Each conversation's messages, by address: waiting in order, and
+    // whether one is out (then the next waits for it).
+    struct conversation_queue {
+      std::deque<waiting> fifo;
+      bool in_flight = false;
+    };
+    std::unordered_map<std::string, conversation_queue> by_address;  // while either holds
+    std::deque<std::string> turn;       // conversations with a message waiting and none in flight
+    std::optional<net::origin> origin;  // where its calls go, as configured at the last add
+    std::string base_url;               // the api_base_url `origin` was made from
     std::shared_ptr<std::atomic<std::size_t>> depth;  // waiting on every shard, in flight included
     unsigned in_flight = 0;
     asio::steady_timer timer;
@@ -153,10 +163,10 @@ struct outbox::part {
     }
     if (++q->added % 4096 == 0) q->pairs.prune(now_ns());  // forget idle recipients
     auto address = j.conv.address;
-    auto& fifo = q->by_address[address];
-    fifo.push_back({std::move(j), 0, 0});
+    auto& cq = q->by_address[address];
+    cq.fifo.push_back({std::move(j), 0, 0});
     ++queued_;
-    if (fifo.size() == 1 && !in_flight_.contains(key + "/" + address)) q->turn.push_back(address);
+    if (cq.fifo.size() == 1 && !cq.in_flight) q->turn.push_back(std::move(address));
     pump(key, *q);
   }
 
@@ -165,15 +175,14 @@ struct outbox::part {
   // completion pumps again.
   void pump(const std::string& key, channel_queue& q) {
     auto now = now_ns();
-    std::optional<net::origin> where;
-    if (!q.turn.empty()) where = origin_of(key);
     nanos next = -1;
     auto later = [&next](nanos at) { next = next < 0 ? at : std::min(next, at); };
     for (std::size_t n = q.turn.size(); n > 0 && q.in_flight < opts_.max_in_flight_per_channel;
          --n) {
       auto address = std::move(q.turn.front());
       q.turn.pop_front();
-      auto& w = q.by_address[address].front();
+      auto& cq = q.by_address.find(address)->second;
+      auto& w = cq.fifo.front();
       if (w.not_before > now) {  // backing off
         later(w.not_before);
         q.turn.push_back(std::move(address));
@@ -184,7 +193,7 @@ struct outbox::part {
         q.turn.push_back(std::move(address));
         continue;
       }
-      if (where && !pool_.can_start_now(*where)) {  // every connection busy
+      if (q.origin && !pool_.can_start_now(*q.origin)) {  // every connection busy
         // Our completions pump again; another channel's (same origin) do
         // not, so look again soon as well.
         later(now + 10 * ms);
@@ -198,9 +207,9 @@ struct outbox::part {
         break;
       }
       if (q.paired) q.pairs.take(address, now);
-      auto x = std::move(q.by_address[address].front());
-      q.by_address[address].pop_front();
-      in_flight_.insert(key + "/" + address);
+      auto x = std::move(cq.fifo.front());
+      cq.fifo.pop_front();
+      cq.in_flight = true;
       send(key, q, std::move(x));
     }
     if (next >= 0) arm(key, q, next);
@@ -210,13 +219,6 @@ struct outbox::part {
   static std::optional<net::origin> origin_for(const channel_config& ch) {
     return net::parse_origin(ch.api_base_url.empty() ? default_api_base_url(ch.provider)
                                                      : std::string_view(ch.api_base_url));
-  }
-
-  // The API origin of channel "tenant/channel", or nullopt when the channel
-  // is gone or its URL unusable (send() then fails the message with why).
-  std::optional<net::origin> origin_of(const std::string& key) {
-    auto ch = channels_.find(std::string_view(key).substr(key.find('/') + 1));
-    return ch ? origin_for(*ch) : std::nullopt;
   }
 
   void arm(const std::string& key, channel_queue& q, nanos at) {
@@ -347,9 +349,10 @@ struct outbox::part {
     }
     // Back to the head of its conversation: order is kept.
     auto address = x.j.conv.address;
-    q.by_address[address].push_front(std::move(x));
-    in_flight_.erase(key + "/" + address);
-    q.turn.push_back(address);
+    auto& cq = q.by_address[address];
+    cq.fifo.push_front(std::move(x));
+    cq.in_flight = false;
+    q.turn.push_back(std::move(address));
     schedule(key, q);
   }
 
@@ -358,15 +361,15 @@ struct outbox::part {
   void finish(const std::string& key, channel_queue& q, const waiting& x, Record record_it) {
     record_it();
     auto address = x.j.conv.address;
-    in_flight_.erase(key + "/" + address);
     q.depth->fetch_sub(1, std::memory_order_relaxed);
     --queued_;
     auto it = q.by_address.find(address);
     if (it != q.by_address.end()) {
-      if (it->second.empty())
+      it->second.in_flight = false;
+      if (it->second.fifo.empty())
         q.by_address.erase(it);
       else
-        q.turn.push_back(address);
+        q.turn.push_back(std::move(address));
     }
     schedule(key, q);
   }
@@ -422,7 +425,6 @@ struct outbox::part {
   net::http_client_pool pool_;
   std::mt19937_64 rng_;
   std::map<std::string, std::unique_ptr<channel_queue>> queues_;  // "tenant/channel"
-  std::unordered_set<std::string> in_flight_;  // "tenant/channel/address" with a call out
   // For /metrics, read from any thread.
   std::atomic<std::uint64_t> calls_{0}, sent_{0}, failed_{0}, retries_{0}, throttled_{0};
   std::atomic<std::int64_t> queued_{0};
