@@ -51,16 +51,7 @@ measure() {
     start_gateway "$1" "$what-$2-$n-$(basename "$1")" --threads 2 --config "$work/gw.json"
     gw=${pids##* }
     if [ "$what" = send ]; then
-      cat > "$work/sim.json" <<JSON
-{"whatsapp": [{"phone_number_id": "100000000000001", "access_token": "bench-token",
-  "app_secret": "bench-app-secret", "messages_per_second": 1000000,
-  "webhook_url": "http://127.0.0.1:$port/webhooks/whatsapp/wa-bench",
-  "pair_interval_ms": 1, "pair_burst": 1000}],
- "statuses": {"sent_ms": 5, "delivered_ms": 50, "batch": 100}, "duration_s": 60}
-JSON
-      "$sim" --config "$work/sim.json" --listen "127.0.0.1:$sim_port" > /dev/null &
-      sim_pid=$!
-      pids="$pids $sim_pid"
+      start_sim "$port" "$sim_port" 60 /dev/null
       # Every patient writes once: the 24-hour windows are open.
       "$load" --quiet --json --port "$port" --requests 1000 --conversations 1000 \
         --connections 16 --duration 30 --warmup 0 --id-base 900000000 > /dev/null

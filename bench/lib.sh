@@ -41,6 +41,24 @@ CONF
   pids="$pids $!"
 }
 
+# start_sim GATEWAY_PORT SIM_PORT SECONDS OUT: provider_sim ($sim) on
+# SIM_PORT, standing in for the WhatsApp Cloud API of channel wa-bench with
+# its limits lifted, posting `sent` (5 ms) and `delivered` (50 ms) statuses
+# in batches of 100 to the gateway on GATEWAY_PORT; it exits after SECONDS.
+# Sets $sim_pid.
+start_sim() {
+  cat > "$work/sim.json" <<JSON
+{"whatsapp": [{"phone_number_id": "100000000000001", "access_token": "bench-token",
+  "app_secret": "bench-app-secret", "messages_per_second": 1000000,
+  "webhook_url": "http://127.0.0.1:$1/webhooks/whatsapp/wa-bench",
+  "pair_interval_ms": 1, "pair_burst": 1000}],
+ "statuses": {"sent_ms": 5, "delivered_ms": 50, "batch": 100}, "duration_s": $3}
+JSON
+  "$sim" --config "$work/sim.json" --listen "127.0.0.1:$2" > "$4" &
+  sim_pid=$!
+  pids="$pids $sim_pid"
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

@@ -109,15 +109,7 @@ JSON
 # $1 name, then gateway_config's $2 and $3. Sets $port, $sim_port, $gateway_pid.
 fresh_pair() {
   port=$(free_port); sim_port=$(free_port)
-  cat > "$work/sim.json" <<JSON
-{"whatsapp": [{"phone_number_id": "100000000000001", "access_token": "bench-token",
-  "app_secret": "bench-app-secret", "messages_per_second": 1000000,
-  "webhook_url": "http://127.0.0.1:$port/webhooks/whatsapp/wa-bench",
-  "pair_interval_ms": 1, "pair_burst": 1000}],
- "statuses": {"sent_ms": 5, "delivered_ms": 50, "batch": 100}, "duration_s": 120}
-JSON
-  "$sim" --config "$work/sim.json" --listen "127.0.0.1:$sim_port" > "$work/$1-sim.out" &
-  pids="$pids $!"
+  start_sim "$port" "$sim_port" 120 "$work/$1-sim.out"
   gateway_config "$sim_port" "${2:-100000}" "${3:-0}"
   BENCH_GATEWAY_PORT=$port start_gateway "$gateway_bin" "$1" --threads 2 \
     --config "$work/gw.json"
