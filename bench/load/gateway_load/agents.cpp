@@ -56,7 +56,12 @@ class agent_session : public std::enable_shared_from_this<agent_session> {
         mine_(mine),
         index_(index),
         bind_(std::move(bind)),
-        rng_(index) {}
+        rng_(index),
+        // Conversations to mark read (--ack-ms) and to reply to (replies
+        // without --reply-conversations) are kept only when asked for.
+        keeps_conversations_(run.opt.ack_ms > 0 ||
+                             ((run.opt.reply_rate > 0 || run.opt.reply_window > 0) &&
+                              run.opt.reply_conversations == 0)) {}
 
   void start() {
     const auto& o = run_.opt;
@@ -278,11 +283,7 @@ class agent_session : public std::enable_shared_from_this<agent_session> {
     }
     auto kind = string_field(f, R"("k":")");
     if (kind == "msg" && f.find(R"("d":"in")") != f.npos) {
-      // Conversations to mark read (--ack-ms) and to reply to (replies
-      // without --reply-conversations): kept only when asked for.
-      const auto& o = run_.opt;
-      if (o.ack_ms > 0 ||
-          ((o.reply_rate > 0 || o.reply_window > 0) && o.reply_conversations == 0)) {
+      if (keeps_conversations_) {
         auto cv = string_field(f, R"("cv":")");
         last_cv_ = cv;
         if (seen_.size() < 64)
@@ -407,6 +408,7 @@ class agent_session : public std::enable_shared_from_this<agent_session> {
   unsigned index_;
   std::string bind_;
   std::minstd_rand rng_;
+  bool keeps_conversations_;  // fills seen_ and last_cv_
   std::vector<char> buf_ = std::vector<char>(4096);
   std::size_t begin_ = 0, end_ = 0;
   std::vector<std::string> queued_;
