@@ -213,9 +213,13 @@ why_missed = {
         "the runs spread widely (per-run values below): stalls of the shared disk and cores, "
         "journal segment rotation",
     "webhook-to-agent p99 < 5 ms, 100 agents at 10,000 webhooks/s":
-        "1,000,000 frames/s offered on top of ingest: saturated (HISTORY.md, M4)",
+        "saturated: 1,000,000 frames/s offered on top of ingest, and the gateway answers about "
+        "6,200 of the 10,000 webhooks/s; profiled, it had 60 % of the machine's CPU and the "
+        "client reading the frames 33 % (PROFILE.md, fan-out)",
     "≥ 500,000 frames/s delivered, 1,000 agents":
-        "one sendmsg per session per drain (PROFILE.md)",
+        "at the edge of this machine's noise (per-run values below); profiled, the gateway had "
+        "54 % of the CPU and the client reading 1,000 sessions 44 %: one send per session per "
+        "drain here, one receive per session there (PROFILE.md, fan-out)",
     "< 8 KiB per idle session": "",
     "≥ 20,000 durable sends/s to the simulator":
         "CPU-bound: at the gateway's best measured cost (83 µs per message at 15,100/s), "
