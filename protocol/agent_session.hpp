@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "protocol/agent_frames.hpp"
+#include "protocol/text_hash.hpp"
 
 namespace gw::protocol {
 
@@ -67,13 +68,7 @@ class command_memory {
   std::size_t count_;
   std::int64_t age_ms_;
   std::deque<entry> order_;
-  struct text_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-  std::unordered_map<std::string, std::string, text_hash, std::equal_to<>> answers_;
+  text_map<std::string> answers_;
 };
 
 // Where a resume starts (section 6). `head`: the tenant's epoch and latest

@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "protocol/text_hash.hpp"
+
 namespace gw::protocol {
 
 using nanos = std::int64_t;
@@ -69,16 +71,10 @@ class pair_pacer {
   std::size_t tracked() const noexcept { return tat_.size(); }
 
  private:
-  struct text_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   nanos interval_;
   nanos tolerance_;  // (burst - 1) x interval
   // recipient -> theoretical arrival time
-  std::unordered_map<std::string, nanos, text_hash, std::equal_to<>> tat_;
+  text_map<nanos> tat_;
 };
 
 }  // namespace gw::protocol

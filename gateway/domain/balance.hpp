@@ -23,6 +23,8 @@
 #include <unordered_set>
 #include <variant>
 
+#include "protocol/text_hash.hpp"
+
 namespace gw::domain {
 
 struct movement {
@@ -92,18 +94,12 @@ class balance_ledger {
   std::uint64_t movements() const noexcept { return movements_; }
 
  private:
-  struct text_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-  using id_set = std::unordered_set<std::string, text_hash, std::equal_to<>>;
+  using id_set = protocol::text_set;
 
   std::int64_t balance_ = 0;
   std::int64_t reserved_ = 0;
   static constexpr std::size_t closed_memory = 65'536;
-  std::unordered_map<std::string, hold, text_hash, std::equal_to<>> open_;
+  protocol::text_map<hold> open_;
   id_set closed_;  // the latest message ids whose reservation was committed or refunded
   std::deque<std::string> closed_order_;  // closed_, oldest first
   id_set top_ups_;                        // top-up keys already credited
