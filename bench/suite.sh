@@ -234,8 +234,10 @@ scenario_conversation() {
 # --- sending -----------------------------------------------------------------
 
 # Kannel 1.4.5: bearerbox with its message store, smsbox's sendsms HTTP
-# interface driven by wrk, fakesmsc as the SMS centre. Prints SMS delivered
-# per second, first request to last delivery. $1 name, $2 messages.
+# interface driven by wrk, fakesmsc as the SMS centre. Sets $kannel_rate: SMS
+# delivered per second, first request to last delivery. $1 name, $2
+# messages. Runs in this shell, not in a $(...) subshell, so that its
+# processes join $pids and stop_all (or the exit trap) stops them.
 kannel_round() {
   k="$work/$1"
   mkdir -p "$k"
@@ -303,7 +305,7 @@ LUA
   done
   kill "$wrk_pid" 2>/dev/null || true
   log "kannel delivered $last of $2"
-  echo "$last $t0 $last_t" | awk '{printf "%.0f\n", $1 / ($3 - $2)}'
+  kannel_rate=$(echo "$last $t0 $last_t" | awk '{printf "%.0f\n", $1 / ($3 - $2)}')
 }
 
 scenario_sending() {
@@ -338,7 +340,8 @@ scenario_sending() {
     record send.limit.peak "$(echo "$stats" | grep -o '"max_offered_per_second":[0-9]*' | head -1 | cut -d: -f2)"
     stop_all
 
-    record send.kannel "$(kannel_round "kannel-$r" 20000)"
+    kannel_round "kannel-$r" 20000
+    record send.kannel "$kannel_rate"
     stop_all
   done
 }
