@@ -155,9 +155,9 @@ void agent_commands::history(const net::agent_identity& who, const protocol::com
     boost::json::array items;
     std::optional<std::string> next;
     for (auto it = c->history.rbegin(); it != c->history.rend(); ++it) {
-      if (from && it->seq >= static_cast<std::uint64_t>(from->a)) continue;
+      if (from && it->seq() >= static_cast<std::uint64_t>(from->a)) continue;
       if (items.size() == cmd.limit) {
-        next = encode_cursor(query, {static_cast<std::int64_t>((it - 1)->seq), 0, {}});
+        next = encode_cursor(query, {static_cast<std::int64_t>((it - 1)->seq()), 0, {}});
         break;
       }
       items.push_back(protocol::to_json(message_of(*c, *it)));
@@ -188,8 +188,9 @@ void agent_commands::recent(const net::agent_identity& who, const protocol::comm
     if (!a.may_use(c.key.channel) || !visible(a, me, c.team, c.assignee)) return;
     const auto cv = c.key.channel + ':' + c.key.address;
     for (const auto& m : c.history)  // provider timestamps need not be in seq order
-      if (m.at_ms >= since)
-        out.emplace_back(key{-m.at_ms, cv, -static_cast<std::int64_t>(m.seq)}, message_of(c, m));
+      if (m.at_ms() >= since)
+        out.emplace_back(key{-m.at_ms(), cv, -static_cast<std::int64_t>(m.seq())},
+                         message_of(c, m));
   };
   auto cursor = [](const row& r) {
     return page_cursor{r.at_ms, static_cast<std::int64_t>(r.seq), r.channel + ':' + r.address};

@@ -71,10 +71,11 @@ std::int64_t wall_ms() {
 
 namespace {
 // "code: title: details" -> code, and the rest.
-void split_error(const std::string& detail, protocol::message_view& m) {
+void split_error(std::string_view detail, protocol::message_view& m) {
   auto colon = detail.find(':');
   m.error_code = detail.substr(0, colon);
-  m.error_detail = colon == std::string::npos ? "" : detail.substr(colon + 2);
+  m.error_detail =
+      colon == std::string_view::npos ? "" : detail.substr(std::min(colon + 2, detail.size()));
 }
 
 std::string_view direction_of(event_kind k) {
@@ -122,18 +123,18 @@ protocol::message_view message_of(const event& e) {
 
 protocol::message_view message_of(const domain::conversation& c, const domain::kept_message& k) {
   protocol::message_view m;
-  m.id = k.id;
+  m.id = k.id();
   m.channel = c.key.channel;
   m.address = c.key.address;
-  m.seq = k.seq;
-  m.at_ms = k.at_ms;
-  m.direction = direction_of(k.kind);
-  m.type = k.type;
-  m.text = k.text;
-  m.author = k.author;
-  m.status = k.status;
-  m.extra_json = k.extra;
-  if (k.status == "failed") split_error(k.error, m);
+  m.seq = k.seq();
+  m.at_ms = k.at_ms();
+  m.direction = direction_of(k.kind());
+  m.type = k.type();
+  m.text = k.text();
+  m.author = k.author();
+  m.status = k.status();
+  m.extra_json = k.extra();
+  if (k.status() == "failed") split_error(k.error(), m);
   return m;
 }
 

@@ -32,7 +32,7 @@ void take_part(conversation& c, const std::string& agent) {
 }
 
 bool waiting_to_be_sent(const kept_message& m) {
-  return m.kind == event_kind::message_out && m.status == "queued";
+  return m.kind() == event_kind::message_out && m.status() == "queued";
 }
 
 // Drops the oldest kept entries beyond `limit`, except replies still
@@ -50,17 +50,12 @@ void trim(conversation& c, std::size_t limit) {
 
 void keep(conversation& c, const event& e, std::size_t limit) {
   if (limit == 0 && e.kind != event_kind::message_out) return;
-  auto& m = c.history.emplace_back();
-  m.kind = e.kind;
-  m.seq = e.seq;
-  m.at_ms = e.at_ms;
-  m.id = e.message_id;
-  m.type = e.value.empty() ? "text" : e.value;
-  m.text = e.text;
-  m.author = e.author;
+  kept_message::fields f{
+      e.message_id, e.value.empty() ? "text" : std::string_view(e.value), e.text, e.author, {}};
   // The provider's JSON of an inbound message; a template reply's `tpl`.
-  if (e.kind == event_kind::message_in || e.kind == event_kind::message_out) m.extra = e.detail;
-  if (e.kind == event_kind::message_out) m.status = "queued";
+  if (e.kind == event_kind::message_in || e.kind == event_kind::message_out) f.extra = e.detail;
+  auto& m = c.history.emplace_back(e.kind, e.seq, e.at_ms, f);
+  if (e.kind == event_kind::message_out) m.set_status("queued", {});
   trim(c, limit);
 }
 
@@ -69,15 +64,14 @@ void keep(conversation& c, const event& e, std::size_t limit) {
 kept_message* kept(conversation& c, const std::string& id) {
   if (id.empty()) return nullptr;
   for (auto it = c.history.rbegin(); it != c.history.rend(); ++it)
-    if (it->id == id) return &*it;
+    if (it->id() == id) return &*it;
   return nullptr;
 }
 
 void follow_delivery(conversation& c, const delivery& d) {
   auto* m = kept(c, d.message_id);
   if (!m || d.status.empty()) return;
-  m->status = d.status;
-  m->error = d.status == "failed" ? d.detail : "";
+  m->set_status(d.status, d.detail);
 }
 
 // Patient messages after read_seq. Exact while they are all kept (a
@@ -85,10 +79,36 @@ void follow_delivery(conversation& c, const delivery& d) {
 std::uint32_t count_unread(const conversation& c) {
   if (c.read_seq >= c.last_inbound_seq) return 0;
   return static_cast<std::uint32_t>(std::count_if(c.history.begin(), c.history.end(), [&](auto& m) {
-    return m.kind == event_kind::message_in && m.seq > c.read_seq;
+    return m.kind() == event_kind::message_in && m.seq() > c.read_seq;
   }));
 }
+// kept_message's status values, by their index.
+constexpr std::array<std::string_view, 6> kept_statuses{"",          "queued", "sent",
+                                                        "delivered", "read",   "failed"};
 }  // namespace
+
+kept_message::kept_message(event_kind k, std::uint64_t s, std::int64_t at, const fields& f)
+    : seq_(s), at_ms_(at), kind_(k) {
+  const std::string_view parts[] = {f.id, f.type, f.text, f.author, f.extra};
+  std::size_t total = 0;
+  for (auto p : parts) total += p.size();
+  data_.reserve(total);
+  for (std::size_t i = 0; i < ends_.size(); ++i) {
+    data_ += parts[i];
+    ends_[i] = static_cast<std::uint32_t>(data_.size());
+  }
+}
+
+std::string_view kept_message::status() const noexcept { return kept_statuses[status_]; }
+
+bool kept_message::set_status(std::string_view status, std::string_view error) {
+  auto it = std::find(kept_statuses.begin(), kept_statuses.end(), status);
+  if (it == kept_statuses.end()) return false;
+  status_ = static_cast<std::uint8_t>(it - kept_statuses.begin());
+  data_.resize(ends_.back());  // the error is the last field
+  if (status == "failed") data_ += error;
+  return true;
+}
 
 int status_rank(std::string_view status) noexcept {
   if (status == "sent") return 1;
@@ -210,11 +230,11 @@ void encode_conversation(std::string& out, const conversation& c) {
   put_varint(out, c.unread);
   put_varint(out, c.history.size());
   for (const auto& m : c.history) {
-    out.push_back(static_cast<char>(m.kind));
-    put_varint(out, m.seq);
-    put_varint(out, static_cast<std::uint64_t>(m.at_ms));
-    for (const std::string* f : {&m.id, &m.type, &m.text, &m.author, &m.status, &m.extra, &m.error})
-      put_str(out, *f);
+    out.push_back(static_cast<char>(m.kind()));
+    put_varint(out, m.seq());
+    put_varint(out, static_cast<std::uint64_t>(m.at_ms()));
+    for (auto f : {m.id(), m.type(), m.text(), m.author(), m.status(), m.extra(), m.error()})
+      put_str(out, f);
   }
 }
 
@@ -264,17 +284,24 @@ bool decode_conversation(std::string_view& in, conversation& c, std::uint32_t ve
     c.unread = static_cast<std::uint32_t>(r.varint());
     n = r.varint();
     for (std::uint64_t i = 0; r.ok && i < n; ++i) {
-      auto& m = c.history.emplace_back();
       auto kind = r.byte();
       if (kind != static_cast<std::uint8_t>(event_kind::message_in) &&
           kind != static_cast<std::uint8_t>(event_kind::message_out) &&
           kind != static_cast<std::uint8_t>(event_kind::note))
         return false;
-      m.kind = static_cast<event_kind>(kind);
-      m.seq = r.varint();
-      m.at_ms = static_cast<std::int64_t>(r.varint());
-      for (std::string* f : {&m.id, &m.type, &m.text, &m.author, &m.status, &m.extra, &m.error})
-        r.str(*f);
+      auto seq = r.varint();
+      auto at_ms = static_cast<std::int64_t>(r.varint());
+      kept_message::fields f;
+      f.id = r.view();
+      f.type = r.view();
+      f.text = r.view();
+      f.author = r.view();
+      auto status = r.view();
+      f.extra = r.view();
+      auto error = r.view();
+      if (!r.ok) break;
+      auto& m = c.history.emplace_back(static_cast<event_kind>(kind), seq, at_ms, f);
+      if (!m.set_status(status, error)) return false;
     }
   } else {  // version 2 kept no history: the unread count starts anew
     c.last_message_ms = c.last_inbound_ms;

@@ -3,8 +3,8 @@
 // so a restarted gateway rebuilds exactly the state it acknowledged.
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gateway/domain/event.hpp"
+#include "gateway/domain/history_buffer.hpp"
 
 namespace gw::domain {
 
@@ -60,14 +61,48 @@ bool status_advances(const delivery& d, std::string_view status) noexcept;
 
 // One message or note of a conversation's kept history, as agents page
 // through it (`hist`, `recent`). Outbound ones follow their delivery.
-struct kept_message {
-  event_kind kind = event_kind::message_in;  // message_in, message_out or note
-  std::uint64_t seq = 0;
-  std::int64_t at_ms = 0;
-  std::string id, type, text, author;
-  std::string status;  // message_out: queued|sent|delivered|read|failed
-  std::string extra;   // message_in: the provider's JSON beyond text (media, location, ...)
-  std::string error;   // message_out, failed: "code: title: details"
+// A conversation keeps up to `history.messages_per_conversation` of these
+// (200 by default), so the text fields share one string: 72 bytes and one
+// heap block per message, where six strings took 248 bytes and up to six
+// blocks.
+class kept_message {
+ public:
+  struct fields {
+    std::string_view id, type, text, author;
+    std::string_view extra;  // message_in: the provider's JSON beyond text (media, location,
+                             // ...); message_out: a template reply's `tpl`
+  };
+  kept_message() = default;
+  kept_message(event_kind k, std::uint64_t s, std::int64_t at, const fields& f);
+
+  event_kind kind() const noexcept { return kind_; }  // message_in, message_out or note
+  std::uint64_t seq() const noexcept { return seq_; }
+  std::int64_t at_ms() const noexcept { return at_ms_; }
+  std::string_view id() const noexcept { return field(0); }
+  std::string_view type() const noexcept { return field(1); }
+  std::string_view text() const noexcept { return field(2); }
+  std::string_view author() const noexcept { return field(3); }
+  std::string_view extra() const noexcept { return field(4); }
+  std::string_view error() const noexcept { return field(5); }  // failed: "code: title: details"
+  // message_out: queued|sent|delivered|read|failed; "" for the others.
+  std::string_view status() const noexcept;
+  // Sets the status (one of status()'s values; false, and no change, for
+  // any other) and, for `failed` only, the error.
+  bool set_status(std::string_view status, std::string_view error);
+
+ private:
+  std::string_view field(std::size_t i) const noexcept {
+    std::uint32_t from = i == 0 ? 0 : ends_[i - 1];
+    std::uint32_t to = i < ends_.size() ? ends_[i] : static_cast<std::uint32_t>(data_.size());
+    return std::string_view(data_).substr(from, to - from);
+  }
+
+  std::uint64_t seq_ = 0;
+  std::int64_t at_ms_ = 0;
+  std::string data_;                     // id, type, text, author, extra, error, end to end
+  std::array<std::uint32_t, 5> ends_{};  // where each field but the last ends in data_
+  event_kind kind_ = event_kind::message_in;
+  std::uint8_t status_ = 0;  // index into status()'s values
 };
 
 struct conversation {
@@ -88,7 +123,7 @@ struct conversation {
   id_set provider_ids;                    // inbound ids seen: webhook retries dedupe here
   id_map<std::string> client_ids;         // agent command id -> message id
   id_map<delivery> deliveries;            // provider message id -> state
-  std::deque<kept_message> history;       // the latest messages and notes, oldest first
+  history_buffer<kept_message> history;   // the latest messages and notes, oldest first
 
   // WhatsApp: free-form messages are allowed within 24 h of the patient's
   // last message; outside it only approved templates.

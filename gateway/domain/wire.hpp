@@ -47,6 +47,17 @@ struct reader {
     out.assign(in.data(), n);
     in.remove_prefix(n);
   }
+  // A string like str()'s, as a view into the input.
+  std::string_view view() {
+    auto n = varint();
+    if (!ok || n > in.size()) {
+      fail();
+      return {};
+    }
+    auto v = in.substr(0, n);
+    in.remove_prefix(n);
+    return v;
+  }
   std::uint8_t byte() {
     if (in.empty()) return static_cast<std::uint8_t>(fail());
     auto b = static_cast<std::uint8_t>(in.front());

@@ -511,16 +511,18 @@ void outbox::resume(const std::vector<std::string>& tenants) {
         tenant,
         [this, s, billing](unsigned, const domain::conversation& c) {
           for (const auto& m : c.history) {
-            if (m.kind != domain::event_kind::message_out) continue;
+            if (m.kind() != domain::event_kind::message_out) continue;
             bool held = false;
             if (billing) {
               std::lock_guard lock(s->mu);
-              held = s->holds.erase(m.id) > 0;
+              held = s->holds.erase(std::string(m.id())) > 0;
             }
-            if (m.status == "queued")
-              enqueue({c.key, m.id, m.text, held, m.type, m.extra});
+            if (m.status() == "queued")
+              enqueue({c.key, std::string(m.id()), std::string(m.text()), held,
+                       std::string(m.type()), std::string(m.extra())});
             else if (held)  // the outcome is durable, its settlement was not
-              billing->settle({c.key.tenant, c.key.channel}, m.id, m.status != "failed");
+              billing->settle({c.key.tenant, c.key.channel}, std::string(m.id()),
+                              m.status() != "failed");
           }
         },
         [this, s, billing, tenant](bool complete) {

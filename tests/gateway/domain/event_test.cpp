@@ -136,8 +136,8 @@ TEST(Conversation, DeliveryStatusesOnlyMoveForward) {
   apply(c, out);
   EXPECT_EQ(c.deliveries.at("wamid.OUT").message_id, out.message_id);
   EXPECT_EQ(c.deliveries.at("wamid.OUT").status, "read");
-  ASSERT_EQ(c.history.size(), 1u);             // statuses are not messages
-  EXPECT_EQ(c.history.back().status, "read");  // the kept message shows it too
+  ASSERT_EQ(c.history.size(), 1u);               // statuses are not messages
+  EXPECT_EQ(c.history.back().status(), "read");  // the kept message shows it too
 
   // failed keeps its code and reason whatever comes late.
   conversation f;
@@ -185,10 +185,10 @@ TEST(Conversation, QueuedRepliesStayInTheHistoryUntilTheyLeaveTheQueue) {
     for (int i = 0; i < 5; ++i) apply(c, sample(event_kind::message_in, ++seq), limit);
     // The limit holds, but the reply is never the entry that goes.
     ASSERT_EQ(c.history.size(), std::max<std::size_t>(limit, 1)) << limit;
-    EXPECT_EQ(c.history.front().id, "m-queued");
-    EXPECT_EQ(c.history.front().status, "queued");
+    EXPECT_EQ(c.history.front().id(), "m-queued");
+    EXPECT_EQ(c.history.front().status(), "queued");
     if (limit > 0) {
-      EXPECT_EQ(c.history.back().seq, seq);
+      EXPECT_EQ(c.history.back().seq(), seq);
     }
 
     auto sent = sample(event_kind::message_status, ++seq);
@@ -198,10 +198,10 @@ TEST(Conversation, QueuedRepliesStayInTheHistoryUntilTheyLeaveTheQueue) {
     apply(c, sent, limit);
     EXPECT_EQ(c.history.size(), limit) << limit;
     if (limit > 0) {
-      EXPECT_EQ(c.history.front().status, "sent");  // an ordinary entry now, the oldest...
+      EXPECT_EQ(c.history.front().status(), "sent");  // an ordinary entry now, the oldest...
     }
     apply(c, sample(event_kind::message_in, ++seq), limit);
-    for (const auto& m : c.history) EXPECT_NE(m.id, "m-queued");  // ...so the next to go
+    for (const auto& m : c.history) EXPECT_NE(m.id(), "m-queued");  // ...so the next to go
   }
 }
 
@@ -224,7 +224,7 @@ TEST(Conversation, KeepsHistoryUnreadAndLastMessage) {
   apply(c, out, limit);
   EXPECT_EQ(c.last_message_ms, 3'000);
   EXPECT_EQ(c.last_inbound_ms, 2'000);
-  EXPECT_EQ(c.history.back().status, "queued");
+  EXPECT_EQ(c.history.back().status(), "queued");
 
   auto failed = next(event_kind::message_status);  // 4
   failed.provider_id = "wamid.OUT";
@@ -232,13 +232,13 @@ TEST(Conversation, KeepsHistoryUnreadAndLastMessage) {
   failed.value = "failed";
   failed.detail = "131047: Re-engagement message: more than 24 hours";
   apply(c, failed, limit);
-  EXPECT_EQ(c.history.back().status, "failed");
-  EXPECT_EQ(c.history.back().error, failed.detail);
+  EXPECT_EQ(c.history.back().status(), "failed");
+  EXPECT_EQ(c.history.back().error(), failed.detail);
 
   auto note = next(event_kind::note);  // 5: kept, but not a message either way
   apply(c, note, limit);
   EXPECT_EQ(c.last_message_ms, 3'000);
-  EXPECT_EQ(c.history.back().kind, event_kind::note);
+  EXPECT_EQ(c.history.back().kind(), event_kind::note);
 
   auto read = next(event_kind::read);  // 6: read up to the first message
   read.value = "1";
@@ -253,8 +253,8 @@ TEST(Conversation, KeepsHistoryUnreadAndLastMessage) {
 
   apply(c, next(event_kind::message_in), limit);  // 8: the oldest kept goes
   ASSERT_EQ(c.history.size(), limit);
-  EXPECT_EQ(c.history.front().seq, 2u);
-  EXPECT_EQ(c.history.back().seq, 8u);
+  EXPECT_EQ(c.history.front().seq(), 2u);
+  EXPECT_EQ(c.history.back().seq(), 8u);
   EXPECT_EQ(c.unread, 2u);
   read = next(event_kind::read);  // 9
   read.value = "8";
@@ -269,11 +269,11 @@ TEST(Conversation, KeepsHistoryUnreadAndLastMessage) {
   EXPECT_TRUE(bytes.empty());
   ASSERT_EQ(back.history.size(), c.history.size());
   for (std::size_t i = 0; i < c.history.size(); ++i) {
-    EXPECT_EQ(back.history[i].seq, c.history[i].seq);
-    EXPECT_EQ(back.history[i].kind, c.history[i].kind);
-    EXPECT_EQ(back.history[i].text, c.history[i].text);
-    EXPECT_EQ(back.history[i].status, c.history[i].status);
-    EXPECT_EQ(back.history[i].error, c.history[i].error);
+    EXPECT_EQ(back.history[i].seq(), c.history[i].seq());
+    EXPECT_EQ(back.history[i].kind(), c.history[i].kind());
+    EXPECT_EQ(back.history[i].text(), c.history[i].text());
+    EXPECT_EQ(back.history[i].status(), c.history[i].status());
+    EXPECT_EQ(back.history[i].error(), c.history[i].error());
   }
   EXPECT_EQ(back.read_seq, 8u);
   EXPECT_EQ(back.last_message_ms, c.last_message_ms);

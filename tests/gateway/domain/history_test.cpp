@@ -1,0 +1,126 @@
+// The kept history's container and its packed entries.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "gateway/domain/conversation.hpp"
+#include "gateway/domain/history_buffer.hpp"
+#include "gateway/store/snapshot.hpp"
+
+namespace gw::domain {
+namespace {
+
+std::vector<int> contents(const history_buffer<int>& h) { return {h.begin(), h.end()}; }
+
+TEST(HistoryBuffer, KeepsOrderThroughDropsFromTheFrontAndTheMiddle) {
+  history_buffer<int> h;
+  EXPECT_TRUE(h.empty());
+  for (int i = 0; i < 6; ++i) h.emplace_back(i);
+  h.pop_front();                     // 1 2 3 4 5
+  auto it = h.erase(h.begin() + 2);  // 1 2 4 5
+  EXPECT_EQ(*it, 4);
+  it = h.erase(h.begin());  // the oldest: 2 4 5
+  EXPECT_EQ(*it, 2);
+  EXPECT_EQ(contents(h), (std::vector<int>{2, 4, 5}));
+  EXPECT_EQ(h.front(), 2);
+  EXPECT_EQ(h.back(), 5);
+  EXPECT_EQ(h[1], 4);
+  EXPECT_EQ(std::vector<int>(h.rbegin(), h.rend()), (std::vector<int>{5, 4, 2}));
+  h.pop_front();
+  h.pop_front();
+  h.pop_front();
+  EXPECT_TRUE(h.empty());
+  h.emplace_back(9);
+  EXPECT_EQ(contents(h), (std::vector<int>{9}));
+}
+
+// An entry in, the oldest out, many times over: the order stays, and the
+// storage stops growing (the gap left by the drops is reused) at the power of
+// two above the largest size.
+TEST(HistoryBuffer, SteadyStateReusesItsStorage) {
+  history_buffer<int> h;
+  const int limit = 200;
+  for (int i = 0; i < 20'000; ++i) {
+    h.emplace_back(i);
+    if (h.size() > limit) h.pop_front();
+    ASSERT_EQ(h.front(), std::max(0, i - limit + 1));
+    ASSERT_EQ(h.back(), i);
+    ASSERT_LE(h.capacity(), 256u) << i;
+  }
+  EXPECT_EQ(h.size(), static_cast<std::size_t>(limit));
+  h.shrink_to_fit();
+  EXPECT_EQ(h.capacity(), static_cast<std::size_t>(limit));
+  EXPECT_EQ(h.front(), 20'000 - limit);
+}
+
+// A dropped entry's resources go when it is dropped, not at the next
+// compaction (a kept message's text is most of its memory).
+TEST(HistoryBuffer, ADroppedEntryIsReleasedAtOnce) {
+  auto held = std::make_shared<int>(7);
+  history_buffer<std::shared_ptr<int>> h;
+  h.emplace_back(held);
+  h.emplace_back(std::make_shared<int>(8));
+  EXPECT_EQ(held.use_count(), 2);
+  h.pop_front();
+  EXPECT_EQ(held.use_count(), 1);
+  EXPECT_EQ(*h.front(), 8);
+}
+
+TEST(KeptMessage, PacksItsFieldsAndFollowsItsStatus) {
+  kept_message m(event_kind::message_out, 7, 1'700'000'000'000,
+                 {"m-7", "template", "¿Confirma?", "ana", R"({"name":"cita"})"});
+  EXPECT_EQ(m.kind(), event_kind::message_out);
+  EXPECT_EQ(m.seq(), 7u);
+  EXPECT_EQ(m.at_ms(), 1'700'000'000'000);
+  EXPECT_EQ(m.id(), "m-7");
+  EXPECT_EQ(m.type(), "template");
+  EXPECT_EQ(m.text(), "¿Confirma?");
+  EXPECT_EQ(m.author(), "ana");
+  EXPECT_EQ(m.extra(), R"({"name":"cita"})");
+  EXPECT_EQ(m.status(), "");
+  EXPECT_EQ(m.error(), "");
+
+  EXPECT_TRUE(m.set_status("queued", "ignored: not failed"));
+  EXPECT_EQ(m.status(), "queued");
+  EXPECT_EQ(m.error(), "");
+  EXPECT_TRUE(m.set_status("failed", "131047: Re-engagement message: window closed"));
+  EXPECT_EQ(m.error(), "131047: Re-engagement message: window closed");
+  EXPECT_EQ(m.extra(), R"({"name":"cita"})");  // the other fields are untouched
+  EXPECT_EQ(m.author(), "ana");
+  // Not a status a kept message has: refused, nothing changes.
+  EXPECT_FALSE(m.set_status("undelivered", "x"));
+  EXPECT_EQ(m.status(), "failed");
+  EXPECT_EQ(m.error(), "131047: Re-engagement message: window closed");
+  EXPECT_TRUE(m.set_status("read", "ignored"));
+  EXPECT_EQ(m.error(), "");
+
+  kept_message empty(event_kind::note, 1, 0, {});
+  EXPECT_EQ(empty.id(), "");
+  EXPECT_EQ(empty.text(), "");
+  EXPECT_EQ(empty.error(), "");
+}
+
+// A snapshot whose kept message carries a status no message can have is
+// refused as corrupt rather than read into a state apply() never makes.
+TEST(KeptMessage, ASnapshotWithAnUnknownStatusIsRefused) {
+  conversation c;
+  c.key = {"t", "wa", "+1"};
+  event e;
+  e.kind = event_kind::message_out;
+  e.seq = 1;
+  e.message_id = "m-1";
+  e.text = "hola";
+  apply(c, e);
+  std::string snap;
+  encode_conversation(snap, c);
+  auto at = snap.find("queued");
+  ASSERT_NE(at, std::string::npos);
+  snap.replace(at, 6, "queuex");
+  std::string_view bytes = snap;
+  conversation back;
+  EXPECT_FALSE(decode_conversation(bytes, back, store::snapshot_version));
+}
+
+}  // namespace
+}  // namespace gw::domain
