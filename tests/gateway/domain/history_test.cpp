@@ -122,5 +122,49 @@ TEST(KeptMessage, ASnapshotWithAnUnknownStatusIsRefused) {
   EXPECT_FALSE(decode_conversation(bytes, back, store::snapshot_version));
 }
 
+// Most conversations hold a few ids per set: each set starts with two
+// buckets, not the 13 (104 bytes) a standard library table takes at its
+// first insert, and still grows as a hash table should.
+TEST(Conversation, IdSetsStartSmallAndGrow) {
+  conversation c;
+  c.key = {"t", "wa", "+1"};
+  event in;
+  in.kind = event_kind::message_in;
+  in.seq = 1;
+  in.provider_id = "wamid.IN1";
+  apply(c, in);
+  event out;
+  out.kind = event_kind::message_out;
+  out.seq = 2;
+  out.message_id = "m-2";
+  out.client_id = "c-2";
+  out.provider_id = "wamid.OUT2";
+  apply(c, out);
+  EXPECT_LE(c.provider_ids.bucket_count(), 2u);
+  EXPECT_LE(c.client_ids.bucket_count(), 2u);
+  EXPECT_LE(c.deliveries.bucket_count(), 2u);
+
+  for (std::uint64_t seq = 3; seq < 1003; ++seq) {
+    in.seq = seq;
+    in.provider_id = "wamid.IN" + std::to_string(seq);
+    apply(c, in);
+  }
+  EXPECT_EQ(c.provider_ids.size(), 1001u);
+  EXPECT_LE(c.provider_ids.load_factor(), c.provider_ids.max_load_factor());
+
+  // A snapshot's sets start small too.
+  conversation one;
+  one.key = c.key;
+  apply(one, out);
+  std::string snap;
+  encode_conversation(snap, one);
+  std::string_view bytes = snap;
+  conversation back;
+  ASSERT_TRUE(decode_conversation(bytes, back, store::snapshot_version));
+  EXPECT_EQ(back.deliveries.count("wamid.OUT2"), 1u);
+  EXPECT_LE(back.client_ids.bucket_count(), 2u);
+  EXPECT_LE(back.deliveries.bucket_count(), 2u);
+}
+
 }  // namespace
 }  // namespace gw::domain
