@@ -204,8 +204,10 @@ why_missed = {
     "≥ 200,000 durable events/s (1 M events, 1 M new conversations)":
         "noisy around the target (HISTORY.md: 173k-268k in M2's runs)",
     "< 1 KiB resident per idle conversation":
-        "M4 added each conversation's kept history (a std::deque reserves ~576 B for its first "
-        "message) and dedupe sets; 856 B at M2",
+        "M4 added to each conversation its kept history and its dedupe and delivery tables "
+        "(856 B at M2; 1,760 B before the history and tables were made lean, PROFILE.md); "
+        "what remains is ~640 B of conversation state, one kept message, one provider id and "
+        "the key's map entry",
     "ingest ≥ 0.5x nginx (aim 0.8x)":
         "three thread crossings and an fdatasync per group commit per webhook; the client "
         "shares the 2 cores (PROFILE.md)",

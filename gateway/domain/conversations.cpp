@@ -14,6 +14,7 @@
 #include "gateway/domain/wire.hpp"
 #include "gateway/obs/log.hpp"
 #include "gateway/runtime/actor.hpp"
+#include "gateway/runtime/memory.hpp"
 #include "gateway/store/event_store.hpp"
 #include "gateway/store/files.hpp"
 
@@ -195,6 +196,7 @@ recovery_stats conversation_service::recover() {
   // not hand out tenant offsets before every shard's offsets were observed.
   if (bus_) bus_->start(clock_->all());
   for (auto& p : parts_) p->ready.store(true, std::memory_order_release);
+  runtime::release_free_memory();  // the replay's segment buffers
   total.took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
   return total;
