@@ -72,7 +72,7 @@ std::string conversation_json(const domain::conversation& c, std::int64_t now_ms
   o["messages"] = c.messages;
   o["inbound_ids"] = c.provider_ids.size();
   boost::json::object deliveries;
-  for (const auto& [id, d] : c.deliveries)
+  for (const auto& [id, d] : c.clinic->deliveries)
     deliveries[id] = {{"message_id", d.message_id},
                       {"status", d.status},
                       {"detail", d.detail},

@@ -231,7 +231,8 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
       case command_kind::send:
       case command_kind::note:
         if (c) {
-          if (auto it = c->client_ids.find(ev.client_id); it != c->client_ids.end()) {
+          if (auto it = c->clinic->client_ids.find(ev.client_id);
+              it != c->clinic->client_ids.end()) {
             *known = it->second;
             return {};  // answered as the repeat it is, window or not
           }

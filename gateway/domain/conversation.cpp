@@ -151,22 +151,22 @@ void apply(conversation& c, const event& e, std::size_t history_limit) {
     case event_kind::message_out:
       take_part(c, e.author);
       c.last_message_ms = std::max(c.last_message_ms, e.at_ms);
-      if (!e.client_id.empty()) small(c.client_ids).emplace(e.client_id, e.message_id);
+      if (!e.client_id.empty()) small(c.clinic.get().client_ids).emplace(e.client_id, e.message_id);
       ++c.messages;
       keep(c, e, history_limit);
       if (!e.provider_id.empty()) {  // a status may have come first
-        auto& d = small(c.deliveries)[e.provider_id];
+        auto& d = small(c.clinic.get().deliveries)[e.provider_id];
         d.message_id = e.message_id;
         follow_delivery(c, d);
       }
       break;
     case event_kind::note:
       take_part(c, e.author);
-      if (!e.client_id.empty()) small(c.client_ids).emplace(e.client_id, e.message_id);
+      if (!e.client_id.empty()) small(c.clinic.get().client_ids).emplace(e.client_id, e.message_id);
       keep(c, e, history_limit);
       break;
     case event_kind::message_status: {
-      auto& d = small(c.deliveries)[e.provider_id];
+      auto& d = small(c.clinic.get().deliveries)[e.provider_id];
       if (!e.message_id.empty()) d.message_id = e.message_id;  // the provider accepted ours
       if (status_advances(d, e.value)) {
         d.status = e.value;
@@ -219,13 +219,13 @@ void encode_conversation(std::string& out, const conversation& c) {
   for (const auto& p : c.participants) put_str(out, p);
   put_varint(out, c.provider_ids.size());
   for (const auto& p : c.provider_ids) put_str(out, p);
-  put_varint(out, c.client_ids.size());
-  for (const auto& [k, v] : c.client_ids) {
+  put_varint(out, c.clinic->client_ids.size());
+  for (const auto& [k, v] : c.clinic->client_ids) {
     put_str(out, k);
     put_str(out, v);
   }
-  put_varint(out, c.deliveries.size());
-  for (const auto& [id, d] : c.deliveries) {
+  put_varint(out, c.clinic->deliveries.size());
+  for (const auto& [id, d] : c.clinic->deliveries) {
     put_str(out, id);
     put_str(out, d.message_id);
     put_str(out, d.status);
@@ -273,7 +273,7 @@ bool decode_conversation(std::string_view& in, conversation& c, std::uint32_t ve
     std::string k, v;
     r.str(k);
     r.str(v);
-    small(c.client_ids).emplace(std::move(k), std::move(v));
+    small(c.clinic.get().client_ids).emplace(std::move(k), std::move(v));
   }
   n = r.varint();
   for (std::uint64_t i = 0; r.ok && i < n; ++i) {
@@ -284,7 +284,7 @@ bool decode_conversation(std::string_view& in, conversation& c, std::uint32_t ve
     r.str(d.status);
     r.str(d.detail);
     d.at_ms = static_cast<std::int64_t>(r.varint());
-    small(c.deliveries).emplace(std::move(id), std::move(d));
+    small(c.clinic.get().deliveries).emplace(std::move(id), std::move(d));
   }
   if (version >= 3) {
     c.last_message_ms = static_cast<std::int64_t>(r.varint());

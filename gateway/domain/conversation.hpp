@@ -13,6 +13,7 @@
 
 #include "gateway/domain/event.hpp"
 #include "gateway/domain/history_buffer.hpp"
+#include "gateway/domain/lazy.hpp"
 
 namespace gw::domain {
 
@@ -105,24 +106,31 @@ class kept_message {
   std::uint8_t status_ = 0;  // index into status()'s values
 };
 
+// What the clinic's side of a conversation has sent: agents' command ids
+// (repeats dedupe here) and the deliveries of its replies. Allocated with
+// the first of them: a conversation nobody has answered yet does without.
+struct clinic_side {
+  id_map<std::string> client_ids;  // agent command id -> message id
+  id_map<delivery> deliveries;     // provider message id -> state
+};
+
 struct conversation {
   conversation_key key;              // the contact is key.address on key.channel
   std::string contact_name;          // from the provider's profile (message_in author)
   std::uint64_t seq = 0;             // seq of the last applied event
-  bool closed = false;               // open/closed
   std::string status = "open";       // open|closed|pending|resolved|bot|spam
   std::int64_t last_inbound_ms = 0;  // the patient's last message: the 24-hour window
   std::int64_t last_message_ms = 0;  // the last message either way (notes excluded)
   std::uint64_t last_inbound_seq = 0;
   std::uint64_t read_seq = 0;  // agents have read up to this seq (a shared inbox: any agent)
   std::uint32_t unread = 0;    // patient messages after read_seq
+  std::uint32_t messages = 0;  // in + out (notes excluded)
+  bool closed = false;         // open/closed
   std::string assignee;        // agent, "" when unassigned
   std::string team;
   std::vector<std::string> participants;  // agents who wrote or acted, first time order
-  std::uint32_t messages = 0;             // in + out (notes excluded)
   id_set provider_ids;                    // inbound ids seen: webhook retries dedupe here
-  id_map<std::string> client_ids;         // agent command id -> message id
-  id_map<delivery> deliveries;            // provider message id -> state
+  lazy<clinic_side> clinic;               // read as clinic->...; written through clinic.get()
   history_buffer<kept_message> history;   // the latest messages and notes, oldest first
 
   // WhatsApp: free-form messages are allowed within 24 h of the patient's

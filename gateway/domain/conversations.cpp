@@ -69,6 +69,12 @@ struct conversation_service::cell {
 
 struct conversation_service::shard_part {
   using conv_actor = runtime::actor<cell>;
+#if defined(__GLIBCXX__) && defined(__x86_64__)
+  // An actor per conversation, a million of them: 512 bytes is one of the
+  // allocator's size classes, and past it each conversation costs 64 more
+  // (bench/PROFILE.md, memory per conversation).
+  static_assert(sizeof(conv_actor) <= 512, "a conversation's actor outgrew its 512-byte budget");
+#endif
 
   runtime::shard* shard = nullptr;
   std::unique_ptr<store::shard_log> journal;
@@ -342,8 +348,8 @@ namespace {
 // `read`) is not stored again.
 bool changes_delivery(const conversation& c, const event& e) {
   static const delivery none;
-  auto it = c.deliveries.find(e.provider_id);
-  const delivery& d = it == c.deliveries.end() ? none : it->second;
+  auto it = c.clinic->deliveries.find(e.provider_id);
+  const delivery& d = it == c.clinic->deliveries.end() ? none : it->second;
   return status_advances(d, e.value) || (!e.message_id.empty() && d.message_id != e.message_id);
 }
 }  // namespace
@@ -359,7 +365,7 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
       id = &e.provider_id;
     } else if ((e.kind == event_kind::message_out || e.kind == event_kind::note) &&
                !e.client_id.empty()) {
-      if (c.conv.client_ids.contains(e.client_id)) return true;
+      if (c.conv.clinic->client_ids.contains(e.client_id)) return true;
       id = &e.client_id;
     }
     return id &&
@@ -461,8 +467,8 @@ void conversation_service::maybe_snapshot(shard_part& p) {
     std::size_t ids = 0;
     for (const auto& [name, a] : p.actors) {
       job->convs.push_back(&a->state().conv);
-      ids += a->state().conv.provider_ids.size() + a->state().conv.client_ids.size() +
-             a->state().conv.deliveries.size();
+      ids += a->state().conv.provider_ids.size() + a->state().conv.clinic->client_ids.size() +
+             a->state().conv.clinic->deliveries.size();
     }
     // Sized up front (the last snapshot's size, or ~96 bytes per id and 256
     // per conversation, whichever is larger, plus a quarter): growing by

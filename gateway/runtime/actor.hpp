@@ -8,10 +8,12 @@
 // the home shard's thread.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <utility>
 
@@ -30,7 +32,8 @@ template <class State>
 class actor {
  public:
   // `home` runs the drains; `batch` bounds one drain.
-  actor(boost::asio::io_context& home, std::size_t batch) : home_(home), batch_(batch) {}
+  actor(boost::asio::io_context& home, std::size_t batch)
+      : home_(home), batch_(static_cast<std::uint32_t>(std::min<std::size_t>(batch, UINT32_MAX))) {}
   actor(const actor&) = delete;
   actor& operator=(const actor&) = delete;
   ~actor() {
@@ -80,10 +83,12 @@ class actor {
       boost::asio::post(home_, [this] { drain(); });
   }
 
+  // A gateway holds an actor per conversation: the two small fields share
+  // one word.
   boost::asio::io_context& home_;
-  const std::size_t batch_;
-  mailbox mailbox_;
+  const std::uint32_t batch_;
   std::atomic<bool> scheduled_{false};
+  mailbox mailbox_;
   State state_{};
 };
 

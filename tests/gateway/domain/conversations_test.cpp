@@ -347,8 +347,8 @@ TEST(ConversationService, StatusesThatChangeNothingAreNotStoredAndSurviveRestart
   core c(d.path);
   auto conv = c.get(ana);
   ASSERT_TRUE(conv);
-  EXPECT_EQ(conv->deliveries.at("wamid.O1").status, "read");
-  EXPECT_EQ(conv->deliveries.at("SM9").detail, "30003: Unreachable");
+  EXPECT_EQ(conv->clinic->deliveries.at("wamid.O1").status, "read");
+  EXPECT_EQ(conv->clinic->deliveries.at("SM9").detail, "30003: Unreachable");
   EXPECT_TRUE(c.submit(ana, {status("SM9", "delivered")}).duplicate);
   // The outbound message appears later: it finds its status waiting.
   event out;
@@ -356,8 +356,8 @@ TEST(ConversationService, StatusesThatChangeNothingAreNotStoredAndSurviveRestart
   out.message_id = "m-42";
   out.provider_id = "wamid.O1";
   c.submit(ana, {out});
-  EXPECT_EQ(c.get(ana)->deliveries.at("wamid.O1").message_id, "m-42");
-  EXPECT_EQ(c.get(ana)->deliveries.at("wamid.O1").status, "read");
+  EXPECT_EQ(c.get(ana)->clinic->deliveries.at("wamid.O1").message_id, "m-42");
+  EXPECT_EQ(c.get(ana)->clinic->deliveries.at("wamid.O1").status, "read");
 }
 
 // Snapshots are encoded a slice at a time while submits keep landing, so a

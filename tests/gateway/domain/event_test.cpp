@@ -91,7 +91,7 @@ TEST(Conversation, ApplyRules) {
   EXPECT_EQ(c.assignee, "agent-9");
   EXPECT_EQ(c.team, "front-desk");
   EXPECT_EQ(c.participants, (std::vector<std::string>{"agent-7", "agent-9"}));
-  EXPECT_EQ(c.client_ids.at("cmd-1"), "m5");
+  EXPECT_EQ(c.clinic->client_ids.at("cmd-1"), "m5");
   EXPECT_EQ(c.messages, 3u);
 
   std::string snap;
@@ -104,7 +104,7 @@ TEST(Conversation, ApplyRules) {
   EXPECT_EQ(back.contact_name, "Ana García");
   EXPECT_EQ(back.participants, c.participants);
   EXPECT_EQ(back.provider_ids, c.provider_ids);
-  EXPECT_EQ(back.client_ids, c.client_ids);
+  EXPECT_EQ(back.clinic->client_ids, c.clinic->client_ids);
   EXPECT_EQ(back.last_inbound_ms, c.last_inbound_ms);
   std::string_view cut = std::string_view(snap).substr(0, snap.size() - 1);
   conversation partial;
@@ -120,11 +120,11 @@ TEST(Conversation, DeliveryStatusesOnlyMoveForward) {
     e.value = std::move(value);
     e.detail = std::move(detail);
     apply(c, e);
-    return c.deliveries.at("wamid.OUT");
+    return c.clinic->deliveries.at("wamid.OUT");
   };
   // A status before the message itself: kept, waiting for it.
   EXPECT_EQ(status("delivered").status, "delivered");
-  EXPECT_EQ(c.deliveries.at("wamid.OUT").message_id, "");
+  EXPECT_EQ(c.clinic->deliveries.at("wamid.OUT").message_id, "");
   EXPECT_EQ(status("sent").status, "delivered");  // late: not a downgrade
   EXPECT_EQ(status("read").status, "read");
   EXPECT_EQ(status("delivered").status, "read");
@@ -134,8 +134,8 @@ TEST(Conversation, DeliveryStatusesOnlyMoveForward) {
   event out = sample(event_kind::message_out, c.seq + 1);
   out.provider_id = "wamid.OUT";
   apply(c, out);
-  EXPECT_EQ(c.deliveries.at("wamid.OUT").message_id, out.message_id);
-  EXPECT_EQ(c.deliveries.at("wamid.OUT").status, "read");
+  EXPECT_EQ(c.clinic->deliveries.at("wamid.OUT").message_id, out.message_id);
+  EXPECT_EQ(c.clinic->deliveries.at("wamid.OUT").status, "read");
   ASSERT_EQ(c.history.size(), 1u);               // statuses are not messages
   EXPECT_EQ(c.history.back().status(), "read");  // the kept message shows it too
 
@@ -152,8 +152,8 @@ TEST(Conversation, DeliveryStatusesOnlyMoveForward) {
     ++e.seq;
     apply(f, e);
   }
-  EXPECT_EQ(f.deliveries.at("SM1").status, "failed");
-  EXPECT_EQ(f.deliveries.at("SM1").detail, "30003: Unreachable destination handset");
+  EXPECT_EQ(f.clinic->deliveries.at("SM1").status, "failed");
+  EXPECT_EQ(f.clinic->deliveries.at("SM1").detail, "30003: Unreachable destination handset");
 
   EXPECT_EQ(status_rank("queued"), 0);
   EXPECT_LT(status_rank("sent"), status_rank("delivered"));
@@ -165,10 +165,11 @@ TEST(Conversation, DeliveryStatusesOnlyMoveForward) {
   std::string_view view = snap;
   conversation back;
   ASSERT_TRUE(decode_conversation(view, back, store::snapshot_version));
-  ASSERT_EQ(back.deliveries.size(), 1u);
-  EXPECT_EQ(back.deliveries.at("wamid.OUT").status, "read");
-  EXPECT_EQ(back.deliveries.at("wamid.OUT").message_id, out.message_id);
-  EXPECT_EQ(back.deliveries.at("wamid.OUT").at_ms, c.deliveries.at("wamid.OUT").at_ms);
+  ASSERT_EQ(back.clinic->deliveries.size(), 1u);
+  EXPECT_EQ(back.clinic->deliveries.at("wamid.OUT").status, "read");
+  EXPECT_EQ(back.clinic->deliveries.at("wamid.OUT").message_id, out.message_id);
+  EXPECT_EQ(back.clinic->deliveries.at("wamid.OUT").at_ms,
+            c.clinic->deliveries.at("wamid.OUT").at_ms);
 }
 
 // The outbound queue finds unsent replies in the kept history after a

@@ -1,4 +1,6 @@
-// The kept history's container and its packed entries.
+// How a conversation keeps its state compact: the kept history's container
+// and packed entries, id tables that start small, and the clinic side
+// allocated with its first id.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -141,8 +143,8 @@ TEST(Conversation, IdSetsStartSmallAndGrow) {
   out.provider_id = "wamid.OUT2";
   apply(c, out);
   EXPECT_LE(c.provider_ids.bucket_count(), 2u);
-  EXPECT_LE(c.client_ids.bucket_count(), 2u);
-  EXPECT_LE(c.deliveries.bucket_count(), 2u);
+  EXPECT_LE(c.clinic->client_ids.bucket_count(), 2u);
+  EXPECT_LE(c.clinic->deliveries.bucket_count(), 2u);
 
   for (std::uint64_t seq = 3; seq < 1003; ++seq) {
     in.seq = seq;
@@ -161,9 +163,43 @@ TEST(Conversation, IdSetsStartSmallAndGrow) {
   std::string_view bytes = snap;
   conversation back;
   ASSERT_TRUE(decode_conversation(bytes, back, store::snapshot_version));
-  EXPECT_EQ(back.deliveries.count("wamid.OUT2"), 1u);
-  EXPECT_LE(back.client_ids.bucket_count(), 2u);
-  EXPECT_LE(back.deliveries.bucket_count(), 2u);
+  EXPECT_EQ(back.clinic->deliveries.count("wamid.OUT2"), 1u);
+  EXPECT_LE(back.clinic->client_ids.bucket_count(), 2u);
+  EXPECT_LE(back.clinic->deliveries.bucket_count(), 2u);
+}
+
+// A conversation nobody has answered holds no clinic-side tables; the
+// first reply allocates them, and a copy of the conversation owns its own.
+TEST(Conversation, TheClinicSideIsAllocatedWithTheFirstReply) {
+  conversation c;
+  c.key = {"t", "wa", "+1"};
+  event in;
+  in.kind = event_kind::message_in;
+  in.seq = 1;
+  in.provider_id = "wamid.IN1";
+  apply(c, in);
+  EXPECT_FALSE(c.clinic.allocated());
+  EXPECT_TRUE(c.clinic->deliveries.empty());  // reads see empty tables
+  std::string snap;
+  encode_conversation(snap, c);
+  std::string_view bytes = snap;
+  conversation back;
+  ASSERT_TRUE(decode_conversation(bytes, back, store::snapshot_version));
+  EXPECT_FALSE(back.clinic.allocated());
+
+  event out;
+  out.kind = event_kind::message_out;
+  out.seq = 2;
+  out.message_id = "m-2";
+  out.client_id = "c-2";
+  apply(c, out);
+  ASSERT_TRUE(c.clinic.allocated());
+  EXPECT_EQ(c.clinic->client_ids.at("c-2"), "m-2");
+
+  conversation copy = c;
+  copy.clinic.get().client_ids.clear();
+  EXPECT_EQ(c.clinic->client_ids.size(), 1u);  // deep: the original is untouched
+  EXPECT_TRUE(copy.clinic->client_ids.empty());
 }
 
 }  // namespace
