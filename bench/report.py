@@ -204,10 +204,9 @@ why_missed = {
     "≥ 200,000 durable events/s (1 M events, 1 M new conversations)":
         "noisy around the target (HISTORY.md: 173k-268k in M2's runs)",
     "< 1 KiB resident per idle conversation":
-        "M4 added to each conversation its kept history and its dedupe and delivery tables "
-        "(856 B at M2; 1,760 B before the history and tables were made lean, PROFILE.md); "
-        "what remains is ~640 B of conversation state, one kept message, one provider id and "
-        "the key's map entry",
+        "M4 added to each conversation its kept history and dedupe table (856 B at M2, "
+        "1,760 B before they were made lean, 916 B after: PROFILE.md); a run over the "
+        "limit would be the allocator's pages, not the conversations",
     "ingest ≥ 0.5x nginx (aim 0.8x)":
         "three thread crossings and an fdatasync per group commit per webhook; the client "
         "shares the 2 cores (PROFILE.md)",
@@ -215,9 +214,10 @@ why_missed = {
         "the runs spread widely (per-run values below): stalls of the shared disk and cores, "
         "journal segment rotation",
     "webhook-to-agent p99 < 5 ms, 100 agents at 10,000 webhooks/s":
-        "saturated: 1,000,000 frames/s offered on top of ingest, and the gateway answers about "
-        "6,200 of the 10,000 webhooks/s; profiled, it had 60 % of the machine's CPU and the "
-        "client reading the frames 33 % (PROFILE.md, fan-out)",
+        "saturated: 1,000,000 frames/s offered on top of ingest, and the gateway answered "
+        f"{num(med('fan100.gateway.hooks'))} of the 10,000 webhooks/s (median); profiled, it "
+        "had 60 % of the machine's CPU and the client reading the frames 33 % (PROFILE.md, "
+        "fan-out)",
     "≥ 500,000 frames/s delivered, 1,000 agents":
         "at the edge of this machine's noise (per-run values below); profiled, the gateway had "
         "54 % of the CPU and the client reading 1,000 sessions 44 %: one send per session per "
