@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "gateway/domain/conversation.hpp"
@@ -14,6 +15,42 @@ namespace gw::domain {
 namespace {
 
 std::vector<int> contents(const history_buffer<int>& h) { return {h.begin(), h.end()}; }
+
+event inbound(std::uint64_t seq, std::string provider_id) {
+  event e;
+  e.kind = event_kind::message_in;
+  e.seq = seq;
+  e.provider_id = std::move(provider_id);
+  return e;
+}
+
+event reply(std::uint64_t seq, std::string message_id, std::string client_id,
+            std::string provider_id = {}) {
+  event e;
+  e.kind = event_kind::message_out;
+  e.seq = seq;
+  e.message_id = std::move(message_id);
+  e.client_id = std::move(client_id);
+  e.provider_id = std::move(provider_id);
+  return e;
+}
+
+conversation fresh() {
+  conversation c;
+  c.key = {"t", "wa", "+1"};
+  return c;
+}
+
+// Through a snapshot and back; false when the snapshot is refused.
+bool round_trip(const std::string& snap, conversation& back) {
+  std::string_view bytes = snap;
+  return decode_conversation(bytes, back, store::snapshot_version);
+}
+std::string snapshot_of(const conversation& c) {
+  std::string snap;
+  encode_conversation(snap, c);
+  return snap;
+}
 
 TEST(HistoryBuffer, KeepsOrderThroughDropsFromTheFrontAndTheMiddle) {
   history_buffer<int> h;
@@ -106,63 +143,40 @@ TEST(KeptMessage, PacksItsFieldsAndFollowsItsStatus) {
 // A snapshot whose kept message carries a status no message can have is
 // refused as corrupt rather than read into a state apply() never makes.
 TEST(KeptMessage, ASnapshotWithAnUnknownStatusIsRefused) {
-  conversation c;
-  c.key = {"t", "wa", "+1"};
-  event e;
-  e.kind = event_kind::message_out;
-  e.seq = 1;
-  e.message_id = "m-1";
-  e.text = "hola";
-  apply(c, e);
-  std::string snap;
-  encode_conversation(snap, c);
+  auto c = fresh();
+  apply(c, reply(1, "m-1", ""));
+  auto snap = snapshot_of(c);
   auto at = snap.find("queued");
   ASSERT_NE(at, std::string::npos);
-  snap.replace(at, 6, "queuex");
-  std::string_view bytes = snap;
   conversation back;
-  EXPECT_FALSE(decode_conversation(bytes, back, store::snapshot_version));
+  EXPECT_TRUE(round_trip(snap, back));
+  snap.replace(at, 6, "queuex");
+  conversation bad;
+  EXPECT_FALSE(round_trip(snap, bad));
 }
 
 // Most conversations hold a few ids per set: each set starts with two
 // buckets, not the 13 (104 bytes) a standard library table takes at its
 // first insert, and still grows as a hash table should.
 TEST(Conversation, IdSetsStartSmallAndGrow) {
-  conversation c;
-  c.key = {"t", "wa", "+1"};
-  event in;
-  in.kind = event_kind::message_in;
-  in.seq = 1;
-  in.provider_id = "wamid.IN1";
-  apply(c, in);
-  event out;
-  out.kind = event_kind::message_out;
-  out.seq = 2;
-  out.message_id = "m-2";
-  out.client_id = "c-2";
-  out.provider_id = "wamid.OUT2";
+  auto c = fresh();
+  apply(c, inbound(1, "wamid.IN1"));
+  const auto out = reply(2, "m-2", "c-2", "wamid.OUT2");
   apply(c, out);
   EXPECT_LE(c.provider_ids.bucket_count(), 2u);
   EXPECT_LE(c.clinic->client_ids.bucket_count(), 2u);
   EXPECT_LE(c.clinic->deliveries.bucket_count(), 2u);
 
-  for (std::uint64_t seq = 3; seq < 1003; ++seq) {
-    in.seq = seq;
-    in.provider_id = "wamid.IN" + std::to_string(seq);
-    apply(c, in);
-  }
+  for (std::uint64_t seq = 3; seq < 1003; ++seq)
+    apply(c, inbound(seq, "wamid.IN" + std::to_string(seq)));
   EXPECT_EQ(c.provider_ids.size(), 1001u);
   EXPECT_LE(c.provider_ids.load_factor(), c.provider_ids.max_load_factor());
 
   // A snapshot's sets start small too.
-  conversation one;
-  one.key = c.key;
+  auto one = fresh();
   apply(one, out);
-  std::string snap;
-  encode_conversation(snap, one);
-  std::string_view bytes = snap;
   conversation back;
-  ASSERT_TRUE(decode_conversation(bytes, back, store::snapshot_version));
+  ASSERT_TRUE(round_trip(snapshot_of(one), back));
   EXPECT_EQ(back.clinic->deliveries.count("wamid.OUT2"), 1u);
   EXPECT_LE(back.clinic->client_ids.bucket_count(), 2u);
   EXPECT_LE(back.clinic->deliveries.bucket_count(), 2u);
@@ -171,28 +185,15 @@ TEST(Conversation, IdSetsStartSmallAndGrow) {
 // A conversation nobody has answered holds no clinic-side tables; the
 // first reply allocates them, and a copy of the conversation owns its own.
 TEST(Conversation, TheClinicSideIsAllocatedWithTheFirstReply) {
-  conversation c;
-  c.key = {"t", "wa", "+1"};
-  event in;
-  in.kind = event_kind::message_in;
-  in.seq = 1;
-  in.provider_id = "wamid.IN1";
-  apply(c, in);
+  auto c = fresh();
+  apply(c, inbound(1, "wamid.IN1"));
   EXPECT_FALSE(c.clinic.allocated());
   EXPECT_TRUE(c.clinic->deliveries.empty());  // reads see empty tables
-  std::string snap;
-  encode_conversation(snap, c);
-  std::string_view bytes = snap;
   conversation back;
-  ASSERT_TRUE(decode_conversation(bytes, back, store::snapshot_version));
+  ASSERT_TRUE(round_trip(snapshot_of(c), back));
   EXPECT_FALSE(back.clinic.allocated());
 
-  event out;
-  out.kind = event_kind::message_out;
-  out.seq = 2;
-  out.message_id = "m-2";
-  out.client_id = "c-2";
-  apply(c, out);
+  apply(c, reply(2, "m-2", "c-2"));
   ASSERT_TRUE(c.clinic.allocated());
   EXPECT_EQ(c.clinic->client_ids.at("c-2"), "m-2");
 
