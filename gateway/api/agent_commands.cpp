@@ -233,7 +233,7 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
         if (c) {
           if (auto it = c->clinic->client_ids.find(ev.client_id);
               it != c->clinic->client_ids.end()) {
-            *known = it->second;
+            *known = it->second.message_id;
             return {};  // answered as the repeat it is, window or not
           }
         }

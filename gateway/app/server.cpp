@@ -47,6 +47,7 @@ server::server(const config& cfg)
   core.snapshot_every = cfg.journal.snapshot_every_records;
   core.actor_batch = cfg.actor_batch;
   core.history_limit = cfg.history_per_conversation;
+  core.ids_kept_ms = static_cast<std::int64_t>(cfg.ids_kept_days) * domain::day_ms;
   core_ = std::make_unique<domain::conversation_service>(shards_, core);
   core_->attach(bus_);
   // The directory's changes run on shard 0, like its journal's completions.

@@ -132,6 +132,7 @@ struct config {
   journal_config journal;
   std::size_t actor_batch = 64;  // messages one actor handles before yielding its shard
   std::size_t history_per_conversation = 200;  // messages and notes kept for hist/recent
+  std::size_t ids_kept_days = 30;  // dedupe ids and deliveries, from the last event touching each
   tls_config tls;
   webhook_config webhooks;
   outbound_config outbound;

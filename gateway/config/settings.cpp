@@ -291,6 +291,17 @@ const setting table[] = {
      "messages and notes each conversation keeps in memory for hist and recent (oldest go first)",
      GW_INT(history_per_conversation),
      nullptr},
+    {"history.ids_kept_days",
+     setting_type::integer,
+     8,
+     3650,
+     {},
+     "30",
+     "days a conversation remembers provider message ids, agents' command ids and deliveries "
+     "after the last event that touched each: webhook retries (Meta retries for up to 7 days) "
+     "and repeated commands within it are recognised",
+     GW_INT(ids_kept_days),
+     nullptr},
     {"outbound.connect_timeout_ms",
      setting_type::integer,
      100,

@@ -34,6 +34,35 @@ Table& small(Table& t) {
   return t;
 }
 
+// The delivery of provider message `id`, created when first named.
+delivery& delivery_of(conversation& c, const std::string& id, std::int64_t at_ms) {
+  auto& d = small(c.clinic.get().deliveries)[id];
+  d.seen_ms = std::max(d.seen_ms, at_ms);
+  return d;
+}
+
+void remember_command(conversation& c, const event& e) {
+  if (!e.client_id.empty())
+    small(c.clinic.get().client_ids)
+        .try_emplace(e.client_id, client_command{e.message_id, e.at_ms});
+}
+
+// Forgets, at the conversation's first event of each day, the ids and
+// deliveries last touched more than `kept_ms` before that event.
+void sweep(conversation& c, std::int64_t now_ms, std::int64_t kept_ms) {
+  if (kept_ms <= 0 || now_ms <= 0) return;
+  const auto day = static_cast<std::uint32_t>(now_ms / day_ms);
+  if (day <= c.ids_swept_day) return;
+  c.ids_swept_day = day;
+  const auto before = now_ms - kept_ms;
+  std::erase_if(c.provider_ids, [&](const auto& kv) { return kv.second < before; });
+  if (!c.clinic.allocated()) return;
+  auto& side = c.clinic.get();
+  std::erase_if(side.client_ids, [&](const auto& kv) { return kv.second.seen_ms < before; });
+  std::erase_if(side.deliveries, [&](const auto& kv) { return kv.second.seen_ms < before; });
+  if (side.client_ids.empty() && side.deliveries.empty()) c.clinic.reset();
+}
+
 void take_part(conversation& c, const std::string& agent) {
   if (agent.empty()) return;
   if (std::find(c.participants.begin(), c.participants.end(), agent) == c.participants.end())
@@ -130,7 +159,7 @@ bool status_advances(const delivery& d, std::string_view status) noexcept {
   return status_rank(status) > status_rank(d.status);
 }
 
-void apply(conversation& c, const event& e, std::size_t history_limit) {
+void apply(conversation& c, const event& e, std::size_t history_limit, std::int64_t ids_kept_ms) {
   c.seq = e.seq;
   switch (e.kind) {
     case event_kind::message_in:
@@ -144,29 +173,29 @@ void apply(conversation& c, const event& e, std::size_t history_limit) {
       c.last_inbound_seq = e.seq;
       if (e.seq > c.read_seq) ++c.unread;
       if (!e.author.empty()) c.contact_name = e.author;
-      if (!e.provider_id.empty()) small(c.provider_ids).insert(e.provider_id);
+      if (!e.provider_id.empty()) small(c.provider_ids).insert_or_assign(e.provider_id, e.at_ms);
       ++c.messages;
       keep(c, e, history_limit);
       break;
     case event_kind::message_out:
       take_part(c, e.author);
       c.last_message_ms = std::max(c.last_message_ms, e.at_ms);
-      if (!e.client_id.empty()) small(c.clinic.get().client_ids).emplace(e.client_id, e.message_id);
+      remember_command(c, e);
       ++c.messages;
       keep(c, e, history_limit);
       if (!e.provider_id.empty()) {  // a status may have come first
-        auto& d = small(c.clinic.get().deliveries)[e.provider_id];
+        auto& d = delivery_of(c, e.provider_id, e.at_ms);
         d.message_id = e.message_id;
         follow_delivery(c, d);
       }
       break;
     case event_kind::note:
       take_part(c, e.author);
-      if (!e.client_id.empty()) small(c.clinic.get().client_ids).emplace(e.client_id, e.message_id);
+      remember_command(c, e);
       keep(c, e, history_limit);
       break;
     case event_kind::message_status: {
-      auto& d = small(c.clinic.get().deliveries)[e.provider_id];
+      auto& d = delivery_of(c, e.provider_id, e.at_ms);
       if (!e.message_id.empty()) d.message_id = e.message_id;  // the provider accepted ours
       if (status_advances(d, e.value)) {
         d.status = e.value;
@@ -200,6 +229,7 @@ void apply(conversation& c, const event& e, std::size_t history_limit) {
         c.closed = false;
       break;
   }
+  sweep(c, e.at_ms, ids_kept_ms);
 }
 
 void encode_conversation(std::string& out, const conversation& c) {
@@ -218,11 +248,15 @@ void encode_conversation(std::string& out, const conversation& c) {
   put_varint(out, c.participants.size());
   for (const auto& p : c.participants) put_str(out, p);
   put_varint(out, c.provider_ids.size());
-  for (const auto& p : c.provider_ids) put_str(out, p);
+  for (const auto& [id, seen] : c.provider_ids) {
+    put_str(out, id);
+    put_varint(out, static_cast<std::uint64_t>(seen));
+  }
   put_varint(out, c.clinic->client_ids.size());
   for (const auto& [k, v] : c.clinic->client_ids) {
     put_str(out, k);
-    put_str(out, v);
+    put_str(out, v.message_id);
+    put_varint(out, static_cast<std::uint64_t>(v.seen_ms));
   }
   put_varint(out, c.clinic->deliveries.size());
   for (const auto& [id, d] : c.clinic->deliveries) {
@@ -231,6 +265,7 @@ void encode_conversation(std::string& out, const conversation& c) {
     put_str(out, d.status);
     put_str(out, d.detail);
     put_varint(out, static_cast<std::uint64_t>(d.at_ms));
+    put_varint(out, static_cast<std::uint64_t>(d.seen_ms));
   }
   // Version 3.
   put_varint(out, static_cast<std::uint64_t>(c.last_message_ms));
@@ -245,6 +280,8 @@ void encode_conversation(std::string& out, const conversation& c) {
     for (auto f : {m.id(), m.type(), m.text(), m.author(), m.status(), m.extra(), m.error()})
       put_str(out, f);
   }
+  // Version 4.
+  put_varint(out, c.ids_swept_day);
 }
 
 bool decode_conversation(std::string_view& in, conversation& c, std::uint32_t version) {
@@ -262,17 +299,23 @@ bool decode_conversation(std::string_view& in, conversation& c, std::uint32_t ve
   c.messages = static_cast<std::uint32_t>(r.varint());
   auto n = r.varint();
   for (std::uint64_t i = 0; r.ok && i < n; ++i) r.str(c.participants.emplace_back());
+  // Before version 4 ids carried no time: they count as seen with the last
+  // message (below), the latest time the snapshot can vouch for.
+  const bool timed = version >= 4;
+  auto seen = [&] { return timed ? static_cast<std::int64_t>(r.varint()) : 0; };
   n = r.varint();
   for (std::uint64_t i = 0; r.ok && i < n; ++i) {
     std::string s;
     r.str(s);
-    small(c.provider_ids).insert(std::move(s));
+    small(c.provider_ids).insert_or_assign(std::move(s), seen());
   }
   n = r.varint();
   for (std::uint64_t i = 0; r.ok && i < n; ++i) {
-    std::string k, v;
+    std::string k;
+    client_command v;
     r.str(k);
-    r.str(v);
+    r.str(v.message_id);
+    v.seen_ms = seen();
     small(c.clinic.get().client_ids).emplace(std::move(k), std::move(v));
   }
   n = r.varint();
@@ -284,6 +327,7 @@ bool decode_conversation(std::string_view& in, conversation& c, std::uint32_t ve
     r.str(d.status);
     r.str(d.detail);
     d.at_ms = static_cast<std::int64_t>(r.varint());
+    d.seen_ms = timed ? seen() : d.at_ms;
     small(c.clinic.get().deliveries).emplace(std::move(id), std::move(d));
   }
   if (version >= 3) {
@@ -314,6 +358,16 @@ bool decode_conversation(std::string_view& in, conversation& c, std::uint32_t ve
     }
   } else {  // version 2 kept no history: the unread count starts anew
     c.last_message_ms = c.last_inbound_ms;
+  }
+  if (timed) {
+    c.ids_swept_day = static_cast<std::uint32_t>(r.varint());
+  } else {
+    for (auto& [id, at] : c.provider_ids) at = c.last_message_ms;
+    if (c.clinic.allocated()) {
+      for (auto& [id, v] : c.clinic.get().client_ids) v.seen_ms = c.last_message_ms;
+      for (auto& [id, d] : c.clinic.get().deliveries)
+        d.seen_ms = std::max(d.seen_ms, c.last_message_ms);
+    }
   }
   if (!r.ok) return false;
   in = r.in;

@@ -20,6 +20,16 @@ namespace gw::domain {
 inline constexpr std::int64_t whatsapp_window_ms = 24LL * 3600 * 1000;
 // Messages and notes a conversation keeps for `hist` and `recent`.
 inline constexpr std::size_t default_history_limit = 200;
+inline constexpr std::int64_t day_ms = 24LL * 3600 * 1000;
+// How long a conversation remembers an id it deduplicates by (a provider's
+// message id, an agent's command id) and a delivery, counted from the last
+// event that touched it: a webhook retried within that time (Meta retries
+// for up to 7 days) or a command repeated within it is recognised. Older
+// ones are forgotten at the conversation's first event of a later day, so
+// its memory follows its recent traffic, not its whole life. Times are the
+// events' own (stamped when accepted, journaled), so recovery forgets
+// exactly what the live gateway did.
+inline constexpr std::int64_t default_ids_kept_ms = 30 * day_ms;
 
 // Where one outbound message stands with the provider, keyed by the
 // provider's message id (wamid, MessageSid). Statuses arrive in any order:
@@ -27,10 +37,11 @@ inline constexpr std::size_t default_history_limit = 200;
 // read, and whichever of the two came first stays). A status for a message
 // not yet known (message_id empty) waits here until that message appears.
 struct delivery {
-  std::string message_id;  // our id; empty while the message itself is unseen
-  std::string status;      // sent|delivered|read|failed, "" before any status
-  std::string detail;      // failed: "code: title: details"
-  std::int64_t at_ms = 0;  // when the current status was applied
+  std::string message_id;    // our id; empty while the message itself is unseen
+  std::string status;        // sent|delivered|read|failed, "" before any status
+  std::string detail;        // failed: "code: title: details"
+  std::int64_t at_ms = 0;    // when the current status was applied
+  std::int64_t seen_ms = 0;  // the last event that touched it (the message or a status)
 };
 
 // Provider message ids ("wamid.HBgLMzQ2..." + the part that differs, or
@@ -109,9 +120,14 @@ class kept_message {
 // What the clinic's side of a conversation has sent: agents' command ids
 // (repeats dedupe here) and the deliveries of its replies. Allocated with
 // the first of them: a conversation nobody has answered yet does without.
+struct client_command {
+  std::string message_id;  // what the command created
+  std::int64_t seen_ms = 0;
+  bool operator==(const client_command&) const = default;
+};
 struct clinic_side {
-  id_map<std::string> client_ids;  // agent command id -> message id
-  id_map<delivery> deliveries;     // provider message id -> state
+  id_map<client_command> client_ids;  // agent command id -> what it created
+  id_map<delivery> deliveries;        // provider message id -> state
 };
 
 struct conversation {
@@ -122,14 +138,15 @@ struct conversation {
   std::int64_t last_inbound_ms = 0;  // the patient's last message: the 24-hour window
   std::int64_t last_message_ms = 0;  // the last message either way (notes excluded)
   std::uint64_t last_inbound_seq = 0;
-  std::uint64_t read_seq = 0;  // agents have read up to this seq (a shared inbox: any agent)
-  std::uint32_t unread = 0;    // patient messages after read_seq
-  std::uint32_t messages = 0;  // in + out (notes excluded)
-  bool closed = false;         // open/closed
-  std::string assignee;        // agent, "" when unassigned
+  std::uint64_t read_seq = 0;       // agents have read up to this seq (a shared inbox: any agent)
+  std::uint32_t unread = 0;         // patient messages after read_seq
+  std::uint32_t messages = 0;       // in + out (notes excluded)
+  std::uint32_t ids_swept_day = 0;  // the day (of the epoch, event time) ids were last swept
+  bool closed = false;              // open/closed
+  std::string assignee;             // agent, "" when unassigned
   std::string team;
   std::vector<std::string> participants;  // agents who wrote or acted, first time order
-  id_set provider_ids;                    // inbound ids seen: webhook retries dedupe here
+  id_map<std::int64_t> provider_ids;      // inbound id -> when seen: webhook retries dedupe here
   lazy<clinic_side> clinic;               // read as clinic->...; written through clinic.get()
   history_buffer<kept_message> history;   // the latest messages and notes, oldest first
 
@@ -143,7 +160,9 @@ struct conversation {
 // Applies one durable event. Events must come in seq order. `history_limit`:
 // how many messages and notes the conversation keeps (the oldest go first,
 // except replies still `queued`, which stay until they are sent or fail).
-void apply(conversation& c, const event& e, std::size_t history_limit = default_history_limit);
+// `ids_kept_ms`: how long ids and deliveries are remembered (0: forever).
+void apply(conversation& c, const event& e, std::size_t history_limit = default_history_limit,
+           std::int64_t ids_kept_ms = default_ids_kept_ms);
 
 // Snapshot codec for a set of conversations (binary, wire.hpp helpers).
 // `version` is the snapshot's (FORMAT.md): 2 lacks history and read state.

@@ -253,7 +253,7 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
       if (c.conv.key.tenant.empty()) c.conv.key = e.conv;
       observe(e.conv.tenant, e.offset);
       if (e.seq <= c.conv.seq) continue;  // a fuzzy snapshot already holds it
-      apply(c.conv, e, opts_.history_limit);
+      apply(c.conv, e, opts_.history_limit, opts_.ids_kept_ms);
       c.next_seq = e.seq + 1;
       ++stats.events;
     }
@@ -409,7 +409,7 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
                       auto summary = summary_of(c.conv);
                       if (!ec) {
                         for (const auto& e : events) {
-                          apply(c.conv, e, opts_.history_limit);
+                          apply(c.conv, e, opts_.history_limit, opts_.ids_kept_ms);
                           auto& m = p.max_offset[e.conv.tenant];
                           m = std::max(m, e.offset);
                           auto after = summary_of(c.conv);

@@ -30,6 +30,7 @@ struct core_options {
   std::uint64_t snapshot_every = 1'000'000;           // records between snapshots, per shard
   std::size_t actor_batch = 64;                       // messages per actor drain before yielding
   std::size_t history_limit = default_history_limit;  // messages and notes kept per conversation
+  std::int64_t ids_kept_ms = default_ids_kept_ms;     // dedupe ids and deliveries (0: forever)
 };
 
 // A conversation's headline state, copied out for an answer.

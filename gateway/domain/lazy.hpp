@@ -24,6 +24,8 @@ class lazy {
   const T* operator->() const noexcept { return &**this; }
   bool allocated() const noexcept { return p_ != nullptr; }
 
+  void reset() noexcept { p_.reset(); }  // back to unallocated
+
   // The T to write to, allocated on first use.
   T& get() {
     if (!p_) p_ = std::make_unique<T>();

@@ -11,7 +11,7 @@ namespace gw::store {
 
 // The payload layout's version (FORMAT.md). Snapshots are written in the
 // current one and read back from the oldest one still understood.
-inline constexpr std::uint32_t snapshot_version = 3;
+inline constexpr std::uint32_t snapshot_version = 4;
 inline constexpr std::uint32_t oldest_snapshot_version = 2;
 
 struct snapshot {

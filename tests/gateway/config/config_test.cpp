@@ -41,6 +41,16 @@ std::string error_of(const std::string& json, std::vector<std::string> env = {},
   return "";
 }
 
+// Retention shorter than Meta's 7 days of webhook retries is refused.
+TEST(Config, IdRetentionCoversTheProvidersRetries) {
+  EXPECT_NE(error_of(R"({"history":{"ids_kept_days":7}})").find("history.ids_kept_days"),
+            std::string::npos);
+  file f(R"({"history":{"ids_kept_days":45}})");
+  char* env[] = {nullptr};
+  EXPECT_EQ(load_config(f.path, env, {}).ids_kept_days, 45u);
+  EXPECT_EQ(load_config("", env, {}).ids_kept_days, 30u);
+}
+
 TEST(Config, DefaultsWithoutFile) {
   char* env[] = {nullptr};
   auto c = load_config("", env, {});

@@ -9,6 +9,7 @@
 
 #include "gateway/domain/conversation.hpp"
 #include "gateway/domain/history_buffer.hpp"
+#include "gateway/domain/wire.hpp"
 #include "gateway/store/snapshot.hpp"
 
 namespace gw::domain {
@@ -195,12 +196,132 @@ TEST(Conversation, TheClinicSideIsAllocatedWithTheFirstReply) {
 
   apply(c, reply(2, "m-2", "c-2"));
   ASSERT_TRUE(c.clinic.allocated());
-  EXPECT_EQ(c.clinic->client_ids.at("c-2"), "m-2");
+  EXPECT_EQ(c.clinic->client_ids.at("c-2").message_id, "m-2");
 
   conversation copy = c;
   copy.clinic.get().client_ids.clear();
   EXPECT_EQ(c.clinic->client_ids.size(), 1u);  // deep: the original is untouched
   EXPECT_TRUE(copy.clinic->client_ids.empty());
+}
+
+event at(event e, std::int64_t at_ms) {
+  e.at_ms = at_ms;
+  return e;
+}
+event status(std::uint64_t seq, std::string provider_id, std::string value) {
+  event e;
+  e.kind = event_kind::message_status;
+  e.seq = seq;
+  e.provider_id = std::move(provider_id);
+  e.value = std::move(value);
+  return e;
+}
+
+// The first event of a day forgets what nothing touched in the retention
+// before it: ids and deliveries; a delivery a status touched lately stays,
+// and so does the clinic side while it holds anything.
+TEST(Conversation, ForgetsIdsNothingTouchedWithinTheRetention) {
+  const std::int64_t kept = 30 * day_ms, t0 = 20'000 * day_ms + 2 * 3600'000;
+  auto c = fresh();
+  auto step = [&](event e, std::int64_t t) { apply(c, at(std::move(e), t), 200, kept); };
+  step(inbound(1, "wamid.OLD"), t0);
+  step(reply(2, "m-2", "c-2", "wamid.OUT2"), t0);
+  step(status(3, "wamid.OUT2", "sent"), t0);
+  step(status(4, "wamid.ORPHAN", "read"), t0);  // a status for a message never seen
+  step(inbound(5, "wamid.MID"), t0 + 20 * day_ms);
+  step(status(6, "wamid.OUT2", "delivered"), t0 + 25 * day_ms);
+  step(inbound(7, "wamid.NEW"), t0 + 31 * day_ms);
+
+  EXPECT_FALSE(c.provider_ids.contains("wamid.OLD"));
+  EXPECT_TRUE(c.provider_ids.contains("wamid.MID"));
+  EXPECT_TRUE(c.provider_ids.contains("wamid.NEW"));
+  EXPECT_FALSE(c.clinic->client_ids.contains("c-2"));
+  EXPECT_FALSE(c.clinic->deliveries.contains("wamid.ORPHAN"));
+  ASSERT_TRUE(c.clinic->deliveries.contains("wamid.OUT2"));  // touched on day 25
+  EXPECT_EQ(c.clinic->deliveries.at("wamid.OUT2").status, "delivered");
+  EXPECT_EQ(c.history.size(), 4u);  // the kept history is not the ids' business
+
+  // Once a day: what ages past the retention later that day stays until the
+  // first event of the next.
+  const std::int64_t mid_age_out = t0 + 50 * day_ms;  // MID seen on day 20
+  step(inbound(8, "wamid.A"), mid_age_out - 3600'000);
+  EXPECT_TRUE(c.provider_ids.contains("wamid.MID"));
+  std::int64_t later = mid_age_out + 3600'000;
+  ASSERT_EQ(later / day_ms, (mid_age_out - 3600'000) / day_ms);  // the same day
+  step(inbound(9, "wamid.B"), later);
+  EXPECT_TRUE(c.provider_ids.contains("wamid.MID"));
+  step(inbound(10, "wamid.C"), (later / day_ms + 1) * day_ms);
+  EXPECT_FALSE(c.provider_ids.contains("wamid.MID"));
+
+  // Nothing on the clinic side touched within the retention: it is released.
+  step(inbound(11, "wamid.D"), t0 + 60 * day_ms);
+  EXPECT_FALSE(c.clinic.allocated());
+
+  // Retention 0: nothing is ever forgotten.
+  auto forever = fresh();
+  apply(forever, at(inbound(1, "wamid.X"), t0), 200, 0);
+  apply(forever, at(inbound(2, "wamid.Y"), t0 + 3650 * day_ms), 200, 0);
+  EXPECT_TRUE(forever.provider_ids.contains("wamid.X"));
+}
+
+// A snapshot keeps each id's time and the last sweep's day: a restarted
+// gateway forgets exactly what the one that kept running does.
+TEST(Conversation, ASnapshotForgetsLikeTheLiveState) {
+  const std::int64_t kept = 30 * day_ms, t0 = 20'000 * day_ms;
+  auto live = fresh();
+  apply(live, at(inbound(1, "wamid.A"), t0), 200, kept);
+  apply(live, at(reply(2, "m-2", "c-2", "wamid.OUT2"), t0 + 10 * day_ms), 200, kept);
+  apply(live, at(inbound(3, "wamid.B"), t0 + 20 * day_ms), 200, kept);
+  conversation restarted;
+  ASSERT_TRUE(round_trip(snapshot_of(live), restarted));
+  EXPECT_EQ(restarted.provider_ids, live.provider_ids);
+  EXPECT_EQ(restarted.clinic->client_ids, live.clinic->client_ids);
+  EXPECT_EQ(restarted.ids_swept_day, live.ids_swept_day);
+  for (auto* c : {&live, &restarted}) {
+    apply(*c, at(inbound(4, "wamid.C"), t0 + 35 * day_ms), 200, kept);
+    EXPECT_FALSE(c->provider_ids.contains("wamid.A"));
+    EXPECT_TRUE(c->provider_ids.contains("wamid.B"));
+    EXPECT_TRUE(c->clinic->client_ids.contains("c-2"));
+  }
+  EXPECT_EQ(restarted.provider_ids, live.provider_ids);
+}
+
+// Version 3 snapshots carry no times: their ids count as seen with the
+// conversation's last message, so none is forgotten earlier than it
+// could have been touched.
+TEST(Conversation, AVersion3SnapshotsIdsDateFromItsLastMessage) {
+  using namespace wire;
+  const std::int64_t last = 20'000 * day_ms;
+  std::string v3;
+  for (auto s : {"t", "wa", "+1", "Ana"}) put_str(v3, s);
+  put_varint(v3, 9);  // seq
+  put_varint(v3, 0);  // closed
+  put_str(v3, "open");
+  put_varint(v3, static_cast<std::uint64_t>(last - 5 * day_ms));  // last_inbound_ms
+  put_str(v3, "");
+  put_str(v3, "");
+  put_varint(v3, 2);  // messages
+  put_varint(v3, 0);  // participants
+  put_varint(v3, 1);
+  put_str(v3, "wamid.IN");
+  put_varint(v3, 1);
+  put_str(v3, "c-1");
+  put_str(v3, "m-1");
+  put_varint(v3, 1);
+  for (auto s : {"wamid.OUT", "m-1", "sent", ""}) put_str(v3, s);
+  put_varint(v3, static_cast<std::uint64_t>(last - day_ms));  // the status's at_ms
+  put_varint(v3, static_cast<std::uint64_t>(last));           // last_message_ms
+  for (int i = 0; i < 4; ++i) put_varint(v3, 0);  // last_inbound_seq, read_seq, unread, history
+
+  std::string_view bytes = v3;
+  conversation c;
+  ASSERT_TRUE(decode_conversation(bytes, c, 3));
+  EXPECT_TRUE(bytes.empty());
+  EXPECT_EQ(c.provider_ids.at("wamid.IN"), last);
+  EXPECT_EQ(c.clinic->client_ids.at("c-1").seen_ms, last);
+  EXPECT_EQ(c.clinic->deliveries.at("wamid.OUT").seen_ms, last);
+  EXPECT_EQ(c.clinic->deliveries.at("wamid.OUT").at_ms, last - day_ms);
+  EXPECT_EQ(c.ids_swept_day, 0u);
 }
 
 }  // namespace
