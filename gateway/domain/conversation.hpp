@@ -17,10 +17,10 @@
 
 namespace gw::domain {
 
-inline constexpr std::int64_t whatsapp_window_ms = 24LL * 3600 * 1000;
+inline constexpr std::int64_t day_ms = 24LL * 3600 * 1000;
+inline constexpr std::int64_t whatsapp_window_ms = day_ms;
 // Messages and notes a conversation keeps for `hist` and `recent`.
 inline constexpr std::size_t default_history_limit = 200;
-inline constexpr std::int64_t day_ms = 24LL * 3600 * 1000;
 // How long a conversation remembers an id it deduplicates by (a provider's
 // message id, an agent's command id) and a delivery, counted from the last
 // event that touched it: a webhook retried within that time (Meta retries
@@ -117,14 +117,17 @@ class kept_message {
   std::uint8_t status_ = 0;  // index into status()'s values
 };
 
-// What the clinic's side of a conversation has sent: agents' command ids
-// (repeats dedupe here) and the deliveries of its replies. Allocated with
-// the first of them: a conversation nobody has answered yet does without.
+// An agent's command (send, note) as its conversation remembers it, so that
+// a repeat of its id is answered, not applied again.
 struct client_command {
-  std::string message_id;  // what the command created
-  std::int64_t seen_ms = 0;
+  std::string message_id;    // what the command created
+  std::int64_t seen_ms = 0;  // when it was applied
   bool operator==(const client_command&) const = default;
 };
+
+// What the clinic's side of a conversation has sent: agents' command ids
+// and the deliveries of its replies. Allocated with the first of them: a
+// conversation nobody has answered yet does without.
 struct clinic_side {
   id_map<client_command> client_ids;  // agent command id -> what it created
   id_map<delivery> deliveries;        // provider message id -> state
