@@ -15,7 +15,8 @@
 //
 // Bounded by the session: buffered() is what waits for the socket, and the
 // session closes a client whose backlog passes its budget. Reads pass
-// through. Session thread only. Teardown (the end of a WebSocket close)
+// through (over plain TCP, to the socket itself: async_read_some). Session
+// thread only. Teardown (the end of a WebSocket close)
 // sends what is buffered first.
 #pragma once
 
@@ -30,7 +31,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+
+#include "gateway/net/streams.hpp"
 
 namespace gw::net {
 
@@ -102,9 +106,24 @@ class coalescing_stream {
     notify(-static_cast<std::int64_t>(n));
   }
 
+  // Over plain TCP, reads go straight to the socket, into the first
+  // non-empty buffer (a read_some may fill less than it is given). Asio
+  // sizes a receive operation for its buffer sequence type: Beast's
+  // timed stream passes every read on as a prefix view, which Asio holds
+  // with room for 64 iovecs (1 KiB), and an idle session's read waits for
+  // hours. The WebSocket session keeps its own timeouts; the timed stream's
+  // are off (expires_never). TLS reads pass through.
   template <class Buffers, class Token>
   auto async_read_some(const Buffers& buffers, Token&& token) {
-    return next_.async_read_some(buffers, std::forward<Token>(token));
+    if constexpr (std::is_same_v<Next, plain_stream>) {
+      boost::asio::mutable_buffer first;
+      for (auto it = boost::asio::buffer_sequence_begin(buffers);
+           it != boost::asio::buffer_sequence_end(buffers) && first.size() == 0; ++it)
+        first = *it;
+      return next_.socket().async_read_some(first, std::forward<Token>(token));
+    } else {
+      return next_.async_read_some(buffers, std::forward<Token>(token));
+    }
   }
 
   // Beast's writes: accepted whole, completed through the executor.

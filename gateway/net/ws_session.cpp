@@ -2,6 +2,7 @@
 // queue, and a close path that every ending goes through once.
 #include "gateway/net/ws_session.hpp"
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -11,6 +12,7 @@
 
 #include "gateway/net/coalescing_stream.hpp"
 #include "gateway/net/errors.hpp"
+#include "gateway/net/exact_allocator.hpp"
 #include "gateway/obs/log.hpp"
 #include "protocol/agent_frames.hpp"
 #include "protocol/agent_session.hpp"
@@ -125,16 +127,20 @@ class ws_session final : public runtime::session_base,
   // Reads a message piece by piece: a waiting session holds a small buffer
   // (Beast's whole-message read would hold 1.5 KB per idle session); the
   // buffer grows with the message, and read_message_max still bounds it.
+  // The pending read is allocated at its own size (exact_allocator.hpp):
+  // an idle session waits in it.
   void read() {
     std::size_t want = in_.size() == 0 ? 128 : std::min<std::size_t>(in_.size(), 64 * 1024);
-    ws_.async_read_some(in_.prepare(want),
-                        [self = this->shared_from_this()](error_code ec, std::size_t n) {
-                          if (ec) return self->on_error(ec, "read");
-                          self->in_.commit(n);
-                          self->message_bytes_ += n;
-                          if (!self->ws_.is_message_done()) return self->read();
-                          self->on_read(std::exchange(self->message_bytes_, 0));
-                        });
+    ws_.async_read_some(
+        in_.prepare(want),
+        asio::bind_allocator(exact_allocator<void>{},
+                             [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                               if (ec) return self->on_error(ec, "read");
+                               self->in_.commit(n);
+                               self->message_bytes_ += n;
+                               if (!self->ws_.is_message_done()) return self->read();
+                               self->on_read(std::exchange(self->message_bytes_, 0));
+                             }));
   }
 
   void on_read(std::size_t n) {

@@ -2,11 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <string>
 #include <thread>
+
+#include "gateway/net/exact_allocator.hpp"
 
 namespace gw::net {
 namespace {
@@ -128,6 +132,56 @@ TEST(CoalescingStream, ASendInFlightKeepsTheStreamUntilItEnds) {
   auto got = p.run_and_read(3'000'000 + 10);
   EXPECT_EQ(got.substr(10, 5), "xxxxx");
   EXPECT_TRUE(gone.expired());
+}
+
+// Over plain TCP a read goes to the socket with the first non-empty buffer
+// of the sequence it is given (Beast's ring buffer hands over two pieces),
+// with the handler's own allocator.
+TEST(CoalescingStream, AReadFillsTheFirstNonEmptyBufferOnly) {
+  pair p;
+  asio::write(p.peer, asio::buffer(std::string_view("hello world")));
+  char first[4] = {}, second[16] = {};
+  std::array<asio::mutable_buffer, 3> pieces{asio::mutable_buffer(), asio::buffer(first),
+                                             asio::buffer(second)};
+  std::size_t got = 0;
+  boost::system::error_code result = asio::error::would_block;
+  p.out->async_read_some(pieces,
+                         asio::bind_allocator(exact_allocator<void>{},
+                                              [&](boost::system::error_code ec, std::size_t n) {
+                                                result = ec;
+                                                got = n;
+                                              }));
+  p.ioc.run();
+  EXPECT_FALSE(result);
+  ASSERT_GT(got, 0u);
+  ASSERT_LE(got, sizeof first);
+  EXPECT_EQ(std::string_view(first, got), std::string_view("hell").substr(0, got));
+  EXPECT_EQ(second[0], '\0') << "the second piece is not written";
+  // The rest is still there for the next read.
+  std::string rest(11 - got, '\0');
+  p.ioc.restart();
+  asio::async_read(*p.out, asio::buffer(rest), [](boost::system::error_code, std::size_t) {});
+  p.ioc.run();
+  EXPECT_EQ(std::string_view("hello world").substr(got), rest);
+}
+
+// Closing the timed stream below (what Beast's idle timeout and teardown
+// do) ends a pending read.
+TEST(CoalescingStream, ClosingTheStreamBelowEndsAPendingRead) {
+  pair p;
+  char buf[8];
+  boost::system::error_code result;
+  bool done = false;
+  p.out->async_read_some(asio::buffer(buf), [&](boost::system::error_code ec, std::size_t) {
+    result = ec;
+    done = true;
+  });
+  p.ioc.poll();
+  EXPECT_FALSE(done);
+  p.out->next_layer().close();
+  p.ioc.run();
+  EXPECT_TRUE(done);
+  EXPECT_EQ(result, asio::error::operation_aborted);
 }
 
 }  // namespace
