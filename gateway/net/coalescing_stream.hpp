@@ -206,7 +206,7 @@ class coalescing_stream {
     s.sending = true;
     s.sent.swap(s.pending);
     boost::asio::async_write(
-        next_, boost::asio::buffer(s.sent),
+        writer(), boost::asio::buffer(s.sent),
         [this, st = st_, owner = owner_.lock()](boost::system::error_code ec, std::size_t) {
           if (!st->alive) return;
           st->sending = false;
@@ -220,6 +220,14 @@ class coalescing_stream {
           flush();
           if (!st->sending && st->after_send) std::exchange(st->after_send, nullptr)(st->error);
         });
+  }
+
+  // Where sends go: over plain TCP the socket itself, as for reads.
+  auto& writer() noexcept {
+    if constexpr (std::is_same_v<Next, plain_stream>)
+      return next_.socket();
+    else
+      return next_;
   }
 
   Next next_;
