@@ -143,6 +143,11 @@ server::server(const config& cfg)
     metrics::write_metric(out, "gateway_journal_healthy", "gauge",
                           "1 while every shard's journal is recovered and writable.",
                           c->healthy() ? 1 : 0);
+    metrics::write_head(out, "gateway_journal_sync_seconds", "histogram",
+                        "One group commit of a shard's journal: its writes and fdatasync.");
+    for (unsigned i = 0; i < c->shard_count(); ++i)
+      if (auto* h = c->journal_sync_latency(i))
+        h->render(out, "gateway_journal_sync_seconds", "shard=\"" + std::to_string(i) + "\"");
   });
   webhooks_ = std::make_unique<api::webhooks>(
       *channels_, *core_,

@@ -174,6 +174,12 @@ std::uint64_t conversation_service::journal_syncs() const noexcept {
   return n;
 }
 
+const metrics::histogram* conversation_service::journal_sync_latency(
+    unsigned shard) const noexcept {
+  const auto& p = parts_.at(shard);
+  return p->ready.load(std::memory_order_acquire) ? p->journal->sync_latency() : nullptr;
+}
+
 conversation_service::shard_part& conversation_service::part_for(const conversation_key& key) {
   return *parts_[home_shard(key, static_cast<unsigned>(parts_.size()))];
 }

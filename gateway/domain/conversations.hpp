@@ -16,6 +16,7 @@
 
 #include "gateway/domain/conversation.hpp"
 #include "gateway/domain/event.hpp"
+#include "gateway/obs/metrics.hpp"
 #include "gateway/runtime/shards.hpp"
 #include "gateway/store/event_store.hpp"
 
@@ -139,6 +140,8 @@ class conversation_service {
     return appended_.load(std::memory_order_relaxed);
   }
   std::uint64_t journal_syncs() const noexcept;
+  // Shard `shard`'s journal sync times; null while it recovers.
+  const metrics::histogram* journal_sync_latency(unsigned shard) const noexcept;
 
  private:
   struct cell;

@@ -168,7 +168,9 @@ void journal::run_syncer() {
       }
       std::swap(b, pending_);
     }
+    auto started = std::chrono::steady_clock::now();
     std::error_code ec = failed() ? failure_ : write_batch(b);
+    if (!ec) sync_latency_.observe(std::chrono::steady_clock::now() - started);
     if (ec && !failed()) {
       failure_ = ec;
       failed_.store(true, std::memory_order_release);

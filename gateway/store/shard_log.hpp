@@ -8,6 +8,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "gateway/obs/metrics.hpp"
 #include "gateway/store/record.hpp"
 
 namespace gw::store {
@@ -23,6 +24,9 @@ class shard_log {
   // directory must not block a shard).
   virtual void release_through(std::uint64_t lsn) = 0;
   virtual std::uint64_t syncs() const noexcept = 0;
+  // How long each sync (write and fdatasync of a group) took; null if this
+  // log does not measure them. Any thread.
+  virtual const metrics::histogram* sync_latency() const noexcept { return nullptr; }
 };
 
 }  // namespace gw::store

@@ -86,6 +86,7 @@ TEST(Journal, GroupCommitSharesSyncs) {
   while (acked < 500) ioc.run_one();
   EXPECT_LT(j.syncs(), 50u);  // 500 appends, far fewer fdatasyncs
   EXPECT_EQ(j.synced_records(), 500u);
+  EXPECT_EQ(j.sync_latency()->count(), j.syncs()) << "every sync is timed";
 }
 
 TEST(Journal, RotatesSegmentsAndReleasesCoveredOnes) {
@@ -266,6 +267,7 @@ TEST(Journal, WriteErrorFailsTheAppendAndEveryLaterOne) {
            [&](std::error_code ec, std::uint64_t) { errors.push_back(ec); });
   while (errors.size() < 2) ioc.run_one();
   EXPECT_EQ(errors[1], std::errc::no_space_on_device);
+  EXPECT_EQ(j.sync_latency()->count(), 0u) << "a failed sync is not a latency";
 }
 
 }  // namespace
