@@ -15,9 +15,10 @@
 //
 // Bounded by the session: buffered() is what waits for the socket, and the
 // session closes a client whose backlog passes its budget. Reads pass
-// through (over plain TCP, to the socket itself: async_read_some). Session
-// thread only. Teardown (the end of a WebSocket close)
-// sends what is buffered first.
+// through. Over plain TCP, reads and sends go to the socket itself, not
+// through the timed stream's composed operations (see async_read_some).
+// Session thread only. Teardown (the end of a WebSocket close) sends what is
+// buffered first.
 #pragma once
 
 #include <boost/asio/associated_executor.hpp>
