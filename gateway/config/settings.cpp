@@ -251,8 +251,9 @@ const setting table[] = {
      100'000,
      {},
      "0",
-     "group commit: how long a sync waits for more appends (0: sync at once; appends that "
-     "arrive during a sync share the next one anyway)",
+     "group commit: how long a sync may wait for more appends, only while they arrive faster "
+     "than one per window (0: sync at once; appends that arrive during a sync share the next "
+     "one anyway)",
      GW_INT(journal.commit_window),
      nullptr},
     {"journal.commit_bytes",

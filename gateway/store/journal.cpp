@@ -109,7 +109,10 @@ recovery_result recover_journal(const std::string& dir, std::uint64_t from_lsn,
 }
 
 journal::journal(boost::asio::io_context& home, journal_options opts, const recovery_result& from)
-    : home_(home), opts_(std::move(opts)), next_lsn_(from.next_lsn) {
+    : home_(home),
+      opts_(std::move(opts)),
+      next_lsn_(from.next_lsn),
+      append_gap_(4 * opts_.commit_window) {
   fs::create_directories(opts_.dir);
   for (auto& [first, path] : list_segments(opts_.dir)) segments_.push_back(first);
   if (!from.last_segment.empty()) {
@@ -142,9 +145,16 @@ void journal::append(record_type type, std::string_view payload, done_fn done) {
   bool wake;
   {
     std::lock_guard lock(mu_);
+    // The gaps' moving average; a gap counts as at most four windows, so
+    // after a quiet spell a few quick appends are enough to open the window.
+    auto now = std::chrono::steady_clock::now();
+    std::chrono::nanoseconds gap =
+        std::min<std::chrono::nanoseconds>(now - last_append_, 4 * opts_.commit_window);
+    append_gap_ += (gap - append_gap_) / 4;
+    last_append_ = now;
     if (pending_.waiters.empty()) {
       pending_.first_lsn = lsn;
-      pending_since_ = std::chrono::steady_clock::now();
+      pending_since_ = now;
     }
     encode_record(pending_.bytes, lsn, type, payload);
     pending_.waiters.emplace_back(lsn, std::move(done));
@@ -160,8 +170,8 @@ void journal::run_syncer() {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !pending_.waiters.empty(); });
       if (pending_.waiters.empty()) return;  // stopping, nothing left
-      // Group commit window: give concurrent appends a moment to join.
-      if (opts_.commit_window.count() > 0 && !stopping_) {
+      // Group commit window: under load, give more appends a moment to join.
+      if (opts_.commit_window.count() > 0 && !stopping_ && append_gap_ < opts_.commit_window) {
         auto until = pending_since_ + opts_.commit_window;
         cv_.wait_until(lock, until,
                        [this] { return stopping_ || pending_.bytes.size() >= opts_.commit_bytes; });

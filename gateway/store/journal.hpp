@@ -35,8 +35,14 @@ struct journal_options {
   std::string dir;  // this shard's directory
   unsigned shard = 0;
   std::size_t segment_bytes = 64 * 1024 * 1024;  // rotate past this size
-  std::chrono::microseconds commit_window{0};    // wait for more appends before a sync
-  std::size_t commit_bytes = 1024 * 1024;        // ...unless this much is waiting
+  // Group commit window: before a sync, wait up to this long (from the
+  // group's first append) for more appends, but only while they arrive
+  // faster than one per window (a moving average of the gaps between
+  // appends): under load a sync then carries more records, and a lone
+  // append is never held back. 0: never wait (appends that arrive during a
+  // sync share the next one anyway).
+  std::chrono::microseconds commit_window{0};
+  std::size_t commit_bytes = 1024 * 1024;  // ...unless this much is waiting
   // Zeros written ahead of the records, this much at a time (0: none). A
   // commit then overwrites blocks the file already has, so its fdatasync
   // writes data only, without the file-size update and ext4 journal commit
@@ -111,6 +117,8 @@ class journal final : public shard_log {
   std::condition_variable cv_;
   batch pending_;
   std::chrono::steady_clock::time_point pending_since_{};
+  std::chrono::steady_clock::time_point last_append_{};
+  std::chrono::nanoseconds append_gap_;  // moving average, see commit_window
   bool stopping_ = false;
   std::vector<std::uint64_t> segments_;  // first lsn of each live segment, ascending
   std::atomic<bool> failed_{false};

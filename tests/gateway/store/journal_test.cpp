@@ -89,6 +89,44 @@ TEST(Journal, GroupCommitSharesSyncs) {
   EXPECT_EQ(j.sync_latency()->count(), j.syncs()) << "every sync is timed";
 }
 
+// The commit window holds a sync back only while appends come faster than
+// one per window: a lone append is synced at once.
+TEST(Journal, ALoneAppendIsNotHeldBackByTheWindow) {
+  tmpdir d;
+  boost::asio::io_context ioc;
+  auto work = boost::asio::make_work_guard(ioc);
+  journal_options o;
+  o.dir = d.path;
+  o.commit_window = std::chrono::seconds(3);
+  journal j(ioc, o, recovery_result{});
+  bool acked = false;
+  auto start = std::chrono::steady_clock::now();
+  j.append(record_type::events, "alone", [&](std::error_code ec, std::uint64_t) { acked = !ec; });
+  while (!acked) ioc.run_one();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500))
+      << "waited for the window";
+}
+
+// Appends a millisecond apart, each of which a sync would otherwise take
+// alone: once the window opens they share syncs.
+TEST(Journal, AppendsUnderLoadShareSyncsThroughTheWindow) {
+  tmpdir d;
+  boost::asio::io_context ioc;
+  auto work = boost::asio::make_work_guard(ioc);
+  journal_options o;
+  o.dir = d.path;
+  o.commit_window = std::chrono::milliseconds(100);
+  journal j(ioc, o, recovery_result{});
+  int acked = 0;
+  for (int i = 0; i < 60; ++i) {
+    j.append(record_type::events, "x", [&](std::error_code ec, std::uint64_t) { acked += !ec; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  while (acked < 60) ioc.run_one();
+  EXPECT_EQ(j.synced_records(), 60u);
+  EXPECT_LE(j.syncs(), 15u) << "60 appends over ~60 ms";
+}
+
 TEST(Journal, RotatesSegmentsAndReleasesCoveredOnes) {
   tmpdir d;
   journal_options o;
