@@ -72,37 +72,50 @@ TEST(Journal, AppendsAreAcknowledgedInOrderAndRecovered) {
   EXPECT_EQ(replay(d.path, nullptr, 1001), (std::vector<std::string>{"a", "b"}));
 }
 
-TEST(Journal, GroupCommitSharesSyncs) {
+// A new journal in a fresh directory with a group commit window, run from
+// the test's thread; completions arrive from the syncer.
+struct windowed_journal {
+  explicit windowed_journal(std::chrono::microseconds window)
+      : j(ioc, options(d.path, window), recovery_result{}) {}
+  static journal_options options(const std::string& dir, std::chrono::microseconds window) {
+    journal_options o;
+    o.dir = dir;
+    o.commit_window = window;
+    return o;
+  }
+  // Appends `payload`; `acked` counts its success.
+  void append(std::string_view payload, int& acked) {
+    j.append(record_type::events, payload,
+             [&acked](std::error_code ec, std::uint64_t) { acked += !ec; });
+  }
+  void run_until(const int& acked, int n) {
+    while (acked < n) ioc.run_one();
+  }
   tmpdir d;
   boost::asio::io_context ioc;
-  auto work = boost::asio::make_work_guard(ioc);  // completions arrive from the syncer
-  journal_options o;
-  o.dir = d.path;
-  o.commit_window = std::chrono::microseconds(2000);
-  journal j(ioc, o, recovery_result{});
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work =
+      boost::asio::make_work_guard(ioc);
+  journal j;
+};
+
+TEST(Journal, GroupCommitSharesSyncs) {
+  windowed_journal w(std::chrono::microseconds(2000));
   int acked = 0;
-  for (int i = 0; i < 500; ++i)
-    j.append(record_type::events, "x", [&](std::error_code ec, std::uint64_t) { acked += !ec; });
-  while (acked < 500) ioc.run_one();
-  EXPECT_LT(j.syncs(), 50u);  // 500 appends, far fewer fdatasyncs
-  EXPECT_EQ(j.synced_records(), 500u);
-  EXPECT_EQ(j.sync_latency()->count(), j.syncs()) << "every sync is timed";
+  for (int i = 0; i < 500; ++i) w.append("x", acked);
+  w.run_until(acked, 500);
+  EXPECT_LT(w.j.syncs(), 50u);  // 500 appends, far fewer fdatasyncs
+  EXPECT_EQ(w.j.synced_records(), 500u);
+  EXPECT_EQ(w.j.sync_latency()->count(), w.j.syncs()) << "every sync is timed";
 }
 
 // The commit window holds a sync back only while appends come faster than
 // one per window: a lone append is synced at once.
 TEST(Journal, ALoneAppendIsNotHeldBackByTheWindow) {
-  tmpdir d;
-  boost::asio::io_context ioc;
-  auto work = boost::asio::make_work_guard(ioc);
-  journal_options o;
-  o.dir = d.path;
-  o.commit_window = std::chrono::seconds(3);
-  journal j(ioc, o, recovery_result{});
-  bool acked = false;
+  windowed_journal w(std::chrono::seconds(3));
+  int acked = 0;
   auto start = std::chrono::steady_clock::now();
-  j.append(record_type::events, "alone", [&](std::error_code ec, std::uint64_t) { acked = !ec; });
-  while (!acked) ioc.run_one();
+  w.append("alone", acked);
+  w.run_until(acked, 1);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500))
       << "waited for the window";
 }
@@ -110,21 +123,15 @@ TEST(Journal, ALoneAppendIsNotHeldBackByTheWindow) {
 // Appends a millisecond apart, each of which a sync would otherwise take
 // alone: once the window opens they share syncs.
 TEST(Journal, AppendsUnderLoadShareSyncsThroughTheWindow) {
-  tmpdir d;
-  boost::asio::io_context ioc;
-  auto work = boost::asio::make_work_guard(ioc);
-  journal_options o;
-  o.dir = d.path;
-  o.commit_window = std::chrono::milliseconds(100);
-  journal j(ioc, o, recovery_result{});
+  windowed_journal w(std::chrono::milliseconds(100));
   int acked = 0;
   for (int i = 0; i < 60; ++i) {
-    j.append(record_type::events, "x", [&](std::error_code ec, std::uint64_t) { acked += !ec; });
+    w.append("x", acked);
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  while (acked < 60) ioc.run_one();
-  EXPECT_EQ(j.synced_records(), 60u);
-  EXPECT_LE(j.syncs(), 15u) << "60 appends over ~60 ms";
+  w.run_until(acked, 60);
+  EXPECT_EQ(w.j.synced_records(), 60u);
+  EXPECT_LE(w.j.syncs(), 15u) << "60 appends over ~60 ms";
 }
 
 TEST(Journal, RotatesSegmentsAndReleasesCoveredOnes) {
