@@ -16,7 +16,7 @@
 #pragma once
 
 #include <cstddef>
-#include <new>
+#include <memory>
 
 namespace gw::net {
 
@@ -28,12 +28,10 @@ struct exact_allocator {
   template <class U>
   exact_allocator(const exact_allocator<U>&) noexcept {}
 
-  T* allocate(std::size_t n) {
-    return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{alignof(T)}));
-  }
-  void deallocate(T* p, std::size_t n) noexcept {
-    ::operator delete (p, n * sizeof(T), std::align_val_t{alignof(T)});
-  }
+  // std::allocator's own: operator new, over-alignment and sized delete
+  // handled as the compiler supports them. Asio only needs a type of ours.
+  T* allocate(std::size_t n) { return std::allocator<T>{}.allocate(n); }
+  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>{}.deallocate(p, n); }
 
   template <class U>
   bool operator==(const exact_allocator<U>&) const noexcept {
