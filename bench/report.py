@@ -211,8 +211,10 @@ why_missed = {
         "three thread crossings and an fdatasync per group commit per webhook; the client "
         "shares the 2 cores (PROFILE.md)",
     "ingest p99 < 5 ms at half the maximum rate":
-        "the runs spread widely (per-run values below): stalls of the shared disk and cores, "
-        "journal segment rotation",
+        "the runs spread widely (per-run values below), and so do the same binary's runs "
+        "minutes apart (met in other suites the same day); the disk is not the cause: "
+        "`gateway_journal_sync_seconds` counts 0-1 syncs over 5 ms in ~30,000 at this rate "
+        "(PROFILE.md)",
     "webhook-to-agent p99 < 5 ms, 100 agents at 10,000 webhooks/s":
         "saturated: 1,000,000 frames/s offered on top of ingest, and the gateway answered "
         f"{num(med('fan100.gateway.hooks'))} of the 10,000 webhooks/s (median); profiled, it "
