@@ -142,16 +142,20 @@ void journal::append(record_type type, std::string_view payload, done_fn done) {
     return;
   }
   std::uint64_t lsn = next_lsn_++;
+  // Only the commit window needs the time; read outside the lock.
+  const bool windowed = opts_.commit_window.count() > 0;
+  const auto now =
+      windowed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   bool wake;
   {
     std::lock_guard lock(mu_);
-    // The gaps' moving average; a gap counts as at most four windows, so
-    // after a quiet spell a few quick appends are enough to open the window.
-    auto now = std::chrono::steady_clock::now();
-    std::chrono::nanoseconds gap =
-        std::min<std::chrono::nanoseconds>(now - last_append_, 4 * opts_.commit_window);
-    append_gap_ += (gap - append_gap_) / 4;
-    last_append_ = now;
+    if (windowed) {
+      // The gaps' moving average; a gap counts as at most four windows, so
+      // after a quiet spell a few quick appends are enough to open the window.
+      auto gap = std::min<std::chrono::nanoseconds>(now - last_append_, 4 * opts_.commit_window);
+      append_gap_ += (gap - append_gap_) / 4;
+      last_append_ = now;
+    }
     if (pending_.waiters.empty()) {
       pending_.first_lsn = lsn;
       pending_since_ = now;
