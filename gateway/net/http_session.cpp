@@ -3,6 +3,7 @@
 #include "gateway/net/http_session.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -27,6 +28,7 @@ using clock = std::chrono::steady_clock;
 
 constexpr auto linger_time = std::chrono::seconds(2);
 constexpr std::size_t max_path_in_messages = 200;
+constexpr std::size_t keep_out_capacity = 4096;  // a larger response's buffer is freed
 
 std::string quote_path(std::string_view path) {
   if (path.size() > max_path_in_messages)
@@ -105,6 +107,7 @@ class http_session final : public runtime::session_base,
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(cfg().http.max_header_bytes));
     parser_->body_limit(cfg().http.max_body_bytes);
+    if (error_code ec; parse_buffered(false, ec)) return on_header(ec);
     lowest().expires_after(cfg().http.header_timeout);
     beast::http::async_read_header(stream_, buffer_, *parser_,
                                    [self = self()](error_code ec, std::size_t n) {
@@ -163,6 +166,10 @@ class http_session final : public runtime::session_base,
   }
 
   void read_body() {
+    if (error_code ec; parse_buffered(true, ec)) {
+      if (ec) return on_read_error(ec);
+      return route();
+    }
     lowest().expires_after(cfg().http.body_timeout);
     beast::http::async_read(stream_, buffer_, *parser_,
                             [self = self()](error_code ec, std::size_t n) {
@@ -170,6 +177,27 @@ class http_session final : public runtime::session_base,
                               if (ec) return self->on_read_error(ec);
                               self->route();
                             });
+  }
+
+  // Feeds the parser what is already buffered, up to the end of the header
+  // (or of the whole message): a request usually arrives whole with the
+  // read that found it, and needs no asynchronous read (with its timer and
+  // its posted completion) to be parsed. True when that part is complete or
+  // the parser failed (`ec`); false when more bytes must be read.
+  bool parse_buffered(bool whole, error_code& ec) {
+    parser_->eager(whole);
+    auto complete = [&] { return whole ? parser_->is_done() : parser_->is_header_done(); };
+    while (!complete() && buffer_.size() > 0) {
+      auto used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      count_in(used);
+      if (ec == beast::http::error::need_more) {
+        ec = {};
+        return false;
+      }
+      if (ec) return true;
+    }
+    return complete();
   }
 
   void on_read_error(error_code ec) {
@@ -260,7 +288,7 @@ class http_session final : public runtime::session_base,
     bool keep = req.keep_alive() && !draining_;
     res.version(req.version());
     res.keep_alive(keep);
-    write(std::move(res), !keep);
+    write(res, !keep);
   }
 
   // Answers an error found while reading; the connection closes after it,
@@ -268,22 +296,26 @@ class http_session final : public runtime::session_base,
   void reply_error(http_error e, std::string message) {
     auto res = make_error(e, message);
     res.keep_alive(false);
-    write(std::move(res), true);
+    write(res, true);
   }
 
-  void write(response res, bool close) {
+  // One buffer, one write: the response serialised by us rather than
+  // walked through Beast's serializer.
+  void write(const response& res, bool close) {
     phase_ = phase::writing;
-    res_.emplace(std::move(res));
+    status_ = res.result_int();
+    out_.clear();
+    serialize(res, out_);
     lowest().expires_after(cfg().http.body_timeout);
-    beast::http::async_write(stream_, *res_, [self = self(), close](error_code ec, std::size_t n) {
-      self->on_write(ec, n, close);
-    });
+    asio::async_write(
+        stream_, asio::buffer(out_),
+        [self = self(), close](error_code ec, std::size_t n) { self->on_write(ec, n, close); });
   }
 
   void on_write(error_code ec, std::size_t n, bool close) {
     count_out(n);
-    ctx_.metrics.count_request(route_index_, res_->result_int(), clock::now() - started_);
-    res_.reset();
+    ctx_.metrics.count_request(route_index_, status_, clock::now() - started_);
+    if (out_.capacity() > keep_out_capacity) std::string().swap(out_);
     rc_.reset();
     parser_.reset();
     if (ec) return on_io_error(ec, "write");
@@ -325,7 +357,8 @@ class http_session final : public runtime::session_base,
   connection_slot slot_;
   beast::flat_buffer buffer_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
-  std::optional<response> res_;
+  std::string out_;  // the response being written; its capacity kept for the next
+  unsigned status_ = 0;
   std::optional<beast::http::response<beast::http::empty_body>> interim_;
   std::array<char, 1024> discard_{};
   phase phase_ = phase::idle;

@@ -2,6 +2,7 @@
 #include "gateway/net/router.hpp"
 
 #include <boost/beast/version.hpp>
+#include <cstdio>
 
 namespace gw::net {
 
@@ -96,6 +97,31 @@ response make_response(http::status status, std::string body, std::string_view c
 response make_error(protocol::http_error e, std::string_view message) {
   return make_response(static_cast<http::status>(protocol::status_of(e)),
                        protocol::error_body(e, message), "application/json");
+}
+
+void serialize(const response& res, std::string& out) {
+  const unsigned version = res.version();
+  const auto reason = res.reason();
+  const auto& body = res.body();
+  std::size_t size = 32 + reason.size() + body.size();
+  for (const auto& f : res) size += f.name_string().size() + f.value().size() + 4;
+  out.reserve(out.size() + size);
+  char head[24];
+  int n = std::snprintf(head, sizeof head, "HTTP/%u.%u %u ", version / 10, version % 10,
+                        res.result_int());
+  out.append(head, static_cast<std::size_t>(n)).append(reason).append("\r\n");
+  for (const auto& f : res)
+    out.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
+  out.append("\r\n");
+  if (!res.chunked()) {
+    out.append(body);
+    return;
+  }
+  if (!body.empty()) {
+    n = std::snprintf(head, sizeof head, "%zx\r\n", body.size());
+    out.append(head, static_cast<std::size_t>(n)).append(body).append("\r\n");
+  }
+  out.append("0\r\n\r\n");
 }
 
 router::router() { labels_.push_back("unmatched"); }

@@ -1,6 +1,7 @@
 // The real binary over loopback: operational routes, keep-alive, errors.
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
+#include <thread>
 
 #include "tests/support/clients.hpp"
 #include "tests/support/process.hpp"
@@ -55,6 +56,27 @@ TEST(Http, KeepAliveServesManyRequestsOnOneConnection) {
   auto m = http_get(gw.port(), "/metrics").body();
   EXPECT_NE(m.find("route=\"/healthz\",status=\"200\"} 51\n"), std::string::npos);
   EXPECT_NE(m.find("gateway_connections_accepted_total 2\n"), std::string::npos);
+}
+
+// A request is parsed from what one read brought when it is all there, and
+// read on when it is not: a header cut mid-line, a body in two pieces, and
+// a whole request after them in the same segment are answered alike.
+TEST(Http, RequestsInPiecesAndWholeAreAnsweredAlike) {
+  gateway_process gw;
+  tcp_client c(gw.port());
+  auto pause = [] { std::this_thread::sleep_for(50ms); };
+  c.send("POST /webhooks/whatsapp/nope HTTP/1.1\r\nHost: x\r\nContent-");
+  pause();
+  c.send("Length: 10\r\n\r\n01234");
+  pause();
+  c.send("56789GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto first = c.read_response();
+  EXPECT_EQ(first.result_int(), 404);
+  EXPECT_EQ(json_field(first.body(), "error"), "not_found");
+  EXPECT_EQ(c.read_response().result_int(), 200);
+  c.send("POST /webhooks/whatsapp/nope HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_EQ(c.read_response().result_int(), 404);
+  EXPECT_TRUE(c.get("/healthz").keep_alive());
 }
 
 TEST(Http, UnknownRouteAndMethodGetJsonErrors) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/beast/http/write.hpp>
+#include <sstream>
+
 namespace gw::net {
 namespace {
 
@@ -72,6 +75,46 @@ TEST(Responder, AnswersOnceAndFiveHundredWhenDropped) {
     responder forgotten([&](response r) { got.push_back(r.result_int()); });
   }
   EXPECT_EQ(got, (std::vector<unsigned>{201, 500}));
+}
+
+// What Beast's serializer writes for the same response.
+std::string beast_bytes(const response& res) {
+  std::ostringstream out;
+  out << res;
+  return out.str();
+}
+
+TEST(Serialize, WritesWhatBeastWrites) {
+  std::vector<response> cases;
+  cases.push_back(make_response(http::status::ok, R"({"status":"ok"})", "application/json"));
+  cases.push_back(make_error(protocol::http_error::method_not_allowed, "PUT is not allowed"));
+  cases.back().set(http::field::allow, "GET, POST");
+  cases.push_back(make_response(http::status::no_content, "", "text/plain"));
+  cases.push_back(make_response(http::status::ok, "<Response/>", "text/xml"));
+  cases.back().version(10);
+  cases.back().keep_alive(true);
+  cases.push_back(make_response(http::status::ok, "closing", "text/plain"));
+  cases.back().keep_alive(false);
+  cases.push_back(make_response(http::status::ok, std::string(70000, 'x'), "text/plain"));
+  cases.push_back(make_response(http::status::ok, "in one chunk", "text/plain"));
+  cases.back().chunked(true);
+  for (const auto& res : cases) {
+    std::string out = "kept:";  // appends
+    serialize(res, out);
+    EXPECT_EQ(out, "kept:" + beast_bytes(res)) << res.base();
+  }
+}
+
+// An empty chunked body is the last chunk alone. (Beast writes a second
+// last chunk after it, which a client would read as the start of the next
+// response.)
+TEST(Serialize, AnEmptyChunkedBodyIsTheLastChunkAlone) {
+  auto res = make_response(http::status::ok, "", "text/plain");
+  res.chunked(true);
+  std::string out;
+  serialize(res, out);
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nServer: gateway/" GATEWAY_VERSION
+                 "\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
 }
 
 TEST(Router, SplitTarget) {
