@@ -6,12 +6,15 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <stdexcept>
 #include <vector>
+
+#include "gateway/net/router.hpp"
 
 namespace gw::net {
 
@@ -123,9 +126,11 @@ class http_client_pool::connection : public std::enable_shared_from_this<connect
     req_.body() = std::move(call.body);
     req_.keep_alive(true);
     req_.prepare_payload();
+    out_.clear();
+    serialize(req_, out_);  // one buffer, one write
     arm(opts_.request_timeout);
     with_stream([self = shared_from_this()](auto& s) {
-      http::async_write(s, self->req_, [self](beast::error_code ec, std::size_t) {
+      asio::async_write(s, asio::buffer(self->out_), [self](beast::error_code ec, std::size_t) {
         if (ec) return self->complete("write: " + ec.message(), false);
         self->written_ = true;
         self->read_answer();
@@ -241,6 +246,7 @@ class http_client_pool::connection : public std::enable_shared_from_this<connect
   client_options opts_;  // a copy: completions may outlive the pool
   beast::flat_buffer buf_;
   http::request<http::string_body> req_;
+  std::string out_;  // req_ as written
   std::optional<http::response_parser<http::string_body>> parser_;
   exchange_fn then_;
   client_result result_;

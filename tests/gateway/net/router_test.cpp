@@ -105,6 +105,24 @@ TEST(Serialize, WritesWhatBeastWrites) {
   }
 }
 
+TEST(Serialize, WritesRequestsAsBeastDoes) {
+  request post{http::verb::post, "/2010-04-01/Accounts/AC1/Messages.json?x=1", 11};
+  post.set(http::field::host, "127.0.0.1:9400");
+  post.set(http::field::authorization, "Basic QUMxOnRva2Vu");
+  post.set(http::field::content_type, "application/x-www-form-urlencoded");
+  post.body() = "To=%2B34600000001&Body=hi";
+  post.prepare_payload();
+  request get{http::verb::get, "/v1/x", 10};
+  get.keep_alive(true);
+  for (const auto& req : {post, get}) {
+    std::ostringstream beast;
+    beast << req;
+    std::string out;
+    serialize(req, out);
+    EXPECT_EQ(out, beast.str());
+  }
+}
+
 // An empty chunked body is the last chunk alone. (Beast writes a second
 // last chunk after it, which a client would read as the start of the next
 // response.)
