@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "gateway/net/router.hpp"
+#include "gateway/net/http_wire.hpp"
 
 namespace gw::net {
 

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "gateway/net/errors.hpp"
+#include "gateway/net/http_wire.hpp"
 #include "gateway/net/streams.hpp"
 #include "gateway/net/ws_session.hpp"
 #include "gateway/obs/log.hpp"
@@ -179,25 +180,11 @@ class http_session final : public runtime::session_base,
                             });
   }
 
-  // Feeds the parser what is already buffered, up to the end of the header
-  // (or of the whole message): a request usually arrives whole with the
-  // read that found it, and needs no asynchronous read (with its timer and
-  // its posted completion) to be parsed. True when that part is complete or
-  // the parser failed (`ec`); false when more bytes must be read.
   bool parse_buffered(bool whole, error_code& ec) {
-    parser_->eager(whole);
-    auto complete = [&] { return whole ? parser_->is_done() : parser_->is_header_done(); };
-    while (!complete() && buffer_.size() > 0) {
-      auto used = parser_->put(buffer_.data(), ec);
-      buffer_.consume(used);
-      count_in(used);
-      if (ec == beast::http::error::need_more) {
-        ec = {};
-        return false;
-      }
-      if (ec) return true;
-    }
-    return complete();
+    std::size_t used = 0;
+    bool done = net::parse_buffered(*parser_, buffer_, whole, ec, used);
+    count_in(used);
+    return done;
   }
 
   void on_read_error(error_code ec) {

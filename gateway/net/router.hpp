@@ -68,13 +68,6 @@ struct route_options {
 response make_response(http::status status, std::string body, std::string_view content_type);
 response make_error(protocol::http_error e, std::string_view message);
 
-// Appends a message to `out` as it goes on the wire: start line, fields as
-// they are, the body (as one chunk when the message is chunked). The same
-// bytes as Beast's serializer, in one buffer: a connection writes a message
-// with one send instead of walking the serializer's buffer sequence.
-void serialize(const response& res, std::string& out);
-void serialize(const request& req, std::string& out);
-
 class router {
  public:
   router();

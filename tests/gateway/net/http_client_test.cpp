@@ -12,6 +12,7 @@
 #include <future>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/support/tls_files.hpp"
@@ -52,7 +53,8 @@ TEST(Origin, ParsesBaseUrls) {
 // blocking I/O): answers POST with the request's body and target, and obeys
 // a few test headers: X-Delay-Ms, X-Close (answer, then close), X-Silent
 // (read the request, never answer), X-Echo-Meta (answer with the target,
-// Host and Content-Length it saw).
+// Host and Content-Length it saw), X-Split (write the answer in two pieces,
+// the cut inside the header, 30 ms apart).
 class test_server {
  public:
   explicit test_server(ssl::context* tls = nullptr)
@@ -142,7 +144,16 @@ class test_server {
       bool close = req.count("X-Close") > 0;
       res.keep_alive(!close);
       res.prepare_payload();
-      http::write(stream, res, ec);
+      if (req.count("X-Split")) {
+        std::ostringstream bytes;
+        bytes << res;
+        auto all = bytes.str();
+        asio::write(stream, asio::buffer(all.data(), 20), ec);
+        std::this_thread::sleep_for(30ms);
+        if (!ec) asio::write(stream, asio::buffer(all.data() + 20, all.size() - 20), ec);
+      } else {
+        http::write(stream, res, ec);
+      }
       if (ec || close) return;
     }
   }
@@ -232,6 +243,27 @@ TEST(HttpClientPool, TargetAndHostHeader) {
                  post("/2010-04-01/Accounts/AC1/Messages.json", "To=%2B1", {{"X-Echo-Meta", "1"}}));
   EXPECT_EQ(r.reply.body, "/base/2010-04-01/Accounts/AC1/Messages.json 127.0.0.1:" +
                               std::to_string(server.port()) + " 7");
+}
+
+// An answer cut in pieces (inside its header), or larger than any one
+// read, is read to its end, and the connection stays in step.
+TEST(HttpClientPool, AnswersInPiecesAndLargeOnesAreReadWhole) {
+  test_server server;
+  harness h;
+  http_client_pool pool(h.ioc, {});
+  auto o = *parse_origin("http://127.0.0.1:" + std::to_string(server.port()));
+  auto split = h.one(pool, o, post("/a", "in two pieces", {{"X-Split", "1"}}));
+  EXPECT_EQ(split.reply.status, 200u);
+  EXPECT_EQ(split.reply.body, "in two pieces");
+  EXPECT_EQ(split.reply.retry_after, "3");
+  std::string large(100'000, 'x');
+  large.back() = 'y';
+  auto big = h.one(pool, o, post("/a", large));
+  EXPECT_EQ(big.reply.body, large);
+  auto next = h.one(pool, o, post("/a", "after"));  // the connection is still in step
+  EXPECT_EQ(next.reply.body, "after");
+  EXPECT_TRUE(next.reused);
+  EXPECT_EQ(server.connections(), 1);
 }
 
 TEST(HttpClientPool, ServerCloseMeansANewConnectionNextTime) {

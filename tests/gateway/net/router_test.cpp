@@ -2,9 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/beast/http/write.hpp>
-#include <sstream>
-
 namespace gw::net {
 namespace {
 
@@ -75,64 +72,6 @@ TEST(Responder, AnswersOnceAndFiveHundredWhenDropped) {
     responder forgotten([&](response r) { got.push_back(r.result_int()); });
   }
   EXPECT_EQ(got, (std::vector<unsigned>{201, 500}));
-}
-
-// What Beast's serializer writes for the same response.
-std::string beast_bytes(const response& res) {
-  std::ostringstream out;
-  out << res;
-  return out.str();
-}
-
-TEST(Serialize, WritesWhatBeastWrites) {
-  std::vector<response> cases;
-  cases.push_back(make_response(http::status::ok, R"({"status":"ok"})", "application/json"));
-  cases.push_back(make_error(protocol::http_error::method_not_allowed, "PUT is not allowed"));
-  cases.back().set(http::field::allow, "GET, POST");
-  cases.push_back(make_response(http::status::no_content, "", "text/plain"));
-  cases.push_back(make_response(http::status::ok, "<Response/>", "text/xml"));
-  cases.back().version(10);
-  cases.back().keep_alive(true);
-  cases.push_back(make_response(http::status::ok, "closing", "text/plain"));
-  cases.back().keep_alive(false);
-  cases.push_back(make_response(http::status::ok, std::string(70000, 'x'), "text/plain"));
-  cases.push_back(make_response(http::status::ok, "in one chunk", "text/plain"));
-  cases.back().chunked(true);
-  for (const auto& res : cases) {
-    std::string out = "kept:";  // appends
-    serialize(res, out);
-    EXPECT_EQ(out, "kept:" + beast_bytes(res)) << res.base();
-  }
-}
-
-TEST(Serialize, WritesRequestsAsBeastDoes) {
-  request post{http::verb::post, "/2010-04-01/Accounts/AC1/Messages.json?x=1", 11};
-  post.set(http::field::host, "127.0.0.1:9400");
-  post.set(http::field::authorization, "Basic QUMxOnRva2Vu");
-  post.set(http::field::content_type, "application/x-www-form-urlencoded");
-  post.body() = "To=%2B34600000001&Body=hi";
-  post.prepare_payload();
-  request get{http::verb::get, "/v1/x", 10};
-  get.keep_alive(true);
-  for (const auto& req : {post, get}) {
-    std::ostringstream beast;
-    beast << req;
-    std::string out;
-    serialize(req, out);
-    EXPECT_EQ(out, beast.str());
-  }
-}
-
-// An empty chunked body is the last chunk alone. (Beast writes a second
-// last chunk after it, which a client would read as the start of the next
-// response.)
-TEST(Serialize, AnEmptyChunkedBodyIsTheLastChunkAlone) {
-  auto res = make_response(http::status::ok, "", "text/plain");
-  res.chunked(true);
-  std::string out;
-  serialize(res, out);
-  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nServer: gateway/" GATEWAY_VERSION
-                 "\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
 }
 
 TEST(Router, SplitTarget) {
