@@ -67,25 +67,28 @@ TEST(Serialize, AnEmptyChunkedBodyIsTheLastChunkAlone) {
                  "\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
 }
 
-using request_parser = http::request_parser<http::string_body>;
-
-void fill(boost::beast::flat_buffer& b, std::string_view bytes) {
-  auto room = b.prepare(bytes.size());
-  std::memcpy(room.data(), bytes.data(), bytes.size());
-  b.commit(bytes.size());
-}
-
-TEST(ParseBuffered, AWholeRequestNeedsNoRead) {
+// A buffer, a request parser, and parse_buffered over them.
+struct parsing : ::testing::Test {
   boost::beast::flat_buffer b;
-  fill(b, "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcGET /next HTTP/1.1\r\n");
-  request_parser p;
+  http::request_parser<http::string_body> p;
   boost::beast::error_code ec;
   std::size_t used = 0;
-  ASSERT_TRUE(parse_buffered(p, b, false, ec, used));  // the header first
+
+  void fill(std::string_view bytes) {
+    auto room = b.prepare(bytes.size());
+    std::memcpy(room.data(), bytes.data(), bytes.size());
+    b.commit(bytes.size());
+  }
+  bool parse(bool whole) { return parse_buffered(p, b, whole, ec, used); }
+};
+
+TEST_F(parsing, AWholeRequestNeedsNoRead) {
+  fill("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcGET /next HTTP/1.1\r\n");
+  ASSERT_TRUE(parse(false));  // the header first
   EXPECT_FALSE(ec);
   EXPECT_TRUE(p.is_header_done());
   EXPECT_FALSE(p.is_done());
-  ASSERT_TRUE(parse_buffered(p, b, true, ec, used));  // then the body
+  ASSERT_TRUE(parse(true));  // then the body
   EXPECT_FALSE(ec);
   EXPECT_EQ(p.get().body(), "abc");
   EXPECT_EQ(used, 51u);
@@ -94,42 +97,33 @@ TEST(ParseBuffered, AWholeRequestNeedsNoRead) {
             "GET /next HTTP/1.1\r\n");
 }
 
-TEST(ParseBuffered, APartialMessageAsksForMoreAndLosesNothing) {
-  boost::beast::flat_buffer b;
-  fill(b, "POST /x HTTP/1.1\r\nHost: h\r\nConte");
-  request_parser p;
-  boost::beast::error_code ec;
-  std::size_t used = 0;
-  EXPECT_FALSE(parse_buffered(p, b, false, ec, used));  // the header is cut
+TEST_F(parsing, APartialMessageAsksForMoreAndLosesNothing) {
+  fill("POST /x HTTP/1.1\r\nHost: h\r\nConte");
+  EXPECT_FALSE(parse(false));  // the header is cut
   EXPECT_FALSE(ec);
   // Beast takes the whole lines; the cut one waits in the buffer.
   EXPECT_EQ(used, 27u);
   EXPECT_EQ(b.size(), 5u);
-  fill(b, "nt-Length: 6\r\n\r\nabc");
-  EXPECT_TRUE(parse_buffered(p, b, false, ec, used));
-  EXPECT_FALSE(parse_buffered(p, b, true, ec, used));  // half the body
+  fill("nt-Length: 6\r\n\r\nabc");
+  EXPECT_TRUE(parse(false));
+  EXPECT_FALSE(parse(true));  // half the body
   EXPECT_FALSE(ec);
-  fill(b, "def");
-  EXPECT_TRUE(parse_buffered(p, b, true, ec, used));
+  fill("def");
+  EXPECT_TRUE(parse(true));
   EXPECT_EQ(p.get().body(), "abcdef");
   EXPECT_EQ(b.size(), 0u);
 }
 
-TEST(ParseBuffered, ParserErrorsComeBackAsTheyAre) {
-  boost::beast::flat_buffer b;
-  fill(b, "POST /x HTTP/1.1\r\nContent-Length: 100\r\n\r\n");
-  request_parser p;
+TEST_F(parsing, ABodyOverTheLimitIsTheParsersError) {
+  fill("POST /x HTTP/1.1\r\nContent-Length: 100\r\n\r\n");
   p.body_limit(10);
-  boost::beast::error_code ec;
-  std::size_t used = 0;
-  EXPECT_TRUE(parse_buffered(p, b, true, ec, used));
+  EXPECT_TRUE(parse(true));
   EXPECT_EQ(ec, http::error::body_limit);
+}
 
-  boost::beast::flat_buffer bad;
-  fill(bad, "GET / HTTP/1.1\r\nBad Header Line\r\n\r\n");
-  request_parser q;
-  ec = {};
-  EXPECT_TRUE(parse_buffered(q, bad, false, ec, used));
+TEST_F(parsing, AMalformedHeaderIsTheParsersError) {
+  fill("GET / HTTP/1.1\r\nBad Header Line\r\n\r\n");
+  EXPECT_TRUE(parse(false));
   EXPECT_TRUE(ec);
 }
 
