@@ -179,10 +179,12 @@ scenario_ingest() {
 
 # --- fan-out -----------------------------------------------------------------
 
-# $1 label, $2 agents, $3 webhooks/s
+# $1 label, $2 agents, $3 webhooks/s. 64 webhook connections, as in ingest:
+# each carries one request at a time, so 16 capped the offered rate at 16
+# over the answer time (~7,000/s at 10,000 offered; PROFILE.md).
 scenario_fanout() {
   log "fan-out: $2 agents at $3 webhooks/s"
-  args="--agents $2 --token $token --rate $3 --connections 16 --conversations 1000 --duration $secs --warmup 1"
+  args="--agents $2 --token $token --rate $3 --connections 64 --conversations 1000 --duration $secs --warmup 1"
   for r in $(seq 1 "$rounds"); do
     fresh_pair "fan$1-$r"
     out=$(drive "fan$1-gw-$r" --port "$port" $args --id-base $((r * 10000000)))
