@@ -72,7 +72,7 @@ start_gateway() {
   "$bin" --listen "127.0.0.1:$port" --data-dir "$work/$name" "$@" 2> "$work/$name.log" &
   pids="$pids $!"
   for _ in $(seq 1 200); do
-    if curl -sf "http://127.0.0.1:$port/readyz" > /dev/null; then return; fi
+    if curl -sfk "${BENCH_SCHEME:-http}://127.0.0.1:$port/readyz" > /dev/null; then return; fi
     sleep 0.05
   done
   echo "gateway $name did not start:" >&2; cat "$work/$name.log" >&2; exit 1

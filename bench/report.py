@@ -147,6 +147,10 @@ why = "" if most == 50000 else (
 w(f"| idle: {num(most)} agent sessions, one run{why} | bytes per session; seconds to connect all "
   f"| {num(med('idle.most'))}; {num(med('idle.most.connect'))} s | "
   f"{cmd(f'idle{int(most)}-1') if most else ''} |")
+w(f"| idle over TLS: {num(med('idle.tls.sessions'))} agent sessions, one run (Python's ssl "
+  f"module as the client, a self-signed certificate; Asio's TLS stream keeps two 17 KB record "
+  f"buffers per session, and its BIO pair two more) | gateway resident bytes per session | "
+  f"{num(med('idle.tls'))} | {cmd('idle-tls-1')} |")
 w(f"| restart: the gateway started over 1,000,000 journaled events (1,000,000 conversations, "
   f"written by journal_bench) | start to `/readyz` 200; resident memory after | "
   f"{num(med('restart.ms'))} ms; {num(med('restart.rss') / 1024 if med('restart.rss') else None)} MiB "

@@ -20,7 +20,8 @@
 #                 store delivering the same number of SMS to fakesmsc.
 #   idle          10,000 and 50,000 open agent sessions (four loopback source
 #                 addresses): the gateway's resident bytes per session (fewer
-#                 than 50,000 where the descriptor limit cannot be raised).
+#                 than 50,000 where the descriptor limit cannot be raised),
+#                 and 2,000 sessions over TLS (bench/tls_sessions.py).
 #   restart       1 million journaled events: journal_bench's append rate and
 #                 recovery, then the gateway's start-up over them.
 #   components    the micro benchmarks behind the M2 and M3 targets.
@@ -367,6 +368,24 @@ scenario_idle() {
   done
 }
 
+# $1 sessions over TLS (bench/tls_sessions.py: gateway-load speaks plain TCP
+# only), one round, a fresh gateway with a throwaway self-signed certificate.
+scenario_idle_tls() {
+  log "idle: $1 sessions over TLS"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -keyout "$work/tls.key" -out "$work/tls.crt" 2> /dev/null
+  gateway_config "$(free_port)"
+  GATEWAY_TLS_CERT_FILE="$work/tls.crt" GATEWAY_TLS_KEY_FILE="$work/tls.key" BENCH_SCHEME=https \
+    start_gateway "$gateway_bin" idle-tls --threads 2 --config "$work/gw.json"
+  gateway_pid=${pids##* }
+  echo "idle-tls-1 bench/tls_sessions.py PORT $1 PID $token" >> "$work/commands"
+  out=$(python3 "$root/bench/tls_sessions.py" "$port" "$1" "$gateway_pid" "$token")
+  log "idle-tls-1 $out"
+  record idle.tls "$(echo "$out" | sed -n 's/.*: \([0-9]*\) bytes per session.*/\1/p')"
+  record idle.tls.sessions "$1"
+  stop_all
+}
+
 # --- restart -----------------------------------------------------------------
 
 scenario_restart() {
@@ -436,6 +455,7 @@ for s in $scenarios; do
     idle)
       scenario_idle 10000 "$rounds" idle10000
       scenario_idle "$most_sessions" 1 idle.most
+      scenario_idle_tls 2000
       ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
