@@ -35,9 +35,9 @@ bool parse_buffered(Parser& parser, boost::beast::flat_buffer& buffer, bool whol
     auto n = parser.put(buffer.data(), ec);
     buffer.consume(n);
     used += n;
-    if (ec == boost::beast::http::error::need_more) {
+    if (ec == boost::beast::http::error::need_more || (!ec && n == 0)) {
       ec = {};
-      return false;
+      return false;  // no progress without more bytes
     }
     if (ec) return true;
   }
