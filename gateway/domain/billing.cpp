@@ -67,6 +67,7 @@ billing_service::billing_service(std::string dir, boost::asio::io_context& write
       tuning_(std::move(tuning)),
       statement_limit_(statement_limit) {
   tuning_.dir = dir_;
+  tuning_.thread_name = "gw-sync-bal";
 }
 
 billing_service::~billing_service() = default;

@@ -15,6 +15,7 @@
 #include "gateway/obs/log.hpp"
 #include "gateway/runtime/actor.hpp"
 #include "gateway/runtime/memory.hpp"
+#include "gateway/runtime/thread_name.hpp"
 #include "gateway/store/event_store.hpp"
 #include "gateway/store/files.hpp"
 
@@ -514,6 +515,7 @@ void conversation_service::snapshot_slice(shard_part& p, std::shared_ptr<snapsho
   // Writing, syncing and deleting the covered segments all block on the
   // disk: a helper thread does them, and tells the shard when done.
   p.snapshot_thread = std::thread([&p, store = opts_.store, snap = std::move(job->snap)] {
+    runtime::name_this_thread("gw-snap-" + std::to_string(p.shard->index));
     bool ok = true;
     try {
       store->save_snapshot(p.shard->index, snap);

@@ -12,6 +12,7 @@ directory_service::directory_service(std::string dir, boost::asio::io_context& w
                                      store::journal_options tuning)
     : dir_(std::move(dir)), writer_(writer), tuning_(std::move(tuning)) {
   tuning_.dir = dir_;
+  tuning_.thread_name = "gw-sync-dir";
 }
 
 directory_service::~directory_service() = default;

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "gateway/obs/log.hpp"
+#include "gateway/runtime/thread_name.hpp"
 
 namespace gw::runtime {
 
@@ -66,6 +67,7 @@ void shard_set::start() {
   for (auto& s : shards_) guards_.emplace_back(s->ioc.get_executor());
   for (auto& s : shards_) {
     threads_.emplace_back([sh = s.get()] {
+      name_this_thread("gw-shard-" + std::to_string(sh->index));
       for (;;) {
         try {
           sh->ioc.run();

@@ -32,6 +32,7 @@ std::unique_ptr<shard_log> journal_store::open(unsigned shard, boost::asio::io_c
   journal_options o = tuning_;
   o.dir = shard_dir(shard);
   o.shard = shard;
+  o.thread_name = "gw-sync-" + std::to_string(shard);
   return std::make_unique<journal>(home, std::move(o), from);
 }
 

@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "gateway/obs/log.hpp"
+#include "gateway/runtime/thread_name.hpp"
 #include "gateway/store/files.hpp"
 
 namespace gw::store {
@@ -121,7 +122,10 @@ journal::journal(boost::asio::io_context& home, journal_options opts, const reco
     segment_size_ = allocated_ = from.last_segment_size;  // recovery cut any zeros
     segment_first_lsn_ = segments_.empty() ? from.next_lsn : segments_.back();
   }
-  syncer_ = std::thread([this] { run_syncer(); });
+  syncer_ = std::thread([this] {
+    runtime::name_this_thread(opts_.thread_name);
+    run_syncer();
+  });
 }
 
 journal::~journal() {

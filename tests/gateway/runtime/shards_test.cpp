@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "gateway/runtime/thread_name.hpp"
+
 #include <atomic>
 #include <set>
 #include <thread>
@@ -40,17 +42,21 @@ TEST(ShardSet, PostAllRunsOnEveryShardThread) {
   std::mutex mu;
   std::set<std::thread::id> threads;
   std::set<unsigned> indexes;
+  std::set<std::string> names;
   std::atomic<int> done{0};
   shards.post_all([&](shard& s) {
     std::lock_guard lock(mu);
     threads.insert(std::this_thread::get_id());
     indexes.insert(s.index);
+    names.insert(this_thread_name());
     ++done;
   });
   while (done.load() < 3) std::this_thread::yield();
   shards.stop();
   EXPECT_EQ(threads.size(), 3u);
   EXPECT_EQ(indexes, (std::set<unsigned>{0, 1, 2}));
+  // Named for top -H and perf: one name per shard, its index in it.
+  EXPECT_EQ(names, (std::set<std::string>{"gw-shard-0", "gw-shard-1", "gw-shard-2"}));
   EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);
 }
 

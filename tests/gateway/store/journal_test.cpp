@@ -98,6 +98,38 @@ struct windowed_journal {
   journal j;
 };
 
+// The names of this process's threads, as top -H shows them.
+std::vector<std::string> thread_names() {
+  std::vector<std::string> names;
+  for (const auto& t : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream in(t.path() / "comm");
+    std::string name;
+    if (std::getline(in, name)) names.push_back(name);
+  }
+  return names;
+}
+
+TEST(Journal, TheSyncerThreadCarriesTheConfiguredName) {
+  auto named = [] {
+    auto n = thread_names();
+    return std::count(n.begin(), n.end(), "gw-sync-test");
+  };
+  ASSERT_EQ(named(), 0);
+  tmpdir d;
+  boost::asio::io_context ioc;
+  journal_options o;
+  o.dir = d.path;
+  o.thread_name = "gw-sync-test";
+  {
+    journal j(ioc, o, recovery_result{});
+    // The syncer names itself as it starts.
+    for (int i = 0; i < 2000 && named() == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(named(), 1);
+  }
+  EXPECT_EQ(named(), 0) << "the syncer ends with its journal";
+}
+
 TEST(Journal, GroupCommitSharesSyncs) {
   windowed_journal w(std::chrono::microseconds(2000));
   int acked = 0;
