@@ -34,7 +34,7 @@ namespace gw::store {
 struct journal_options {
   std::string dir;  // this shard's directory
   unsigned shard = 0;
-  std::string thread_name = "gw-sync";  // the syncer's (runtime/thread_name.hpp)
+  std::string thread_name = "gw-sync";           // the syncer's (runtime/thread_name.hpp)
   std::size_t segment_bytes = 64 * 1024 * 1024;  // rotate past this size
   // Group commit window: before a sync, wait up to this long (from the
   // group's first append) for more appends, but only while they arrive
