@@ -25,6 +25,7 @@
 #include "bench/load/provider_sim/sim_config.hpp"
 #include "bench/load/provider_sim/sim_core.hpp"
 #include "bench/load/provider_sim/status_sender.hpp"
+#include "gateway/net/http_wire.hpp"
 #include "protocol/signatures.hpp"
 #include "protocol/twilio_webhook.hpp"
 
@@ -198,6 +199,13 @@ class session : public std::enable_shared_from_this<session> {
   void read() {
     parser_.emplace();
     parser_->body_limit(1024 * 1024);
+    // A client that pipelines leaves its next request in the buffer.
+    beast::error_code parse_ec;
+    std::size_t used = 0;
+    if (gw::net::parse_buffered(*parser_, buf_, true, parse_ec, used)) {
+      if (parse_ec) return close();
+      return on_request(parser_->release());
+    }
     http::async_read(stream_, buf_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec) return self->close();
@@ -223,8 +231,12 @@ class session : public std::enable_shared_from_this<session> {
     });
   }
 
+  // The answer goes out as one buffer (gateway/net/http_wire.hpp): the
+  // simulator shares the cores with what it measures, so it spends little.
   void write() {
-    http::async_write(stream_, res_,
+    out_.clear();
+    gw::net::serialize(res_, out_);
+    asio::async_write(stream_.socket(), asio::buffer(out_),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec || !self->res_.keep_alive()) return self->close();
                         self->read();
@@ -241,6 +253,7 @@ class session : public std::enable_shared_from_this<session> {
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
+  std::string out_;
   asio::steady_timer delay_;
   provider& provider_;
   sim_core& core_;

@@ -10,7 +10,9 @@ namespace json = boost::json;
 using protocol::nanos;
 constexpr nanos ms = 1'000'000;
 
-sim_core::sim_core(const config& c) : cfg_(c), rng_(c.faults.seed) {}
+sim_core::sim_core(const config& c) : cfg_(c), rng_(c.faults.seed) {
+  keys_.reserve(1 << 16);  // a load run's first tens of thousands of keys without a rehash
+}
 
 std::string sim_core::whatsapp_error(int code, std::string_view message, std::string_view details) {
   return json::serialize(
@@ -99,9 +101,9 @@ answer sim_core::decide(const send_request& r, nanos now) {
   if (f.latency_jitter_ms) delay += static_cast<unsigned>(rng_() % (f.latency_jitter_ms + 1));
 
   if (!r.key.empty() && cfg_.honour_idempotency) {
-    if (auto it = by_key_.find(r.key); it != by_key_.end()) {
+    if (auto it = keys_.find(r.key); it != keys_.end()) {
       ++repeats_;
-      auto a = it->second;
+      auto a = it->second.first;
       a.accepted = false;
       a.act = answer::action::respond;
       a.delay_ms = delay;
@@ -180,8 +182,9 @@ answer sim_core::decide(const send_request& r, nanos now) {
   ++accepted_;
   ++s.accepted;
   if (!r.key.empty()) {
-    if (++sends_per_key_[r.key] > 1) ++duplicate_sends_;
-    by_key_.emplace(r.key, a);
+    auto [it, fresh] = keys_.try_emplace(r.key);
+    if (++it->second.sends > 1) ++duplicate_sends_;
+    if (fresh) it->second.first = a;
   }
   if (silent_after_send) a.act = answer::action::silent;
   return a;
@@ -200,10 +203,10 @@ json::object sim_core::stats(nanos now) const {
     return o;
   };
   std::uint64_t keys_sent_twice = 0;
-  for (const auto& [k, n] : sends_per_key_) keys_sent_twice += n > 1;
+  for (const auto& [k, state] : keys_) keys_sent_twice += state.sends > 1;
   return {{"requests", requests_},
           {"accepted", accepted_},
-          {"keys", sends_per_key_.size()},
+          {"keys", keys_.size()},
           {"keys_sent_twice", keys_sent_twice},
           {"duplicate_sends", duplicate_sends_},
           {"repeats_answered", repeats_},

@@ -79,8 +79,11 @@ class sim_core {
   std::mt19937_64 rng_;
   std::map<std::string, sender_state> senders_;
   std::map<std::string, protocol::pair_pacer> pairs_;  // by sender
-  std::unordered_map<std::string, answer> by_key_;     // idempotency memory (accepted sends)
-  std::unordered_map<std::string, unsigned> sends_per_key_;
+  struct key_state {
+    unsigned sends = 0;  // accepted sends that carried the key
+    answer first;        // the first one's answer, repeated to a retry
+  };
+  std::unordered_map<std::string, key_state> keys_;    // by idempotency key
   std::uint64_t next_id_ = 1;
   std::uint64_t requests_ = 0, accepted_ = 0, repeats_ = 0, duplicate_sends_ = 0,
                 pair_over_limit_ = 0;
