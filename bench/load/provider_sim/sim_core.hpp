@@ -83,7 +83,7 @@ class sim_core {
     unsigned sends = 0;  // accepted sends that carried the key
     answer first;        // the first one's answer, repeated to a retry
   };
-  std::unordered_map<std::string, key_state> keys_;    // by idempotency key
+  std::unordered_map<std::string, key_state> keys_;  // by idempotency key
   std::uint64_t next_id_ = 1;
   std::uint64_t requests_ = 0, accepted_ = 0, repeats_ = 0, duplicate_sends_ = 0,
                 pair_over_limit_ = 0;
