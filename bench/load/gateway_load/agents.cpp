@@ -20,12 +20,25 @@ using boost::system::error_code;
 
 namespace {
 
+// Where `needle` first occurs in `frame`, from `from` on. memmem, not
+// string_view::find: the needles here start with a quote, JSON's commonest
+// character, and find stops to compare at every one (~130 ns to find
+// "d":"in" in a 400-byte event frame, against ~37 ns): at hundreds of
+// thousands of frames a second, that is the client's CPU, which the gateway
+// it measures shares.
+std::size_t find_in(std::string_view frame, std::string_view needle, std::size_t from = 0) {
+  if (from > frame.size()) return std::string_view::npos;
+  const void* at = ::memmem(frame.data() + from, frame.size() - from, needle.data(), needle.size());
+  return at ? static_cast<std::size_t>(static_cast<const char*>(at) - frame.data())
+            : std::string_view::npos;
+}
+
 // The value of a string field in a flat JSON frame, `key` being the field's
 // name with its quotes, colon and opening quote (R"("cv":")"): our own
 // frames' ids, conversation ids and codes carry no escapes. Per frame, so
 // nothing is allocated.
 std::string_view string_field(std::string_view frame, std::string_view key, std::size_t from = 0) {
-  auto at = frame.find(key, from);
+  auto at = find_in(frame, key, from);
   if (at == frame.npos) return {};
   at += key.size();
   auto end = frame.find('"', at);
@@ -282,7 +295,7 @@ class agent_session : public std::enable_shared_from_this<agent_session> {
       ++frames_in_read_;
     }
     auto kind = string_field(f, R"("k":")");
-    if (kind == "msg" && f.find(R"("d":"in")") != f.npos) {
+    if (kind == "msg" && find_in(f, R"("d":"in")") != f.npos) {
       if (keeps_conversations_) {
         auto cv = string_field(f, R"("cv":")");
         last_cv_ = cv;
@@ -317,7 +330,7 @@ class agent_session : public std::enable_shared_from_this<agent_session> {
       mine_.reply_ack.record(micros(now - at->second));
       ++mine_.replies_ok;
       // The message comes first in the answer: {"t":"ok","id":..,"m":{"m":"<id>",..
-      if (auto m = f.find(R"("m":{"m":")"); m != f.npos)
+      if (auto m = find_in(f, R"("m":{"m":")"); m != f.npos)
         sent_.emplace(std::string(string_field(f, R"("m":")", m + 5)), at->second);
     }
     replies_.erase(at);
