@@ -212,8 +212,10 @@ why_missed = {
         "1,760 B before they were made lean, 916 B after: PROFILE.md); a run over the "
         "limit would be the allocator's pages, not the conversations",
     "ingest ≥ 0.5x nginx (aim 0.8x)":
-        "three thread crossings and an fdatasync per group commit per webhook; the client "
-        "shares the 2 cores (PROFILE.md)",
+        "the machine is full: ~44 µs of gateway CPU per webhook, over half of it in the "
+        "kernel (the answer's send, which on loopback runs the client's receive, and the "
+        "journals' writes and fdatasyncs), and the client takes a fifth of the 2 cores; 0.5x "
+        "needs ~28 µs (PROFILE.md, who has the cores)",
     "ingest p99 < 5 ms at half the maximum rate":
         "the runs spread widely (per-run values below), and so do the same binary's runs "
         "minutes apart (met in other suites the same day); the disk is not the cause: "
@@ -230,9 +232,9 @@ why_missed = {
         "drain here, one receive per session there (PROFILE.md, fan-out)",
     "< 8 KiB per idle session": "",
     "≥ 20,000 durable sends/s to the simulator":
-        "CPU-bound: at the gateway's best measured cost (83 µs per message at 15,100/s), "
-        "20,000/s needs ~1.7 cores for it, ~0.6 for the simulator and ~0.2 for the client, "
-        "on 2 cores (PROFILE.md, sending)",
+        "CPU-bound: a sent message costs the machine ~128 µs (gateway ~82, provider_sim "
+        "~29, client ~9, measured at 15,579/s), so 20,000/s needs ~2.6 of its 2 cores "
+        "(PROFILE.md, who has the cores)",
     "≥ 2x Kannel's delivered rate (aim 5x)": "follows from the sends/s above",
 }
 for milestone, target, value, goal, higher, fmt in rows:
