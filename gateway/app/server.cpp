@@ -14,6 +14,7 @@
 #include "gateway/api/directory_api.hpp"
 #include "gateway/net/tls.hpp"
 #include "gateway/obs/log.hpp"
+#include "gateway/obs/process_metrics.hpp"
 #include "protocol/agent_frames.hpp"
 
 namespace gw::app {
@@ -155,6 +156,7 @@ server::server(const config& cfg)
                            cfg.webhooks.max_body_bytes});
   webhooks_->add_routes(router_);
   metrics_.add_collector([w = webhooks_.get()](std::string& out) { w->write_metrics(out); });
+  metrics_.add_collector(metrics::write_process_metrics);
   api::add_admin_routes(router_, cfg.admin_key, *core_);
   api::add_directory_routes(router_, cfg.admin_key, *directory_, *channels_);
   api::add_billing_routes(router_, cfg.admin_key, *directory_, *channels_, *billing_);

@@ -2,6 +2,7 @@
 #include "gateway/obs/metrics.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <stdexcept>
 
@@ -16,10 +17,8 @@ void append_double(std::string& out, double v) {
   out += buf;
 }
 
-}  // namespace
-
-void write_sample(std::string& out, std::string_view name, std::string_view labels,
-                  std::uint64_t v) {
+// A sample's name and labels, up to its value.
+void sample_start(std::string& out, std::string_view name, std::string_view labels) {
   out += name;
   if (!labels.empty()) {
     out += '{';
@@ -27,7 +26,22 @@ void write_sample(std::string& out, std::string_view name, std::string_view labe
     out += '}';
   }
   out += ' ';
+}
+
+}  // namespace
+
+void write_sample(std::string& out, std::string_view name, std::string_view labels,
+                  std::uint64_t v) {
+  sample_start(out, name, labels);
   out += std::to_string(v);
+  out += '\n';
+}
+
+void write_real_sample(std::string& out, std::string_view name, std::string_view labels, double v) {
+  sample_start(out, name, labels);
+  char buf[32];  // the shortest text that reads back as v: 0.06, 1796037882.45
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, ec == std::errc{} ? end : buf);
   out += '\n';
 }
 

@@ -132,6 +132,9 @@ void write_head(std::string& out, std::string_view name, std::string_view type,
                 std::string_view help);
 void write_sample(std::string& out, std::string_view name, std::string_view labels,
                   std::uint64_t value);
+// The same with a real value (seconds, say).
+void write_real_sample(std::string& out, std::string_view name, std::string_view labels,
+                       double value);
 
 // One unlabelled sample with its HELP and TYPE lines, for collectors.
 void write_metric(std::string& out, std::string_view name, std::string_view type,

@@ -36,6 +36,17 @@ TEST(Http, HealthReadyAndMetrics) {
             std::string::npos);
   EXPECT_NE(text.find("gateway_journal_healthy 1\n"), std::string::npos);
   EXPECT_NE(text.find("gateway_journal_events_total 0\n"), std::string::npos);
+  // The process's own families, and every thread by its name (two shards).
+  for (const char* family :
+       {"process_cpu_seconds_total ", "process_resident_memory_bytes ",
+        "process_start_time_seconds ", "process_open_fds ", "process_max_fds "})
+    EXPECT_NE(text.find(std::string("\n") + family), std::string::npos) << family;
+  for (const char* thread : {"gateway", "gw-shard-0", "gw-shard-1", "gw-sync-0", "gw-sync-1",
+                             "gw-sync-dir", "gw-sync-bal"})
+    EXPECT_NE(
+        text.find("gateway_thread_cpu_seconds_total{thread=\"" + std::string(thread) + "\"} "),
+        std::string::npos)
+        << thread;
 }
 
 TEST(Http, KeepAliveServesManyRequestsOnOneConnection) {
