@@ -189,7 +189,7 @@ class provider {
 class session : public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket s, provider& p, sim_core& core)
-      : stream_(std::move(s)), delay_(stream_.get_executor()), provider_(p), core_(core) {
+      : socket_(std::move(s)), delay_(socket_.get_executor()), provider_(p), core_(core) {
     core_.connection_opened();
   }
   ~session() { core_.connection_closed(); }
@@ -206,7 +206,7 @@ class session : public std::enable_shared_from_this<session> {
       if (parse_ec) return close();
       return on_request(parser_->release());
     }
-    http::async_read(stream_, buf_, *parser_,
+    http::async_read(socket_, buf_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec) return self->close();
                        self->on_request(self->parser_->release());
@@ -236,7 +236,7 @@ class session : public std::enable_shared_from_this<session> {
   void write() {
     out_.clear();
     gw::net::serialize(res_, out_);
-    asio::async_write(stream_.socket(), asio::buffer(out_),
+    asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec || !self->res_.keep_alive()) return self->close();
                         self->read();
@@ -245,11 +245,11 @@ class session : public std::enable_shared_from_this<session> {
 
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  tcp::socket socket_;  // no timeouts here: the clients under test keep their own
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
