@@ -44,7 +44,7 @@ std::uint64_t boot_time() {
   return 0;
 }
 
-// `"` and `\` escaped, as label values need.
+// A label value: `"` and `\` escaped, a line break made a space.
 std::string label_value(std::string_view s) {
   std::string out;
   for (char c : s) {
