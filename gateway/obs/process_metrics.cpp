@@ -96,19 +96,24 @@ std::optional<proc_stat> parse_proc_stat(std::string_view line) {
   return st;
 }
 
+double ticks_to_seconds(std::uint64_t ticks, long hz) noexcept {
+  return static_cast<double>(ticks) / static_cast<double>(hz);
+}
+
 void write_process_metrics(std::string& out) {
-  const double tick = 1.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const long hz = ::sysconf(_SC_CLK_TCK);
+  auto seconds = [hz](std::uint64_t ticks) { return ticks_to_seconds(ticks, hz); };
   if (auto self = parse_proc_stat(read_all("/proc/self/stat"))) {
     write_head(out, "process_cpu_seconds_total", "counter", "User and system CPU time, seconds.");
     write_real_sample(out, "process_cpu_seconds_total", {},
-                      static_cast<double>(self->utime_ticks + self->stime_ticks) * tick);
+                      seconds(self->utime_ticks + self->stime_ticks));
     write_head(out, "process_resident_memory_bytes", "gauge", "Resident memory, bytes.");
     write_sample(out, "process_resident_memory_bytes", {},
                  self->rss_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)));
     if (auto boot = boot_time()) {
       write_head(out, "process_start_time_seconds", "gauge", "Start of the process, Unix seconds.");
       write_real_sample(out, "process_start_time_seconds", {},
-                        static_cast<double>(boot) + static_cast<double>(self->start_ticks) * tick);
+                        static_cast<double>(boot) + seconds(self->start_ticks));
     }
   }
   std::error_code ec;
@@ -130,7 +135,7 @@ void write_process_metrics(std::string& out) {
                "User and system CPU time of the gateway's threads, by thread name, seconds.");
     for (const auto& [name, ticks] : by_name)
       write_real_sample(out, "gateway_thread_cpu_seconds_total",
-                        "thread=\"" + label_value(name) + "\"", static_cast<double>(ticks) * tick);
+                        "thread=\"" + label_value(name) + "\"", seconds(ticks));
   }
 }
 

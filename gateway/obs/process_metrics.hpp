@@ -26,6 +26,11 @@ struct proc_stat {
 // are counted from the last ')'.
 std::optional<proc_stat> parse_proc_stat(std::string_view line);
 
+// Clock ticks as seconds, divided by the rate rather than multiplied by its
+// inverse: 2074 ticks at 100 Hz are the double nearest 20.74, which prints
+// as 20.74 (times 0.01 it would print as 20.740000000000002).
+double ticks_to_seconds(std::uint64_t ticks, long hz) noexcept;
+
 // Appends process_cpu_seconds_total, process_resident_memory_bytes,
 // process_start_time_seconds, process_open_fds, process_max_fds and
 // gateway_thread_cpu_seconds_total{thread} (threads of one name summed).

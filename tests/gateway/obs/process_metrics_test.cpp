@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/obs/metrics.hpp"
 #include "gateway/runtime/thread_name.hpp"
 
 namespace gw::metrics {
@@ -53,6 +54,18 @@ TEST(ProcStat, ReadsThisProcess) {
   ASSERT_TRUE(st);
   EXPECT_GT(st->rss_pages, 0u);
   EXPECT_GT(st->start_ticks, 0u);
+}
+
+TEST(ProcessMetrics, TicksPrintAsTheSecondsTheyAre) {
+  auto text = [](std::uint64_t ticks) {
+    std::string out;
+    write_real_sample(out, "t", {}, ticks_to_seconds(ticks, 100));
+    return out;
+  };
+  EXPECT_EQ(text(2074), "t 20.74\n");  // times 0.01: 20.740000000000002
+  EXPECT_EQ(text(35), "t 0.35\n");     // times 0.01: 0.35000000000000003
+  EXPECT_EQ(text(0), "t 0\n");
+  EXPECT_EQ(text(179603788245), "t 1796037882.45\n");
 }
 
 // The value of the one sample `line_start` begins, or -1.
