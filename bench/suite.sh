@@ -124,6 +124,14 @@ stop_all() {
 journaled() {
   curl -s "http://127.0.0.1:$port/metrics" | awk '/^gateway_journal_events_total/ {print $2}'
 }
+# Journal syncs (group commits) that took over 25 ms so far, all shards: a
+# stall of the disk, which every answer waiting for that sync shares.
+slow_syncs() {
+  curl -s "http://127.0.0.1:$port/metrics" | awk '
+    /^gateway_journal_sync_seconds_bucket/ && /le="\+Inf"/ { all += $2 }
+    /^gateway_journal_sync_seconds_bucket/ && /le="0.025"/ { fast += $2 }
+    END { print all - fast }'
+}
 # The gateway answered $2 webhooks 200: it must have journaled at least as
 # many events since $1 (a 200 before durability would show here).
 check_journaled() {
@@ -166,10 +174,12 @@ scenario_ingest() {
   half=$(($(median ingest.gateway | cut -d. -f1) / 2))
   for r in $(seq 1 "$rounds"); do
     before=$(journaled)
+    stalls=$(slow_syncs)
     out=$(drive "ingest-half-$r" --port "$port" $common --rate "$half" \
       --id-base $((run * 100000000)))
     run=$((run + 1))
     check_journaled "$before" "$(echo "$out" | jget hooks_ok)"
+    record ingest.half.slow_syncs $(($(slow_syncs) - stalls))
     record ingest.half.p50 "$(echo "$out" | jget webhook.p50_us)"
     record ingest.half.p99 "$(echo "$out" | jget webhook.p99_us)"
     record ingest.half.rate "$(echo "$out" | jget rate)"

@@ -105,6 +105,11 @@ TEST(GatewayLoad, ReportsWhatTheGatewayJournaledAndWhatEveryAgentSaw) {
   EXPECT_GT(ok, 100);
   EXPECT_EQ(num(o, "hooks_bad"), 0);
   EXPECT_EQ(num(o, "agents_up"), 3);
+  // Each measured answer is timed twice: from its schedule, and from its
+  // write, which cannot come before the schedule.
+  EXPECT_EQ(num(o, "exchange", "n"), num(o, "webhook", "n"));
+  EXPECT_GT(num(o, "exchange", "p50_us"), 0);
+  EXPECT_LE(num(o, "exchange", "max_us"), num(o, "webhook", "max_us"));
   // An answer is only given once durable: the journal holds at least one
   // event per 200 (the first message of a conversation writes two).
   EXPECT_GE(metric(port, "gateway_journal_events_total"), static_cast<double>(ok));

@@ -89,7 +89,7 @@ void print_json(const options& o, const run_state& run, const totals& t) {
   std::printf(
       R"({"provider":"%s","mode":"%s","target_rate":%.0f,"connections":%u,"seconds":%.2f,)"
       R"("hooks_ok":%llu,"hooks_bad":%llu,"hooks_unanswered":%llu,"hooks_measured":%llu,)"
-      R"("rate":%.0f,%s,)"
+      R"("rate":%.0f,%s,%s,)"
       R"("agents":%u,"agents_up":%llu,"agents_failed":%llu,"agents_lost":%llu,"connect_s":%.2f,)"
       R"("frames":%llu,"frames_per_s":%.0f,"messages_in":%llu,%s,)"
       R"("reads_ok":%llu,"replies_ok":%llu,"replies_per_s":%.0f,%s,%s,)"
@@ -101,7 +101,8 @@ void print_json(const options& o, const run_state& run, const totals& t) {
       static_cast<unsigned long long>(run.live.hooks_bad.load()),
       static_cast<unsigned long long>(t.unanswered),
       static_cast<unsigned long long>(a.hooks_measured), per_s(a.hooks_measured, t.hook_seconds),
-      percentiles_json("webhook", a.webhook).c_str(), o.agents,
+      percentiles_json("webhook", a.webhook).c_str(),
+      percentiles_json("exchange", a.exchange).c_str(), o.agents,
       static_cast<unsigned long long>(run.live.agents_up.load()),
       static_cast<unsigned long long>(run.live.agents_failed.load()),
       static_cast<unsigned long long>(run.live.agents_lost.load()), t.connect_seconds,
@@ -148,6 +149,7 @@ void print_text(const options& o, const run_state& run, const totals& t) {
                 static_cast<unsigned long long>(t.unanswered),
                 t.hook_seconds > 0 ? static_cast<double>(a.hooks_measured) / t.hook_seconds : 0);
     print_latency("answer", a.webhook);
+    print_latency("write -> answer", a.exchange);
   }
   if (o.agents > 0) {
     std::printf("agents (%u sessions, up in %.2f s): %llu up, %llu failed, %llu lost\n", o.agents,
@@ -293,6 +295,7 @@ int main(int argc, char** argv) {
   for (const auto& res : results) {
     auto& a = t.all;
     a.webhook.merge(res.webhook);
+    a.exchange.merge(res.exchange);
     a.delivery.merge(res.delivery);
     a.reply_ack.merge(res.reply_ack);
     a.reply_sent.merge(res.reply_sent);

@@ -103,8 +103,8 @@ const std::vector<option_spec>& specs() {
       {"--public-url", "URL", "Twilio: the signed base URL (default http://HOST:PORT)",
        text(&options::public_url)},
       {"--rate", "R",
-       "webhooks per second, open loop (latency from the scheduled time); "
-       "0: closed loop (default 0)",
+       "webhooks per second, open loop (latency from the scheduled time; the report's "
+       "`exchange` times each from its write to its answer); 0: closed loop (default 0)",
        num(&options::rate, 0, 1e7)},
       {"--connections", "N", "keep-alive webhook connections (default 64)",
        num(&options::connections, 1, 10'000)},

@@ -42,7 +42,13 @@ struct live_counters {
 
 // One client thread's results; only that thread writes them.
 struct thread_results {
-  histogram webhook;     // answer time of each webhook scheduled in the measured time
+  histogram webhook;  // answer time of each webhook scheduled in the measured time
+  // The same webhooks from the write of the request to the answer: the
+  // server's and the network's share. Open loop, `webhook` also holds the
+  // time a request waited for its turn (its connection busy with an earlier
+  // answer, or this client's thread late); a stall the server never saw
+  // shows there and not here.
+  histogram exchange;
   histogram delivery;    // webhook sent -> its `msg` event at an agent
   histogram reply_ack;   // agent `send` -> its `ok` (durable and queued)
   histogram reply_sent;  // agent `send` -> the `msg.st` `sent` event (provider accepted)

@@ -95,6 +95,7 @@ class connection : public std::enable_shared_from_this<connection> {
     } else {
       req = &prepared_[n];
     }
+    written_ = clock_type::now();
     asio::async_write(socket_, asio::buffer(*req),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec) return self->fail("webhook write: " + ec.message(), true);
@@ -122,7 +123,10 @@ class connection : public std::enable_shared_from_this<connection> {
       if (run_.clock.measuring(now)) {
         ++mine_.hooks_measured;
         mine_.last_answer = std::max(mine_.last_answer, now);
-        if (scheduled_ >= run_.clock.record_from) mine_.webhook.record(micros(now - scheduled_));
+        if (scheduled_ >= run_.clock.record_from) {
+          mine_.webhook.record(micros(now - scheduled_));
+          mine_.exchange.record(micros(now - written_));
+        }
       }
     } else {
       run_.live.hooks_bad.fetch_add(1, std::memory_order_relaxed);
@@ -153,7 +157,7 @@ class connection : public std::enable_shared_from_this<connection> {
   const std::vector<std::string>& prepared_;
   tcp::endpoint ep_;
   clock_type::duration interval_;  // 0: closed loop
-  clock_type::time_point next_, scheduled_;
+  clock_type::time_point next_, scheduled_, written_;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> res_;
   std::string stamped_;
