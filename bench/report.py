@@ -223,8 +223,9 @@ why_missed = {
         "needs ~28 µs (PROFILE.md, who has the cores)",
     "ingest p99 < 5 ms at half the maximum rate":
         f"per run, p99 (journal syncs over 25 ms): {half_runs or '-'}. When the virtio "
-        "disk stalls, both shards' syncs wait 25-220 ms and so does every answer in flight; "
-        "runs without such a stall measured 2.9-5.6 ms (PROFILE.md, the half-rate tail)",
+        "disk stalls, both shards' syncs wait 25-220 ms and so does every answer in flight "
+        "(PROFILE.md, the half-rate tail); without a stall the p99 is the shared cores', "
+        f"with a p50 of {ms(med('ingest.half.p50'))} here",
     "webhook-to-agent p99 < 5 ms, 100 agents at 10,000 webhooks/s":
         "saturated: 1,000,000 frames/s on top of 10,000 durable webhooks/s (the gateway "
         f"answered {num(med('fan100.gateway.hooks'))}/s, median), with the client that reads "
@@ -261,7 +262,8 @@ w("## Per-run values\n")
 w("| name | runs |")
 w("|---|---|")
 for name in sorted(runs):
-    w(f"| {name} | {', '.join(num(v) for v in runs[name])} |")
+    counts = all(v == int(v) and abs(v) < 100 for v in runs[name])  # 0, 2: not 0.00, 2.00
+    w(f"| {name} | {', '.join(f'{v:.0f}' if counts else num(v) for v in runs[name])} |")
 w("")
 
 try:
