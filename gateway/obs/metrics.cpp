@@ -11,12 +11,6 @@ namespace gw::metrics {
 namespace {
 constexpr auto relaxed = std::memory_order_relaxed;
 
-void append_double(std::string& out, double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  out += buf;
-}
-
 // A sample's name and labels, up to its value.
 void sample_start(std::string& out, std::string_view name, std::string_view labels) {
   out += name;
@@ -77,12 +71,8 @@ void histogram::render(std::string& out, std::string_view name, std::string_view
     write_sample(out, std::string(name) + "_bucket", sep + le, cumulative);
   }
   write_sample(out, std::string(name) + "_bucket", sep + "le=\"+Inf\"", count_.load(relaxed));
-  out += name;
-  out += "_sum";
-  if (!labels.empty()) (out += '{', out += labels, out += '}');
-  out += ' ';
-  append_double(out, static_cast<double>(sum_ns_.load(relaxed)) / 1e9);
-  out += '\n';
+  write_real_sample(out, std::string(name) + "_sum", labels,
+                    static_cast<double>(sum_ns_.load(relaxed)) / 1e9);
   write_sample(out, std::string(name) + "_count", labels, count_.load(relaxed));
 }
 
