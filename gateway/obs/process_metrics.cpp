@@ -110,7 +110,8 @@ void write_process_metrics(std::string& out) {
     write_head(out, "process_resident_memory_bytes", "gauge", "Resident memory, bytes.");
     write_sample(out, "process_resident_memory_bytes", {},
                  self->rss_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)));
-    if (auto boot = boot_time()) {
+    static const std::uint64_t boot = boot_time();  // fixed while the machine runs
+    if (boot != 0) {
       write_head(out, "process_start_time_seconds", "gauge", "Start of the process, Unix seconds.");
       write_real_sample(out, "process_start_time_seconds", {},
                         static_cast<double>(boot) + seconds(self->start_ticks));
