@@ -9,8 +9,11 @@
 #                 `return 200` with the same client and body; Twilio too; then
 #                 the gateway at half its rate for latency.
 #   fan-out       100 agents at 10,000 webhooks/s and 1,000 agents at 600
-#                 webhooks/s: the gateway against a Node.js broadcast server on
-#                 the `ws` package (bench/baselines/ws_broadcast.mjs).
+#                 webhooks/s, every agent seeing every message; and 100 agents
+#                 at 10,000 webhooks/s in 10 clinics of 10 receptionists, each
+#                 seeing its clinic's patients: the gateway against a Node.js
+#                 broadcast server on the `ws` package
+#                 (bench/baselines/ws_broadcast.mjs).
 #   conversation  100 agents mark read and reply while patients write; the
 #                 replies go out through provider_sim and their statuses come
 #                 back.
@@ -30,7 +33,7 @@
 #
 # Environment, for before/after comparisons (bench/PROFILE.md):
 #   SUITE_SCENARIOS  a space-separated subset of: components restart ingest
-#                    fanout100 fanout1000 conversation sending idle; then the
+#                    fanout100 clinics fanout1000 conversation sending idle; then the
 #                    per-run values are printed and RESULTS.md is left alone
 #   SUITE_GATEWAY    the gateway binary (default build/release/gateway/gateway)
 # Needs build/release (built here when missing: cmake --workflow --preset
@@ -104,6 +107,25 @@ gateway_config() {
    "auth_token": "bench-auth-token", "account_sid": "AC00000000000000000000000000000000"}],
  "agents": [{"tenant": "bench", "id": "bench-agent", "token": "$token"}]}
 JSON
+}
+
+# $1 clinics, each a tenant (clinic-T) with a WhatsApp channel (wa-bench-T,
+# phone number id 100000000000001 + T) and one agent whose token is
+# $token-T: what gateway-load --tenants makes its webhooks and sessions for.
+# Writes $work/gw.json.
+clinics_config() {
+  python3 - "$1" "$token" > "$work/gw.json" <<'PY'
+import json, sys
+k, token = int(sys.argv[1]), sys.argv[2]
+print(json.dumps({
+  "log": {"level": "warn"}, "admin": {"key": "bench-admin-key"},
+  "http": {"max_connections": 200000},
+  "channels": [{"id": f"wa-bench-{t}", "provider": "whatsapp", "tenant": f"clinic-{t}",
+                "phone_number_id": str(100000000000001 + t), "app_secret": "bench-app-secret",
+                "verify_token": "unused", "access_token": "bench-token"} for t in range(k)],
+  "agents": [{"tenant": f"clinic-{t}", "id": f"reception-{t}", "token": f"{token}-{t}"}
+             for t in range(k)]}))
+PY
 }
 
 # A fresh gateway (new data dir) and provider_sim, each naming the other.
@@ -190,20 +212,32 @@ scenario_ingest() {
 
 # --- fan-out -----------------------------------------------------------------
 
-# $1 label, $2 agents, $3 webhooks/s. 64 webhook connections, as in ingest:
+# $1 label, $2 agents, $3 webhooks/s, $4 clinics (default 1: every agent
+# sees every message; with K, agent i works for clinic i mod K and sees its
+# patients only: clinics_config). 64 webhook connections, as in ingest:
 # each carries one request at a time, so 16 capped the offered rate at 16
 # over the answer time (~7,000/s at 10,000 offered; PROFILE.md).
 scenario_fanout() {
-  log "fan-out: $2 agents at $3 webhooks/s"
+  clinics=${4:-1}
+  log "fan-out: $2 agents in $clinics clinic(s) at $3 webhooks/s"
   args="--agents $2 --token $token --rate $3 --connections 64 --conversations 1000 --duration $secs --warmup 1"
+  [ "$clinics" -gt 1 ] && args="$args --tenants $clinics"
   for r in $(seq 1 "$rounds"); do
-    fresh_pair "fan$1-$r"
+    if [ "$clinics" -gt 1 ]; then
+      clinics_config "$clinics"
+      start_gateway "$gateway_bin" "fan$1-$r" --threads 2 --config "$work/gw.json"
+    else
+      fresh_pair "fan$1-$r"
+    fi
+    stalls=$(slow_syncs)
     out=$(drive "fan$1-gw-$r" --port "$port" $args --id-base $((r * 10000000)))
+    record "fan$1.gateway.slow_syncs" $(($(slow_syncs) - stalls))
     record "fan$1.gateway.msgs" "$(echo "$out" | jget messages_in)"
     record "fan$1.gateway.frames" "$(echo "$out" | jget frames_per_s)"
     record "fan$1.gateway.p50" "$(echo "$out" | jget delivery.p50_us)"
     record "fan$1.gateway.p99" "$(echo "$out" | jget delivery.p99_us)"
     record "fan$1.gateway.hooks" "$(echo "$out" | jget rate)"
+    record "fan$1.gateway.answer.p99" "$(echo "$out" | jget webhook.p99_us)"
     stop_all
     node_port=$(free_port)
     node "$root/bench/baselines/ws_broadcast.mjs" --port "$node_port" --token "$token" \
@@ -451,13 +485,14 @@ PY
 
 # --- run everything ----------------------------------------------------------
 
-scenarios=${SUITE_SCENARIOS:-"components restart ingest fanout100 fanout1000 conversation sending idle"}
+scenarios=${SUITE_SCENARIOS:-"components restart ingest fanout100 clinics fanout1000 conversation sending idle"}
 for s in $scenarios; do
   case $s in
     components) scenario_components ;;
     restart) scenario_restart ;;
     ingest) scenario_ingest ;;
     fanout100) scenario_fanout 100 100 10000 ;;
+    clinics) scenario_fanout clinics 100 10000 10 ;;
     # 600,000 frames/s offered: room to show the 500,000 target met or not.
     fanout1000) scenario_fanout 1000 1000 600 ;;
     conversation) scenario_conversation ;;

@@ -4,11 +4,16 @@
 //
 //   POST /webhooks/whatsapp/<channel>: checks X-Hub-Signature-256 (HMAC-SHA256
 //     of the raw body, constant-time compare), parses the JSON, and sends
-//     every message in it to every session as an `ev` frame shaped like the
-//     gateway's, then answers 200 (no journal, no fsync: a pure broadcast);
+//     every message in it to every session of the channel's clinic as an
+//     `ev` frame shaped like the gateway's, then answers 200 (no journal, no
+//     fsync: a pure broadcast);
 //   GET /v1/agent: the WebSocket upgrade (subprotocol gw.agent.v1, a bearer
-//     token compared with --token); `hello` first, then `ok` to `sub` and
-//     `read`, `pong` to `ping`.
+//     token: --token, or --token-T for clinic T); `hello` first, then `ok` to
+//     `sub` and `read`, `pong` to `ping`.
+//
+// Clinics as gateway-load --tenants makes them: channel wa-bench-T and token
+// TOKEN-T belong to clinic T; wa-bench and TOKEN itself to the one clinic of
+// a run without --tenants.
 //
 // One process, one thread: Node's usual deployment. Loopback only.
 //
@@ -32,7 +37,19 @@ if (!port) {
 
 const epoch = Date.now();
 let offset = 0;
-const sessions = new Set();
+const clinics = new Map();  // clinic ('' or 'T') -> its sessions
+
+function clinic(name) {
+  if (!clinics.has(name)) clinics.set(name, new Set());
+  return clinics.get(name);
+}
+
+// The clinic a channel or a token names: what follows `base-`, or '' for
+// `base` itself; null for anything else.
+function clinicOf(name, base) {
+  if (name === base) return '';
+  return name.startsWith(base + '-') ? name.slice(base.length + 1) : null;
+}
 
 function verified(body, header) {
   const want = Buffer.from('sha256=' + createHmac('sha256', secret).update(body).digest('hex'));
@@ -40,11 +57,11 @@ function verified(body, header) {
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
-function broadcast(webhook) {
+function broadcast(channel, sessions, webhook) {
   for (const entry of webhook.entry ?? [])
     for (const change of entry.changes ?? [])
       for (const m of change.value?.messages ?? []) {
-        const cv = `wa-bench:+${m.from}`;
+        const cv = `${channel}:+${m.from}`;
         const frame = JSON.stringify({
           t: 'ev', ep: epoch, o: ++offset, k: 'msg', cv,
           m: { m: m.id, cv, seq: offset, at: Number(m.timestamp) * 1000, d: 'in', ty: m.type,
@@ -54,8 +71,16 @@ function broadcast(webhook) {
       }
 }
 
+// The clinic of an upgrade's bearer token, or null.
+function agentClinic(req) {
+  const auth = req.headers.authorization ?? '';
+  return auth.startsWith('Bearer ') ? clinicOf(auth.slice('Bearer '.length), token) : null;
+}
+
 const server = createServer((req, res) => {
-  if (req.method !== 'POST' || !req.url.startsWith('/webhooks/whatsapp/')) {
+  const channel = req.url.slice('/webhooks/whatsapp/'.length);
+  const name = clinicOf(channel, 'wa-bench');
+  if (req.method !== 'POST' || !req.url.startsWith('/webhooks/whatsapp/') || name === null) {
     res.writeHead(404).end();
     return;
   }
@@ -68,7 +93,7 @@ const server = createServer((req, res) => {
       return;
     }
     try {
-      broadcast(JSON.parse(body));
+      broadcast(channel, clinic(name), JSON.parse(body));
     } catch {
       res.writeHead(400).end('{"error":"malformed JSON"}');
       return;
@@ -82,9 +107,10 @@ const wss = new WebSocketServer({
   server,
   path: '/v1/agent',
   handleProtocols: (protocols) => (protocols.has('gw.agent.v1') ? 'gw.agent.v1' : false),
-  verifyClient: ({ req }) => req.headers.authorization === `Bearer ${token}`,
+  verifyClient: ({ req }) => agentClinic(req) !== null,
 });
-wss.on('connection', (ws) => {
+wss.on('connection', (ws, req) => {
+  const sessions = clinic(agentClinic(req));
   sessions.add(ws);
   ws.on('close', () => sessions.delete(ws));
   ws.send(JSON.stringify({ t: 'hello', ag: 'bench-agent', tn: 'bench', role: 'agent', ep: epoch, o: offset }));

@@ -66,24 +66,26 @@ std::vector<std::string> whatsapp_args() {
 TEST(GatewayLoad, HelpListsEveryOptionAndBadOptionsAreRefused) {
   auto help = run_program(GATEWAY_LOAD_BINARY, {"--help"}, 10s);
   EXPECT_EQ(help.exit_code, 0);
-  for (auto flag :
-       {"--port", "--rate", "--connections", "--provider", "--agents", "--ack-ms", "--reply-rate",
-        "--reply-window", "--bind", "--duration", "--requests", "--json", "--sim-port"})
+  for (auto flag : {"--port", "--rate", "--connections", "--provider", "--agents", "--ack-ms",
+                    "--reply-rate", "--reply-window", "--bind", "--duration", "--requests",
+                    "--json", "--sim-port", "--tenants"})
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
 
   struct bad {
     std::vector<std::string> args;
     std::string names;
   };
-  for (const auto& b :
-       std::vector<bad>{{{"--host", "10.1.2.3", "--port", "80"}, "loopback"},
-                        {{"--port", "80", "--bind", "127.0.0.1,192.168.1.1"}, "192.168.1.1"},
-                        {{"--port", "80", "--rate", "fast"}, "--rate"},
-                        {{"--port", "80", "--duration", "601"}, "--duration"},
-                        {{"--port", "80", "--agents", "3"}, "--token"},
-                        {{"--port", "80", "--provider", "telegram"}, "--provider"},
-                        {{"--rate", "10"}, "--port"},
-                        {{"--port", "80", "--frobnicate", "1"}, "--frobnicate"}}) {
+  for (const auto& b : std::vector<bad>{
+           {{"--host", "10.1.2.3", "--port", "80"}, "loopback"},
+           {{"--port", "80", "--bind", "127.0.0.1,192.168.1.1"}, "192.168.1.1"},
+           {{"--port", "80", "--rate", "fast"}, "--rate"},
+           {{"--port", "80", "--duration", "601"}, "--duration"},
+           {{"--port", "80", "--agents", "3"}, "--token"},
+           {{"--port", "80", "--provider", "telegram"}, "--provider"},
+           {{"--rate", "10"}, "--port"},
+           {{"--port", "80", "--tenants", "2", "--provider", "twilio"}, "WhatsApp webhooks only"},
+           {{"--port", "80", "--tenants", "2", "--phone-number-id", "pn-1"}, "--phone-number-id"},
+           {{"--port", "80", "--frobnicate", "1"}, "--frobnicate"}}) {
     auto r = run_program(GATEWAY_LOAD_BINARY, b.args, 10s);
     EXPECT_EQ(r.exit_code, 2) << b.names;
     EXPECT_NE(r.err.find(b.names), std::string::npos) << r.err;
@@ -127,6 +129,46 @@ TEST(GatewayLoad, ReportsWhatTheGatewayJournaledAndWhatEveryAgentSaw) {
   EXPECT_EQ(num(o, "delivery", "n"), seen);
   EXPECT_GT(num(o, "delivery", "p50_us"), 0);
   EXPECT_LE(num(o, "delivery", "p50_us"), num(o, "delivery", "p99_us"));
+  EXPECT_TRUE(o.at("errors").as_object().empty()) << json::serialize(o);
+}
+
+TEST(GatewayLoad, WithTenantsEachClinicsAgentsSeeOnlyItsOwnPatients) {
+  // Two clinics as --tenants 2 names them: channel wa-load-T, phone number
+  // id 100000000000001 + T, agents logging in with TOKEN-T.
+  temp_dir dir;
+  auto config = dir.path() + "/gateway.json";
+  std::ofstream(config) << R"({"channels": [
+      {"id": "wa-load-0", "provider": "whatsapp", "tenant": "c0",
+       "phone_number_id": "100000000000001", "app_secret": "load-app-secret", "verify_token": "v"},
+      {"id": "wa-load-1", "provider": "whatsapp", "tenant": "c1",
+       "phone_number_id": "100000000000002", "app_secret": "load-app-secret", "verify_token": "v"}],
+    "agents": [{"tenant": "c0", "id": "ana", "token": ")"
+                        << token << R"(-0"},
+               {"tenant": "c1", "id": "luis", "token": ")"
+                        << token << R"(-1"}]})";
+  gateway_process gw({"--config", config});
+  auto args = whatsapp_args();
+  args.insert(args.end(), {"--tenants", "2", "--rate", "200", "--connections", "4",
+                           "--conversations", "20", "--duration", "1.5", "--warmup", "0.3",
+                           "--agents", "4", "--token", std::string(token)});
+  auto r = load(gw.port(), args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto& o = r.report;
+  EXPECT_EQ(num(o, "tenants"), 2);
+  EXPECT_EQ(num(o, "agents_up"), 4);
+  auto ok = num(o, "hooks_ok");
+  EXPECT_GT(ok, 100);
+  // Patients alternate between the clinics.
+  auto per_channel = [&](int t) {
+    return metric(gw.port(), "gateway_webhook_events_total{channel=\"wa-load-" + std::to_string(t) +
+                                 "\",kind=\"message\"}");
+  };
+  EXPECT_NEAR(per_channel(0), per_channel(1), 1);
+  EXPECT_EQ(per_channel(0) + per_channel(1), static_cast<double>(ok));
+  // Each message reaches its clinic's two agents, never the other two.
+  auto seen = num(o, "messages_in");
+  EXPECT_GT(seen, ok);
+  EXPECT_LE(seen, 2 * ok);
   EXPECT_TRUE(o.at("errors").as_object().empty()) << json::serialize(o);
 }
 

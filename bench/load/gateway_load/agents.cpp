@@ -91,7 +91,7 @@ class agent_session : public std::enable_shared_from_this<agent_session> {
                   "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
                   "Sec-WebSocket-Protocol: gw.agent.v1\r\nAuthorization: Bearer " +
-                  opt.token + "\r\n\r\n");
+                  opt.token_of(self->tenant()) + "\r\n\r\n");
       self->read();
     });
   }
@@ -120,6 +120,8 @@ class agent_session : public std::enable_shared_from_this<agent_session> {
   }
 
  private:
+  unsigned tenant() const { return index_ % run_.opt.tenants; }
+
   void tick() {
     if (lost_) return;
     auto now = clock_type::now();
@@ -148,10 +150,13 @@ class agent_session : public std::enable_shared_from_this<agent_session> {
     const auto& o = run_.opt;
     std::string cv;
     if (o.reply_conversations > 0) {
+      // One of the first N patients who write to this agent's clinic.
+      auto t = tenant();
+      auto patients = (o.reply_conversations - t + o.tenants - 1) / o.tenants;
       char address[32];
       std::snprintf(address, sizeof address, ":+3460%07llu",
-                    static_cast<unsigned long long>(rng_() % o.reply_conversations));
-      cv = o.channel + address;
+                    static_cast<unsigned long long>(rng_() % patients * o.tenants + t));
+      cv = o.channel_of(t) + address;
     } else if (!seen_.empty()) {
       cv = seen_[rng_() % seen_.size()];
     } else {

@@ -87,7 +87,8 @@ void print_json(const options& o, const run_state& run, const totals& t) {
     errors += (errors.empty() ? "" : ",") + ("\"" + json_escape(k) + "\":" + std::to_string(v));
   auto per_s = [](std::uint64_t n, double s) { return s > 0 ? static_cast<double>(n) / s : 0.0; };
   std::printf(
-      R"({"provider":"%s","mode":"%s","target_rate":%.0f,"connections":%u,"seconds":%.2f,)"
+      R"({"provider":"%s","tenants":%u,"mode":"%s","target_rate":%.0f,"connections":%u,)"
+      R"("seconds":%.2f,)"
       R"("hooks_ok":%llu,"hooks_bad":%llu,"hooks_unanswered":%llu,"hooks_measured":%llu,)"
       R"("rate":%.0f,%s,%s,)"
       R"("agents":%u,"agents_up":%llu,"agents_failed":%llu,"agents_lost":%llu,"connect_s":%.2f,)"
@@ -96,8 +97,8 @@ void print_json(const options& o, const run_state& run, const totals& t) {
       R"("rss_before_kib":%ld,"rss_after_kib":%ld,"bytes_per_session":%.0f,)"
       R"("sim_accepted":%lld,"sim_accepted_per_s":%.0f,"errors":{%s}})"
       "\n",
-      provider_name(o.kind), o.rate > 0 ? "open" : "closed", o.rate, o.connections, t.seconds,
-      static_cast<unsigned long long>(run.live.hooks_ok.load()),
+      provider_name(o.kind), o.tenants, o.rate > 0 ? "open" : "closed", o.rate, o.connections,
+      t.seconds, static_cast<unsigned long long>(run.live.hooks_ok.load()),
       static_cast<unsigned long long>(run.live.hooks_bad.load()),
       static_cast<unsigned long long>(t.unanswered),
       static_cast<unsigned long long>(a.hooks_measured), per_s(a.hooks_measured, t.hook_seconds),
@@ -152,10 +153,12 @@ void print_text(const options& o, const run_state& run, const totals& t) {
     print_latency("write -> answer", a.exchange);
   }
   if (o.agents > 0) {
-    std::printf("agents (%u sessions, up in %.2f s): %llu up, %llu failed, %llu lost\n", o.agents,
-                t.connect_seconds, static_cast<unsigned long long>(run.live.agents_up.load()),
-                static_cast<unsigned long long>(run.live.agents_failed.load()),
-                static_cast<unsigned long long>(run.live.agents_lost.load()));
+    std::printf(
+        "agents (%u sessions in %u tenants, up in %.2f s): %llu up, %llu failed, %llu lost\n",
+        o.agents, o.tenants, t.connect_seconds,
+        static_cast<unsigned long long>(run.live.agents_up.load()),
+        static_cast<unsigned long long>(run.live.agents_failed.load()),
+        static_cast<unsigned long long>(run.live.agents_lost.load()));
     std::printf("  %.0f event frames/s, %llu patient messages seen, %llu read marks\n",
                 static_cast<double>(a.frames_measured) / t.seconds,
                 static_cast<unsigned long long>(a.messages_in),

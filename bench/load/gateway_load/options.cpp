@@ -116,6 +116,11 @@ const std::vector<option_spec>& specs() {
        "sign each webhook as it is sent, carrying its send time for webhook-to-agent latency "
        "(default: 1 with agents, else every request is signed before the clock starts)",
        num(&options::stamp, 0, 1)},
+      {"--tenants", "K",
+       "spread the load over K clinics: patient p writes to channel CHANNEL-t and agent i "
+       "logs in with TOKEN-t (t = p or i mod K); channel t's phone number id is --phone-number-id "
+       "+ t (default 1: CHANNEL and TOKEN as given)",
+       num(&options::tenants, 1, 10'000)},
       {"--agents", "N", "agent WebSocket sessions (default 0)",
        num(&options::agents, 0, 1'000'000)},
       {"--token", "T", "the agents' token (required with --agents)", text(&options::token)},
@@ -183,6 +188,18 @@ const char* provider_name(provider p) {
   return "none";
 }
 
+std::string options::channel_of(unsigned t) const {
+  return tenants == 1 ? channel : channel + "-" + std::to_string(t);
+}
+
+std::string options::phone_number_id_of(unsigned t) const {
+  return tenants == 1 ? phone_number_id : std::to_string(std::stoull(phone_number_id) + t);
+}
+
+std::string options::token_of(unsigned t) const {
+  return tenants == 1 ? token : token + "-" + std::to_string(t);
+}
+
 options parse_options(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
@@ -215,6 +232,16 @@ options parse_options(int argc, char** argv) {
   if (o.reply_rate > 0 && o.reply_window > 0)
     usage("--reply-rate (open loop) and --reply-window (closed loop) exclude each other");
   if (o.kind == provider::none && o.agents == 0) usage("nothing to do: no webhooks, no agents");
+  if (o.tenants > 1) {
+    if (o.kind == provider::twilio) usage("--tenants: WhatsApp webhooks only");
+    std::uint64_t id = 0;
+    if (!number(o.phone_number_id, id) || id > 1'000'000'000'000'000'000ULL)
+      usage("--tenants needs a --phone-number-id of digits (tenant t's is that plus t)");
+    if (o.conversations < o.tenants)
+      usage("--tenants needs at least as many --conversations (each clinic needs a patient)");
+    if (o.reply_conversations > 0 && o.reply_conversations < o.tenants)
+      usage("--tenants needs at least as many --reply-conversations");
+  }
   if (o.stamp < 0) o.stamp = o.agents > 0 ? 1 : 0;
   if (o.public_url.empty()) o.public_url = "http://" + o.host + ":" + std::to_string(o.port);
   if (o.requests == 0)

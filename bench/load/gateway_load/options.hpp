@@ -34,6 +34,9 @@ struct options {
   std::uint64_t conversations = 10'000;
   std::uint64_t id_base = 0;
   int stamp = -1;  // -1: on when agents are connected (latency), else prepared requests
+  // Clinics: patient p writes to tenant p % tenants, agent i works for
+  // tenant i % tenants (see channel_of and token_of).
+  unsigned tenants = 1;
 
   // Agents.
   unsigned agents = 0;
@@ -50,6 +53,13 @@ struct options {
   // Output.
   bool json = false;
   bool quiet = false;
+
+  // Tenant t's channel, its phone number id and its agents' token: the
+  // options as given with one tenant; with more, "-t" appended to the
+  // channel and the token, and t added to the phone number id.
+  std::string channel_of(unsigned t) const;
+  std::string phone_number_id_of(unsigned t) const;
+  std::string token_of(unsigned t) const;
 };
 
 // Parses argv; prints usage and exits 2 on a bad option, prints the help and

@@ -184,9 +184,10 @@ std::string webhook_source::request(std::uint64_t n, std::int64_t sent_ns) const
     return http_request(opt_, path, "application/x-www-form-urlencoded", "X-Twilio-Signature",
                         signature, protocol::encode_form(params));
   }
-  std::string path = "/webhooks/whatsapp/" + opt_.channel;
-  auto body =
-      bench::whatsapp_text_webhook(opt_.phone_number_id, from.substr(1), id, stamp_text(sent_ns));
+  auto tenant = static_cast<unsigned>(n % opt_.conversations % opt_.tenants);
+  std::string path = "/webhooks/whatsapp/" + opt_.channel_of(tenant);
+  auto body = bench::whatsapp_text_webhook(opt_.phone_number_id_of(tenant), from.substr(1), id,
+                                           stamp_text(sent_ns));
   return http_request(opt_, path, "application/json", "X-Hub-Signature-256",
                       protocol::meta_signature(opt_.secret, body), body);
 }
