@@ -250,10 +250,10 @@ const setting table[] = {
      0,
      100'000,
      {},
-     "0",
+     "500",
      "group commit: how long a sync may wait for more appends, only while they arrive faster "
-     "than one per window (0: sync at once; appends that arrive during a sync share the next "
-     "one anyway)",
+     "than one per window, so a lone append is never held back (0: sync at once; appends "
+     "that arrive during a sync share the next one anyway)",
      GW_INT(journal.commit_window),
      nullptr},
     {"journal.commit_bytes",
