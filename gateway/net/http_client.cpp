@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gateway/net/http_wire.hpp"
+#include "gateway/runtime/thread_name.hpp"
 
 namespace gw::net {
 
@@ -76,6 +77,21 @@ std::optional<origin> parse_origin(std::string_view url) {
 // One connection: connect (resolve, TCP, TLS), then any number of
 // request/answer exchanges, one at a time. Holds the current request's
 // completion, so it is called exactly once even if the pool is gone.
+namespace {
+// Asio resolves names on a private thread per io_context, which the first
+// async_resolve starts, and a thread inherits its creator's name: started
+// from a shard as it is, `top -H` and /metrics' CPU by thread would show
+// two gw-shard-N. The name the first resolve on this thread should start
+// it under (gw-dns-N on shard N), or "" once it has started.
+std::string resolver_thread_name() {
+  static thread_local bool started = false;
+  if (std::exchange(started, true)) return {};
+  auto name = runtime::this_thread_name();
+  constexpr std::string_view shard = "gw-shard-";
+  return name.starts_with(shard) ? "gw-dns-" + name.substr(shard.size()) : name;
+}
+}  // namespace
+
 class http_client_pool::connection : public std::enable_shared_from_this<connection> {
  public:
   using exchange_fn = std::function<void(client_result, bool reusable)>;
@@ -97,19 +113,26 @@ class http_client_pool::connection : public std::enable_shared_from_this<connect
                 std::to_string(self->opts_.connect_timeout.count()) + " ms";
       on_done(std::move(error));
     };
-    resolver_.async_resolve(
-        where_.host, std::to_string(where_.port),
-        [self = shared_from_this(), then = std::move(then)](beast::error_code ec,
-                                                            tcp::resolver::results_type r) mutable {
-          if (ec) return then("resolve " + self->where_.host + ": " + ec.message());
-          self->lowest().async_connect(r, [self, then = std::move(then)](
-                                              beast::error_code ec2, const tcp::endpoint&) mutable {
-            if (ec2) return then("connect " + self->where_.key() + ": " + ec2.message());
-            self->lowest().socket().set_option(tcp::no_delay(true));
-            if (!self->tls_stream_) return then("");
-            self->handshake(std::move(then));
+    auto resolve = [&] {
+      resolver_.async_resolve(
+          where_.host, std::to_string(where_.port),
+          [self = shared_from_this(), then = std::move(then)](
+              beast::error_code ec, tcp::resolver::results_type r) mutable {
+            if (ec) return then("resolve " + self->where_.host + ": " + ec.message());
+            self->lowest().async_connect(
+                r, [self, then = std::move(then)](beast::error_code ec2,
+                                                  const tcp::endpoint&) mutable {
+                  if (ec2) return then("connect " + self->where_.key() + ": " + ec2.message());
+                  self->lowest().socket().set_option(tcp::no_delay(true));
+                  if (!self->tls_stream_) return then("");
+                  self->handshake(std::move(then));
+                });
           });
-        });
+    };
+    if (auto name = resolver_thread_name(); name.empty())
+      resolve();
+    else
+      runtime::start_named(name, resolve);
   }
 
   void exchange(adapters::http_call call, const std::string& prefix, exchange_fn then) {

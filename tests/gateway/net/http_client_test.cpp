@@ -9,12 +9,16 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "gateway/runtime/thread_name.hpp"
 #include "tests/support/tls_files.hpp"
 
 namespace gw::net {
@@ -232,6 +236,31 @@ TEST(HttpClientPool, KeepAliveRequestsShareAFewConnections) {
   EXPECT_EQ(st.idle, 4u);
   EXPECT_EQ(st.waiting, 0u);
   EXPECT_TRUE(h.results.back().reused);
+}
+
+// The thread Asio resolves names on is started by a shard's first
+// connection; it must not be a second gw-shard-N.
+TEST(HttpClientPool, TheResolverThreadHasANameOfItsOwn) {
+  test_server server;
+  std::map<std::string, int> names;  // name -> threads, while the pool lives
+  std::string shard_name_after;
+  std::thread shard([&] {
+    runtime::name_this_thread("gw-shard-7");
+    harness h;
+    http_client_pool pool(h.ioc, {});
+    auto o = *parse_origin("http://127.0.0.1:" + std::to_string(server.port()));
+    EXPECT_EQ(h.one(pool, o, post("/a", "x")).reply.status, 200u);
+    shard_name_after = runtime::this_thread_name();
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::string name;
+      std::getline(std::ifstream(task.path() / "comm"), name);
+      ++names[name];
+    }
+  });
+  shard.join();
+  EXPECT_EQ(shard_name_after, "gw-shard-7");
+  EXPECT_EQ(names["gw-shard-7"], 1);
+  EXPECT_EQ(names["gw-dns-7"], 1);
 }
 
 TEST(HttpClientPool, TargetAndHostHeader) {
