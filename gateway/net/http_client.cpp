@@ -74,9 +74,6 @@ std::optional<origin> parse_origin(std::string_view url) {
   return o;
 }
 
-// One connection: connect (resolve, TCP, TLS), then any number of
-// request/answer exchanges, one at a time. Holds the current request's
-// completion, so it is called exactly once even if the pool is gone.
 namespace {
 // Asio resolves names on a private thread per io_context, which the first
 // async_resolve starts, and a thread inherits its creator's name: started
@@ -92,6 +89,9 @@ std::string resolver_thread_name() {
 }
 }  // namespace
 
+// One connection: connect (resolve, TCP, TLS), then any number of
+// request/answer exchanges, one at a time. Holds the current request's
+// completion, so it is called exactly once even if the pool is gone.
 class http_client_pool::connection : public std::enable_shared_from_this<connection> {
  public:
   using exchange_fn = std::function<void(client_result, bool reusable)>;

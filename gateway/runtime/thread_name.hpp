@@ -22,10 +22,12 @@ std::string this_thread_name();
 // thread that `start` creates (Asio's resolver thread) is known by `name`.
 template <class F>
 void start_named(std::string_view name, F&& start) {
-  auto mine = this_thread_name();
+  struct restore {
+    std::string name;
+    ~restore() { name_this_thread(name); }
+  } mine{this_thread_name()};
   name_this_thread(name);
   std::forward<F>(start)();
-  name_this_thread(mine);
 }
 
 }  // namespace gw::runtime
