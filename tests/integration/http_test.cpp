@@ -22,7 +22,23 @@ TEST(Http, HealthReadyAndMetrics) {
   EXPECT_EQ(r.result_int(), 200);
   EXPECT_EQ(json_field(r.body(), "status"), "ready");
 
+  // A request is counted when its answer's write completes, and a
+  // connection closed when the gateway reads its end, both in the gateway's
+  // own time: this client may already be on its next request. Scrape until
+  // the two before show, as a scraper a moment later would see them.
+  auto settled = [](const std::string& t) {
+    return t.find("gateway_http_requests_total{route=\"/healthz\",status=\"200\"} 1\n") !=
+               std::string::npos &&
+           t.find("gateway_http_requests_total{route=\"/readyz\",status=\"200\"} 1\n") !=
+               std::string::npos &&
+           t.find("gateway_connections_open 1\n") != std::string::npos;
+  };
   auto m = http_get(gw.port(), "/metrics");
+  for (auto deadline = std::chrono::steady_clock::now() + 5s;
+       !settled(m.body()) && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(20ms);
+    m = http_get(gw.port(), "/metrics");
+  }
   EXPECT_EQ(m.result_int(), 200);
   EXPECT_EQ(m[http::field::content_type], "text/plain; version=0.0.4; charset=utf-8");
   const auto& text = m.body();
