@@ -165,6 +165,14 @@ class connection : public std::enable_shared_from_this<connection> {
 
 }  // namespace
 
+webhook_source::webhook_source(const options& opt) : opt_(opt) {
+  std::string base = opt.kind == provider::twilio ? "/webhooks/twilio/" : "/webhooks/whatsapp/";
+  for (unsigned t = 0; t < opt.tenants; ++t) {
+    paths_.push_back(base + opt.channel_of(t));
+    phone_number_ids_.push_back(opt.phone_number_id_of(t));
+  }
+}
+
 std::string webhook_source::patient(std::uint64_t n) const {
   char digits[32];
   std::snprintf(digits, sizeof digits, "3460%07llu",
@@ -176,17 +184,16 @@ std::string webhook_source::request(std::uint64_t n, std::int64_t sent_ns) const
   char id[24];
   std::snprintf(id, sizeof id, "%016llX", static_cast<unsigned long long>(n));
   auto from = patient(n);
+  auto tenant = static_cast<unsigned>(n % opt_.conversations % opt_.tenants);
+  const auto& path = paths_[tenant];
   if (opt_.kind == provider::twilio) {
-    std::string path = "/webhooks/twilio/" + opt_.channel;
     auto params =
         bench::twilio_sms_params(opt_.number, from, std::string(16, '0') + id, stamp_text(sent_ns));
     auto signature = protocol::twilio_signature(opt_.secret, opt_.public_url + path, params);
     return http_request(opt_, path, "application/x-www-form-urlencoded", "X-Twilio-Signature",
                         signature, protocol::encode_form(params));
   }
-  auto tenant = static_cast<unsigned>(n % opt_.conversations % opt_.tenants);
-  std::string path = "/webhooks/whatsapp/" + opt_.channel_of(tenant);
-  auto body = bench::whatsapp_text_webhook(opt_.phone_number_id_of(tenant), from.substr(1), id,
+  auto body = bench::whatsapp_text_webhook(phone_number_ids_[tenant], from.substr(1), id,
                                            stamp_text(sent_ns));
   return http_request(opt_, path, "application/json", "X-Hub-Signature-256",
                       protocol::meta_signature(opt_.secret, body), body);

@@ -22,7 +22,7 @@ inline constexpr std::string_view stamp_marker = "#lt";
 // Raw HTTP requests, signed as the provider signs them.
 class webhook_source {
  public:
-  explicit webhook_source(const options& opt) : opt_(opt) {}
+  explicit webhook_source(const options& opt);
   // Request n: the patient cycles over --conversations numbers, the message
   // id is unique per n; sent_ns != 0 stamps the text.
   std::string request(std::uint64_t n, std::int64_t sent_ns = 0) const;
@@ -31,6 +31,9 @@ class webhook_source {
 
  private:
   const options& opt_;
+  // Per tenant (--tenants), made once: the webhook path and, for WhatsApp,
+  // the phone number id.
+  std::vector<std::string> paths_, phone_number_ids_;
 };
 
 // Starts --connections connections spread over the contexts; they stop by
