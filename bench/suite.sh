@@ -36,6 +36,7 @@
 #                    fanout100 clinics fanout1000 conversation sending idle; then the
 #                    per-run values are printed and RESULTS.md is left alone
 #   SUITE_GATEWAY    the gateway binary (default build/release/gateway/gateway)
+#   SUITE_LOAD, SUITE_SIM  gateway-load and provider_sim (default: the build's)
 # Needs build/release (built here when missing: cmake --workflow --preset
 # release) and deploy/setup.sh's packages (nginx, Kannel, wrk, node + ws).
 set -eu
@@ -47,9 +48,9 @@ if [ ! -x "$build/bench/load/gateway_load/gateway-load" ] || [ ! -x "$build/benc
   (cd "$root" && cmake --workflow --preset release)
 fi
 . "$root/bench/lib.sh"
-load="$build/bench/load/gateway_load/gateway-load"
+load=${SUITE_LOAD:-$build/bench/load/gateway_load/gateway-load}
 gateway_bin=${SUITE_GATEWAY:-$build/gateway/gateway}
-sim="$build/bench/load/provider_sim/provider_sim"
+sim=${SUITE_SIM:-$build/bench/load/provider_sim/provider_sim}
 token=bench-agent-token-0001
 began=$(date +%s)
 # 50,000 sessions need as many descriptors, in the client and the gateway:
