@@ -13,6 +13,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "bench/load/provider_sim/sim_config.hpp"
@@ -41,6 +42,9 @@ struct answer {
   bool accepted = false;  // a new message was sent (statuses follow)
   std::string id;         // accepted or repeated: the provider id
 };
+
+// Appends `s` as a JSON string (quoted, escaped where it must be).
+void append_json_string(std::string& out, std::string_view s);
 
 class sim_core {
  public:

@@ -8,9 +8,13 @@
 // Threads: the simulator's io_context only.
 #pragma once
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <deque>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -31,11 +35,19 @@ class status_sender {
   void close();
 
  private:
-  struct status {
+  struct message {  // what every status of one accepted send repeats
     api provider;
     const void* sender;                      // the whatsapp_number or twilio_account
     std::string id, recipient, from, extra;  // extra: opaque data or the callback URL
-    std::string state;                       // sent, delivered, read, failed
+  };
+  // The states, in the order one message goes through them; each has its
+  // own queue (below).
+  enum class state : std::uint8_t { sent, failed, delivered, read };
+  static constexpr std::size_t states = 4;
+  static std::string_view name_of(state s);
+  struct status {
+    std::shared_ptr<const message> m;
+    state st;
   };
   struct delivery {  // one webhook request, retried as a whole
     api provider;
@@ -45,8 +57,10 @@ class status_sender {
     unsigned attempt = 0;
     std::size_t statuses = 0;
   };
-  void plan(status s);
+  void plan(std::shared_ptr<const message> m);
   void at(protocol::nanos when, status s);
+  // The due status that comes first, or nullptr when none is due by `now`.
+  std::deque<std::pair<protocol::nanos, status>>* next_due(protocol::nanos now);
   void arm();
   void flush();
   void post(delivery d);
@@ -59,7 +73,10 @@ class status_sender {
   net::http_client_pool pool_;
   boost::asio::steady_timer timer_;
   bool armed_ = false;
-  std::multimap<protocol::nanos, status> due_;
+  // A queue per state: each state follows acceptance by a fixed delay, so
+  // each queue is in time order as it is filled, and taking the earliest
+  // head of the four is taking statuses in time order.
+  std::array<std::deque<std::pair<protocol::nanos, status>>, states> due_;
   std::multimap<protocol::nanos, delivery> retry_;
   std::mt19937_64 rng_;
   bool closed_ = false;
