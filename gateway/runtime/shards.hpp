@@ -65,8 +65,10 @@ class session_registry {
 struct shard {
   explicit shard(unsigned i) : index(i) {}
   const unsigned index;
-  session_registry sessions;       // declared before ioc: outlives the handlers
-  boost::asio::io_context ioc{1};  // one thread runs it: no locking inside Asio
+  session_registry sessions;  // declared before ioc: outlives the handlers
+  // One thread runs it. The hint lets Asio queue what that thread posts to
+  // itself without its lock; posts from other threads still take the lock.
+  boost::asio::io_context ioc{1};
 };
 
 class shard_set {
