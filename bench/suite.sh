@@ -34,7 +34,8 @@
 # Environment, for before/after comparisons (bench/PROFILE.md):
 #   SUITE_SCENARIOS  a space-separated subset of: components restart ingest
 #                    fanout100 clinics fanout1000 conversation sending idle; then the
-#                    per-run values are printed and RESULTS.md is left alone
+#                    per-run values are printed (each figure on one line, its runs
+#                    in order) and RESULTS.md is left alone
 #   SUITE_GATEWAY    the gateway binary (default build/release/gateway/gateway)
 #   SUITE_LOAD, SUITE_SIM  gateway-load and provider_sim (default: the build's)
 # Needs build/release (built here when missing: cmake --workflow --preset
@@ -507,7 +508,10 @@ for s in $scenarios; do
   esac
 done
 if [ -n "${SUITE_SCENARIOS:-}" ]; then
-  sort "$work/results"
+  # One line per figure, its runs in the order they ran (so run i of
+  # send.accepted and of send.kannel are the same round).
+  sort -s -k1,1 "$work/results" | awk '$1 != last { if (NR > 1) print line; line = $1; last = $1 }
+    { line = line " " $2 } END { if (NR > 0) print line }'
   exit 0
 fi
 elapsed=$(($(date +%s) - began))
