@@ -42,6 +42,13 @@ net::shared_frame shared(std::string text) {
 
 }  // namespace
 
+std::chrono::microseconds drain_interval(std::chrono::microseconds interval,
+                                         std::size_t sessions) noexcept {
+  if (sessions >= full_hub_sessions) return interval;
+  return interval * static_cast<std::int64_t>(sessions) /
+         static_cast<std::int64_t>(full_hub_sessions);
+}
+
 struct agent_feeds::feed {
   net::agent_identity who;
   std::weak_ptr<net::agent_outbox> outbox;
@@ -118,9 +125,9 @@ std::shared_ptr<agent_feeds::hub> agent_feeds::hub_for(unsigned shard, const std
   }
 }
 
-// Shard thread: drain now, or once `interval_` has passed since the last.
+// Shard thread: drain now, or once the hub's interval has passed since the last.
 void agent_feeds::schedule(const std::shared_ptr<hub>& h) {
-  auto due = h->last_drain + interval_;
+  auto due = h->last_drain + drain_interval(interval_, h->feeds.size());
   if (std::chrono::steady_clock::now() >= due) return drain(h);
   h->timer.expires_at(due);
   h->timer.async_wait([this, h](boost::system::error_code ec) {

@@ -13,6 +13,10 @@
 // socket write (net/coalescing_stream.hpp), which is what lets a shard feed
 // hundreds of sessions at thousands of events per second. A hub that has not
 // drained for `interval` drains at once, so a quiet gateway adds no delay.
+// The wait pays for itself only where a drain is costly, one write per
+// session: a hub of fewer than `full_hub_sessions` waits proportionally less
+// (drain_interval), so a clinic's few receptionists are not held a
+// millisecond to save a handful of writes.
 //
 // Resume: a `sub` with `from` replays the kept events after that position
 // before anything live; every session skips offsets it already has, so the
@@ -38,6 +42,14 @@
 #include "gateway/runtime/shards.hpp"
 
 namespace gw::api {
+
+// A hub with this many sessions or more waits the whole fan-out interval.
+inline constexpr std::size_t full_hub_sessions = 64;
+
+// How long a hub of `sessions` waits after a drain before the next one:
+// `interval` scaled by sessions / full_hub_sessions, at most `interval`.
+std::chrono::microseconds drain_interval(std::chrono::microseconds interval,
+                                         std::size_t sessions) noexcept;
 
 class agent_feeds {
  public:

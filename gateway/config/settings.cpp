@@ -233,7 +233,8 @@ const setting table[] = {
      {},
      "1000",
      "under load, a tenant's events reach a shard's agent sessions at most this often, batched "
-     "and written together (an idle shard delivers at once; 0: always at once)",
+     "and written together; a tenant with fewer than 64 sessions on the shard waits "
+     "proportionally less (an idle shard delivers at once; 0: always at once)",
      GW_INT(ws.fanout_interval),
      nullptr},
     {"journal.segment_bytes",
