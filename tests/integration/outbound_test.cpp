@@ -335,6 +335,53 @@ TEST(Outbound, AFullQueueRefusesNewReplies) {
   EXPECT_EQ(out, 2);  // the refused one was not stored
 }
 
+// Conversations take turns: one patient's forty replies, queued first on
+// a channel paced at 10/s, do not hold back two replies to other patients
+// queued right after them (a queue in arrival order would send those last,
+// four seconds later).
+TEST(Outbound, ABusyConversationDoesNotHoldBackTheOthers) {
+  deployment d;
+  auto gw = d.start();
+  constexpr int rate = 10, busy = 40;
+  provider_sim_process sim(sim_config(gw->port(), R"({"seed": 3})", rate));
+  point_channel_at(gw->port(), sim.port(), rate);
+  patients_write(gw->port(), 3);
+  agent bo(gw->port(), "token-bo-0000000002");
+  auto send = [&](int p, const std::string& id) {
+    auto ok = bo.call(R"({"c":"send","id":")" + id + R"(","cv":"wa-main:)" + patient(p) +
+                      R"(","tx":"respuesta"})");
+    ASSERT_EQ(code(ok), "ok") << json::serialize(ok);
+  };
+  for (int i = 0; i < busy; ++i) send(0, "busy-" + std::to_string(i));
+  send(1, "other-1");
+  send(2, "other-2");
+  // Patient p's replies still queued, and how many there are.
+  auto queued = [&](int p) {
+    auto hist = bo.call(R"({"c":"hist","id":"q)" + std::to_string(p) + R"(","cv":"wa-main:)" +
+                        patient(p) + R"("})");
+    std::pair<int, int> out{0, 0};
+    for (const auto& m : hist.at("items").as_array())
+      if (m.at("d") == "out") {
+        ++out.second;
+        out.first += m.at("st") == "queued";
+      }
+    return out;
+  };
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while ((queued(1).first > 0 || queued(2).first > 0) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(queued(1), std::make_pair(0, 1));
+  EXPECT_EQ(queued(2), std::make_pair(0, 1));
+  // The limiter lets a second's calls go at once: the busy conversation's
+  // first ten left before the others were queued, and the others took their
+  // turns in the next second's calls. So at most two seconds' worth of the
+  // busy conversation's replies are gone (in arrival order: all of them).
+  auto [waiting, all] = queued(0);
+  EXPECT_EQ(all, busy);
+  EXPECT_GE(waiting, busy - 2 * rate) << "the busy conversation's replies went first";
+}
+
 // SMS through Twilio: the StatusCallback the gateway asks for (its public
 // URL) brings signed delivery statuses back.
 TEST(Outbound, TwilioSmsWithStatusCallbacks) {
