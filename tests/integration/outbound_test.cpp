@@ -118,17 +118,21 @@ void reply_to_all(agent& a, int patients, int replies) {
     }
 }
 
-// Each conversation's outbound messages by their status ("" while queued).
+// Patient i's outbound messages by their status (`queued` until sent).
+std::map<std::string, int> statuses_of(agent& a, int i) {
+  std::map<std::string, int> out;
+  auto hist = a.call(R"({"c":"hist","id":"h)" + std::to_string(i) + R"(","cv":"wa-main:)" +
+                     patient(i) + R"("})");
+  for (const auto& m : hist.at("items").as_array())
+    if (m.at("d") == "out") ++out[std::string(m.at("st").as_string())];
+  return out;
+}
+
+// Patients 0..n-1's outbound messages by their status, added up.
 std::map<std::string, int> statuses(agent& a, int patients) {
   std::map<std::string, int> out;
-  for (int i = 0; i < patients; ++i) {
-    auto hist = a.call(R"({"c":"hist","id":"h)" + std::to_string(i) + R"(","cv":"wa-main:)" +
-                       patient(i) + R"("})");
-    for (const auto& m : hist.at("items").as_array())
-      if (m.at("d") == "out") {
-        ++out[std::string(m.at("st").as_string())];
-      }
-  }
+  for (int i = 0; i < patients; ++i)
+    for (const auto& [status, n] : statuses_of(a, i)) out[status] += n;
   return out;
 }
 
@@ -357,15 +361,10 @@ TEST(Outbound, ABusyConversationDoesNotHoldBackTheOthers) {
   send(2, "other-2");
   // Patient p's replies still queued, and how many there are.
   auto queued = [&](int p) {
-    auto hist = bo.call(R"({"c":"hist","id":"q)" + std::to_string(p) + R"(","cv":"wa-main:)" +
-                        patient(p) + R"("})");
-    std::pair<int, int> out{0, 0};
-    for (const auto& m : hist.at("items").as_array())
-      if (m.at("d") == "out") {
-        ++out.second;
-        out.first += m.at("st") == "queued";
-      }
-    return out;
+    auto st = statuses_of(bo, p);
+    int all = 0;
+    for (const auto& [status, n] : st) all += n;
+    return std::make_pair(st["queued"], all);
   };
   auto deadline = std::chrono::steady_clock::now() + 10s;
   while ((queued(1).first > 0 || queued(2).first > 0) &&
