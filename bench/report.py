@@ -85,10 +85,24 @@ w("Machine: the project's Debian 12 VM, 2 cores, 24 GiB, ext4 on a virtio disk (
 w("## Scenarios against their baselines\n")
 w("| scenario | figure | gateway | baseline | ratio | command (gateway run) |")
 w("|---|---|---|---|---|---|")
+
+
+def connections(run_name):
+    m = re.search(r"--connections (\d+)", commands.get(run_name, ""))
+    return m.group(1) if m else "?"
+
+
 g, n = med("ingest.gateway"), med("ingest.nginx")
-w(f"| ingest, WhatsApp (signed ~1.2 KB webhooks, 64 keep-alive connections, closed loop) | "
-  f"requests/s answered 200 (gateway: after `fdatasync`) | {num(g)} | nginx `return 200`: "
-  f"{num(n)} | {ratio(g, n)} | {cmd('ingest-gw-1')} |")
+w(f"| ingest, WhatsApp (signed ~1.2 KB webhooks, {connections('ingest-gw-1')} keep-alive "
+  f"connections, closed loop) | requests/s answered 200 (gateway: after `fdatasync`) | "
+  f"{num(g)} | nginx `return 200`: {num(n)} | {ratio(g, n)} | {cmd('ingest-gw-1')} |")
+# The same at the suite's other connection counts (ingest.gateway.cN).
+for name in sorted((k for k in runs if re.fullmatch(r"ingest\.gateway\.c\d+", k)),
+                   key=lambda k: int(k.rsplit("c", 1)[1])):
+    c = name.rsplit("c", 1)[1]
+    gc, nc = med(name), med(f"ingest.nginx.c{c}")
+    w(f"| ingest, WhatsApp, the same at {c} connections | requests/s | {num(gc)} | nginx: "
+      f"{num(nc)} | {ratio(gc, nc)} | {cmd(f'ingest-gw.c{c}-1')} |")
 t = med("ingest.twilio")
 w(f"| ingest, Twilio (signed form webhooks, same load) | requests/s | {num(t)} | nginx: "
   f"{num(n)} | {ratio(t, n)} | {cmd('ingest-twilio-1')} |")
@@ -141,10 +155,14 @@ def with_stalls(prefix):
 
 half_runs = with_stalls("ingest.half")
 clinic_runs = with_stalls("fanclinics.gateway")
-w(f"| ingest at half the median maximum ({num(med('ingest.half.target'))}/s offered, open "
-  f"loop) | achieved/s; answer latency p50 / p99; per run, p99 (journal syncs over 25 ms) | "
-  f"{num(med('ingest.half.rate'))}; {ms(med('ingest.half.p50'))} / "
-  f"{ms(med('ingest.half.p99'))}; {half_runs or '-'} | {cmd('ingest-half-1')} |")
+for suffix in [""] + sorted(k[len("ingest.half"):-len(".p99")] for k in runs
+                           if re.fullmatch(r"ingest\.half\.c\d+\.p99", k)):
+    h = f"ingest.half{suffix}"
+    w(f"| ingest at half the median maximum ({num(med('ingest.half.target'))}/s offered, open "
+      f"loop, {connections(f'ingest-half{suffix}-1')} connections) | achieved/s; answer "
+      f"latency p50 / p99; per run, p99 (journal syncs over 25 ms) | {num(med(h + '.rate'))}; "
+      f"{ms(med(h + '.p50'))} / {ms(med(h + '.p99'))}; {with_stalls(h) or '-'} | "
+      f"{cmd(f'ingest-half{suffix}-1')} |")
 w(f"| conversation: 100 agents, patients write at 1,000/s over 1,000 conversations, agents "
   f"mark read every second and reply at 500/s in all, replies go out through provider_sim "
   f"| webhooks/s; replies/s ok; provider accepted/s | {num(med('conv.hooks'))}; "
@@ -235,15 +253,16 @@ why_missed = {
         "1,760 B before they were made lean, 916 B after: PROFILE.md); a run over the "
         "limit would be the allocator's pages, not the conversations",
     "ingest ≥ 0.5x nginx (aim 0.8x)":
-        "the machine is full: ~44 µs of gateway CPU per webhook, over half of it in the "
-        "kernel (the answer's send, which on loopback runs the client's receive, and the "
-        "journals' writes and fdatasyncs), and the client takes a fifth of the 2 cores; 0.5x "
-        "needs ~28 µs (PROFILE.md, who has the cores)",
+        "the machine is full, the client taking over a fifth of the 2 cores; the gateway "
+        "spends ~23 µs of CPU per webhook at its maximum, nginx a few (PROFILE.md, the "
+        "connections of a closed loop)",
     "ingest p99 < 5 ms at half the maximum rate":
-        f"per run, p99 (journal syncs over 25 ms): {half_runs or '-'}. When the virtio "
-        "disk stalls, both shards' syncs wait 25-220 ms and so does every answer in flight "
-        "(PROFILE.md, the half-rate tail); without a stall the p99 is the shared cores', "
-        f"with a p50 of {ms(med('ingest.half.p50'))} here",
+        f"per run, p99 (journal syncs over 25 ms): {half_runs or '-'}; the same rate over 64 "
+        f"connections: {with_stalls('ingest.half.c64') or '-'}. Half of the 256-connection "
+        "maximum leaves the two cores little room (the open-loop client takes most of one), and "
+        "the same rate spread over 256 connections waits longer than over 64 (PROFILE.md, the "
+        "connections of a closed loop); a stall of the virtio disk delays every answer in "
+        "flight (PROFILE.md, the half-rate tail)",
     "webhook-to-agent p99 < 5 ms, 100 agents at 10,000 webhooks/s: 10 clinics of 10 "
     "receptionists (100,000 frames/s)":
         f"per run, p99 (journal syncs over 25 ms): {clinic_runs or '-'}; the webhooks' own "

@@ -6,8 +6,9 @@
 #
 #   ingest        signed WhatsApp webhooks, closed loop: the gateway (verify,
 #                 parse, journal with fdatasync, then 200) against nginx
-#                 `return 200` with the same client and body; Twilio too; then
-#                 the gateway at half its rate for latency.
+#                 `return 200` with the same client and body, at 256 and at 64
+#                 connections; Twilio too; then the gateway at half its rate
+#                 (at 256 connections), open loop, for latency, at each count.
 #   fan-out       100 agents at 10,000 webhooks/s and 1,000 agents at 600
 #                 webhooks/s, every agent seeing every message; and 100 agents
 #                 at 10,000 webhooks/s in 10 clinics of 10 receptionists, each
@@ -36,6 +37,8 @@
 #                    fanout100 clinics fanout1000 conversation sending idle; then the
 #                    per-run values are printed (each figure on one line, its runs
 #                    in order) and RESULTS.md is left alone
+#   SUITE_INGEST_CONNECTIONS  the ingest rounds' connection counts, the
+#                    first one the targets' (default "256 64")
 #   SUITE_GATEWAY    the gateway binary (default build/release/gateway/gateway)
 #   SUITE_LOAD, SUITE_SIM  gateway-load and provider_sim (default: the build's)
 # Needs build/release (built here when missing: cmake --workflow --preset
@@ -172,41 +175,60 @@ open_conversations() {  # $1 N
 
 # --- ingest ------------------------------------------------------------------
 
+# The closed-loop rounds run at each of these connection counts, the first
+# being the one the targets use. A closed loop's rate is its connections over
+# its latency: the gateway answers only after its journal's fdatasync, so at
+# 64 connections it waits more than it works and the cores are a fifth idle;
+# at 256 both servers are at their maximum (PROFILE.md, "Ingest: the
+# connections of a closed loop").
+ingest_connections=${SUITE_INGEST_CONNECTIONS:-"256 64"}
+ingest_main=${ingest_connections%% *}
+
 scenario_ingest() {
   log "ingest"
   start_nginx 2
   fresh_pair ingest
   pool=$((secs * 100000 + 50000))
-  common="--connections 64 --duration $secs --warmup 1 --conversations 10000 --requests $pool"
+  per_run="--duration $secs --warmup 1 --conversations 10000 --requests $pool"
+  common="--connections $ingest_main $per_run"
   # An unrecorded round each first: connections, allocator, page cache.
   drive warm-nginx --port "$nginx_port" $common > /dev/null
   drive warm-gw --port "$port" $common --id-base 1 > /dev/null
   run=1
   for r in $(seq 1 "$rounds"); do
-    out=$(drive "ingest-nginx-$r" --port "$nginx_port" $common)
-    record ingest.nginx "$(echo "$out" | jget rate)"
-    before=$(journaled)
-    out=$(drive "ingest-gw-$r" --port "$port" $common --id-base $((run * 100000000)))
-    run=$((run + 1))
-    check_journaled "$before" "$(echo "$out" | jget hooks_ok)"
-    record ingest.gateway "$(echo "$out" | jget rate)"
+    for c in $ingest_connections; do
+      # The headline figures keep their names; the other counts get .cN.
+      suffix=$([ "$c" = "$ingest_main" ] || echo ".c$c")
+      out=$(drive "ingest-nginx$suffix-$r" --port "$nginx_port" --connections "$c" $per_run)
+      record "ingest.nginx$suffix" "$(echo "$out" | jget rate)"
+      before=$(journaled)
+      out=$(drive "ingest-gw$suffix-$r" --port "$port" --connections "$c" $per_run \
+        --id-base $((run * 100000000)))
+      run=$((run + 1))
+      check_journaled "$before" "$(echo "$out" | jget hooks_ok)"
+      record "ingest.gateway$suffix" "$(echo "$out" | jget rate)"
+    done
     out=$(drive "ingest-twilio-$r" --port "$port" $common --provider twilio --channel sms-bench \
       --secret bench-auth-token --id-base $((run * 100000000)))
     run=$((run + 1))
     record ingest.twilio "$(echo "$out" | jget rate)"
   done
+  # Half the maximum, open loop, at each connection count too.
   half=$(($(median ingest.gateway | cut -d. -f1) / 2))
   for r in $(seq 1 "$rounds"); do
-    before=$(journaled)
-    stalls=$(slow_syncs)
-    out=$(drive "ingest-half-$r" --port "$port" $common --rate "$half" \
-      --id-base $((run * 100000000)))
-    run=$((run + 1))
-    check_journaled "$before" "$(echo "$out" | jget hooks_ok)"
-    record ingest.half.slow_syncs $(($(slow_syncs) - stalls))
-    record ingest.half.p50 "$(echo "$out" | jget webhook.p50_us)"
-    record ingest.half.p99 "$(echo "$out" | jget webhook.p99_us)"
-    record ingest.half.rate "$(echo "$out" | jget rate)"
+    for c in $ingest_connections; do
+      suffix=$([ "$c" = "$ingest_main" ] || echo ".c$c")
+      before=$(journaled)
+      stalls=$(slow_syncs)
+      out=$(drive "ingest-half$suffix-$r" --port "$port" --connections "$c" $per_run \
+        --rate "$half" --id-base $((run * 100000000)))
+      run=$((run + 1))
+      check_journaled "$before" "$(echo "$out" | jget hooks_ok)"
+      record "ingest.half$suffix.slow_syncs" $(($(slow_syncs) - stalls))
+      record "ingest.half$suffix.p50" "$(echo "$out" | jget webhook.p50_us)"
+      record "ingest.half$suffix.p99" "$(echo "$out" | jget webhook.p99_us)"
+      record "ingest.half$suffix.rate" "$(echo "$out" | jget rate)"
+    done
   done
   record ingest.half.target "$half"
   stop_all
@@ -216,8 +238,8 @@ scenario_ingest() {
 
 # $1 label, $2 agents, $3 webhooks/s, $4 clinics (default 1: every agent
 # sees every message; with K, agent i works for clinic i mod K and sees its
-# patients only: clinics_config). 64 webhook connections, as in ingest:
-# each carries one request at a time, so 16 capped the offered rate at 16
+# patients only: clinics_config). 64 webhook connections: each carries one
+# request at a time, so 16 capped the offered rate at 16
 # over the answer time (~7,000/s at 10,000 offered; PROFILE.md).
 scenario_fanout() {
   clinics=${4:-1}
