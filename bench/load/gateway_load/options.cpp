@@ -106,6 +106,11 @@ const std::vector<option_spec>& specs() {
        "webhooks per second, open loop (latency from the scheduled time; the report's "
        "`exchange` times each from its write to its answer); 0: closed loop (default 0)",
        num(&options::rate, 0, 1e7)},
+      {"--tick-us", "N",
+       "open loop: a connection whose send is due wakes at the next multiple of N us, so "
+       "that one wake-up sends all that are due, as wrk2's millisecond timers do; latency "
+       "still counts from each exact scheduled time; 0: a wake-up per send (default 100)",
+       num(&options::tick_us, 0, 100'000)},
       {"--connections", "N", "keep-alive webhook connections (default 64)",
        num(&options::connections, 1, 10'000)},
       {"--conversations", "N", "distinct patients the webhooks come from (default 10000)",

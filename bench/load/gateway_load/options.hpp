@@ -30,6 +30,7 @@ struct options {
   std::string number = "+15550001111";  // Twilio: the channel's number (To)
   std::string public_url;               // Twilio signing base; default http://host:port
   double rate = 0;                      // 0: closed loop
+  unsigned tick_us = 100;               // open loop: sends wake up on this grid
   unsigned connections = 64;
   std::uint64_t conversations = 10'000;
   std::uint64_t id_base = 0;

@@ -74,8 +74,18 @@ class connection : public std::enable_shared_from_this<connection> {
       return send(now);
     }
     if (next_ >= run_.clock.end) return;
-    if (next_ > now) return wait_until(next_);
+    if (next_ > now) return wait_until(on_grid(next_));
     send(next_);
+  }
+
+  // The first multiple of --tick-us (from the start) at or after t: the
+  // connections due within one tick share a timer expiry, and the thread
+  // wakes once for all of them, not once per send.
+  clock_type::time_point on_grid(clock_type::time_point t) const {
+    const clock_type::duration tick = std::chrono::microseconds(run_.opt.tick_us);
+    if (tick.count() == 0) return t;
+    auto since = t - run_.clock.start;
+    return run_.clock.start + (since + tick - clock_type::duration{1}) / tick * tick;
   }
 
   void wait_until(clock_type::time_point t) {
