@@ -3,9 +3,11 @@
 #include "gateway/domain/event_bus.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <random>
 #include <shared_mutex>
 #include <thread>
@@ -88,6 +90,7 @@ struct conversation_service::shard_part {
   std::uint64_t snapshot_tried_lsn = 0;  // of the last attempt, saved or not
   std::size_t snapshot_bytes = 0;        // size of the last snapshot's payload
   bool snapshot_running = false;
+  std::optional<boost::asio::steady_timer> snapshot_pause;  // between a snapshot's slices
   std::thread snapshot_thread;
 
   conv_actor& actor_for(const conversation_key& key, std::size_t batch) {
@@ -495,20 +498,30 @@ void conversation_service::maybe_snapshot(shard_part& p) {
   snapshot_slice(p, std::move(job));
 }
 
-// Home thread: encodes the next slice, then yields or hands the finished
+// Home thread: encodes the next slice, then pauses or hands the finished
 // payload to a helper thread that writes it.
 void conversation_service::snapshot_slice(shard_part& p, std::shared_ptr<snapshot_job> job) {
-  // A turn ends after ~128 KiB of output (well under a millisecond): a
+  // A turn ends after ~128 KiB of output (a few hundred microseconds): a
   // conversation with thousands of dedupe ids costs as much as many small ones.
   constexpr std::size_t slice_bytes = 128 * 1024;
+  // After each turn the shard's other work gets three times as long, so a
+  // snapshot takes at most a quarter of the shard. Run back to back, the
+  // turns of a 200 MB snapshot filled both cores for most of a second, and
+  // webhooks offered at half the maximum rate meanwhile waited up to a
+  // quarter of a second (bench/PROFILE.md, "a snapshot inside a run").
+  constexpr int others_share = 3;
   auto& payload = job->snap.payload;
   const auto stop_at = payload.size() + slice_bytes;
+  const auto started = std::chrono::steady_clock::now();
   while (payload.size() < stop_at && job->next < job->convs.size())
     encode_conversation(payload, *job->convs[job->next++]);
   if (job->next < job->convs.size()) {
-    boost::asio::post(p.shard->ioc, [this, &p, job = std::move(job)]() mutable {
-      snapshot_slice(p, std::move(job));
-    });
+    if (!p.snapshot_pause) p.snapshot_pause.emplace(p.shard->ioc);
+    p.snapshot_pause->expires_after(others_share * (std::chrono::steady_clock::now() - started));
+    p.snapshot_pause->async_wait(
+        [this, &p, job = std::move(job)](boost::system::error_code ec) mutable {
+          if (!ec) snapshot_slice(p, std::move(job));  // cancelled: the service is going away
+        });
     return;
   }
   p.snapshot_bytes = job->snap.payload.size();
