@@ -7,8 +7,8 @@
 #   ingest        signed WhatsApp webhooks, closed loop: the gateway (verify,
 #                 parse, journal with fdatasync, then 200) against nginx
 #                 `return 200` with the same client and body, at 256 and at 64
-#                 connections; Twilio too; then the gateway at half its rate
-#                 (at 256 connections), open loop, for latency, at each count.
+#                 connections; Twilio too; then the gateway open loop at half
+#                 its 256-connection rate, for latency, at both counts.
 #   fan-out       100 agents at 10,000 webhooks/s and 1,000 agents at 600
 #                 webhooks/s, every agent seeing every message; and 100 agents
 #                 at 10,000 webhooks/s in 10 clinics of 10 receptionists, each
