@@ -92,15 +92,19 @@ def connections(run_name):
     return m.group(1) if m else "?"
 
 
+def other_counts(pattern):
+    """The ingest connection counts besides the targets' one, ascending:
+    the N of every recorded name that `pattern` (with one group) matches."""
+    return sorted({int(m[1]) for k in runs if (m := re.fullmatch(pattern, k))})
+
+
 g, n = med("ingest.gateway"), med("ingest.nginx")
 w(f"| ingest, WhatsApp (signed ~1.2 KB webhooks, {connections('ingest-gw-1')} keep-alive "
   f"connections, closed loop) | requests/s answered 200 (gateway: after `fdatasync`) | "
   f"{num(g)} | nginx `return 200`: {num(n)} | {ratio(g, n)} | {cmd('ingest-gw-1')} |")
 # The same at the suite's other connection counts (ingest.gateway.cN).
-for name in sorted((k for k in runs if re.fullmatch(r"ingest\.gateway\.c\d+", k)),
-                   key=lambda k: int(k.rsplit("c", 1)[1])):
-    c = name.rsplit("c", 1)[1]
-    gc, nc = med(name), med(f"ingest.nginx.c{c}")
+for c in other_counts(r"ingest\.gateway\.c(\d+)"):
+    gc, nc = med(f"ingest.gateway.c{c}"), med(f"ingest.nginx.c{c}")
     w(f"| ingest, WhatsApp, the same at {c} connections | requests/s | {num(gc)} | nginx: "
       f"{num(nc)} | {ratio(gc, nc)} | {cmd(f'ingest-gw.c{c}-1')} |")
 t = med("ingest.twilio")
@@ -155,8 +159,7 @@ def with_stalls(prefix):
 
 half_runs = with_stalls("ingest.half")
 clinic_runs = with_stalls("fanclinics.gateway")
-for suffix in [""] + sorted(k[len("ingest.half"):-len(".p99")] for k in runs
-                           if re.fullmatch(r"ingest\.half\.c\d+\.p99", k)):
+for suffix in [""] + [f".c{c}" for c in other_counts(r"ingest\.half\.c(\d+)\.p99")]:
     h = f"ingest.half{suffix}"
     w(f"| ingest at half the median maximum ({num(med('ingest.half.target'))}/s offered, open "
       f"loop, {connections(f'ingest-half{suffix}-1')} connections) | achieved/s; answer "

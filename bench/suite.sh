@@ -183,6 +183,8 @@ open_conversations() {  # $1 N
 # connections of a closed loop").
 ingest_connections=${SUITE_INGEST_CONNECTIONS:-"256 64"}
 ingest_main=${ingest_connections%% *}
+# A figure's suffix at connection count $1: none for the targets' count.
+ingest_suffix() { [ "$1" = "$ingest_main" ] || echo ".c$1"; }
 
 scenario_ingest() {
   log "ingest"
@@ -197,8 +199,7 @@ scenario_ingest() {
   run=1
   for r in $(seq 1 "$rounds"); do
     for c in $ingest_connections; do
-      # The headline figures keep their names; the other counts get .cN.
-      suffix=$([ "$c" = "$ingest_main" ] || echo ".c$c")
+      suffix=$(ingest_suffix "$c")
       out=$(drive "ingest-nginx$suffix-$r" --port "$nginx_port" --connections "$c" $per_run)
       record "ingest.nginx$suffix" "$(echo "$out" | jget rate)"
       before=$(journaled)
@@ -217,7 +218,7 @@ scenario_ingest() {
   half=$(($(median ingest.gateway | cut -d. -f1) / 2))
   for r in $(seq 1 "$rounds"); do
     for c in $ingest_connections; do
-      suffix=$([ "$c" = "$ingest_main" ] || echo ".c$c")
+      suffix=$(ingest_suffix "$c")
       before=$(journaled)
       stalls=$(slow_syncs)
       out=$(drive "ingest-half$suffix-$r" --port "$port" --connections "$c" $per_run \
