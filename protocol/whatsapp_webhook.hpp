@@ -26,7 +26,8 @@ struct wa_message {
   std::string filename;    // document
   std::string reply_id;    // interactive/button reply id or payload; reacted-to message id
   std::string context_id;  // the message this one replies to (context.id)
-  std::string raw;         // this message's JSON as received
+  std::string raw;         // this message's JSON as received; "" for type text, whose
+                           // fields above hold what it says
 };
 
 struct wa_status {

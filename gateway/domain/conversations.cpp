@@ -94,7 +94,9 @@ struct conversation_service::shard_part {
   std::thread snapshot_thread;
 
   conv_actor& actor_for(const conversation_key& key, std::size_t batch) {
-    auto name = key.str();
+    // Built in a buffer the thread keeps: a lookup allocates nothing.
+    thread_local std::string name;
+    key.str(name);
     {
       std::shared_lock lock(mu);
       if (auto it = actors.find(name); it != actors.end()) return *it->second;

@@ -8,7 +8,17 @@ namespace gw::domain {
 using wire::put_str;
 using wire::put_varint;
 
-std::string conversation_key::str() const { return tenant + '/' + channel + '/' + address; }
+std::string conversation_key::str() const {
+  std::string out;
+  str(out);
+  return out;
+}
+
+void conversation_key::str(std::string& out) const {
+  out.clear();
+  out.reserve(tenant.size() + channel.size() + address.size() + 2);
+  out.append(tenant).append(1, '/').append(channel).append(1, '/').append(address);
+}
 
 unsigned home_shard(const conversation_key& k, unsigned shards) noexcept {
   std::uint64_t h = 14695981039346656037ull;

@@ -21,6 +21,7 @@ struct conversation_key {
   bool operator==(const conversation_key&) const = default;
   // "tenant/channel/address": the map key and the snapshot key.
   std::string str() const;
+  void str(std::string& out) const;  // the same into `out`, reusing its memory
 };
 
 // The home shard of a conversation: FNV-1a over the key, stable across

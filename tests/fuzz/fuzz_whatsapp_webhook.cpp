@@ -1,5 +1,6 @@
 // Fuzz target: the WhatsApp webhook parser never crashes, and what it
-// accepts is well-formed (every message has id, from and type).
+// accepts is well-formed (every message has id, from and type, and every
+// message but a text one its JSON).
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -10,6 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto r = gw::protocol::parse_whatsapp_webhook({reinterpret_cast<const char*>(data), size});
   if (auto* w = std::get_if<gw::protocol::wa_webhook>(&r))
     for (const auto& m : w->messages)
-      if (m.id.empty() || m.from.empty() || m.type.empty() || m.raw.empty()) std::abort();
+      if (m.id.empty() || m.from.empty() || m.type.empty() || m.raw.empty() != (m.type == "text"))
+        std::abort();
   return 0;
 }

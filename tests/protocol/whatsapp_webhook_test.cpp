@@ -64,6 +64,9 @@ TEST(WhatsAppWebhook, ParsesEveryMessageTypeAndKeepsUnknownOnes) {
   EXPECT_EQ(t.type, "text");
   EXPECT_EQ(t.text, "¿Puedo cambiar mi cita?");
   EXPECT_EQ(t.contact_name, "Ana García");
+  EXPECT_EQ(t.raw, "");  // a text message's fields hold all of it
+
+  EXPECT_NE(w.messages[1].raw.find("\"mime_type\":\"image/jpeg\""), std::string::npos);
 
   EXPECT_EQ(w.messages[1].media_id, "1003383421387256");
   EXPECT_EQ(w.messages[1].mime_type, "image/jpeg");
