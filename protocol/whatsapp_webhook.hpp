@@ -4,7 +4,9 @@
 // raw JSON, never dropped.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -28,6 +30,7 @@ struct wa_message {
   std::string context_id;  // the message this one replies to (context.id)
   std::string raw;         // this message's JSON as received; "" for type text, whose
                            // fields above hold what it says
+  bool operator==(const wa_message&) const = default;
 };
 
 struct wa_status {
@@ -39,12 +42,14 @@ struct wa_status {
   std::int64_t error_code = 0;  // failed: errors[0].code
   std::string error_title;      // errors[0].title
   std::string error_details;    // errors[0].error_data.details
+  bool operator==(const wa_status&) const = default;
 };
 
 struct wa_webhook {
   std::vector<wa_message> messages;
   std::vector<wa_status> statuses;
   std::size_t ignored_changes = 0;  // changes whose field is not "messages"
+  bool operator==(const wa_webhook&) const = default;
 };
 
 struct webhook_error {
@@ -52,5 +57,21 @@ struct webhook_error {
 };
 
 std::variant<wa_webhook, webhook_error> parse_whatsapp_webhook(std::string_view body);
+
+// The two ways parse_whatsapp_webhook reads a body, for tests and fuzzing.
+namespace detail {
+// Text messages only, read as the JSON streams by, without a document:
+// nothing when the body holds anything else, or anything it would read
+// differently from parse_whatsapp_webhook_dom (which then reads it).
+std::optional<wa_webhook> parse_whatsapp_text_fast(std::string_view body);
+// Meta sends timestamps as decimal strings: the leading digits, 0 if none.
+inline std::int64_t unix_seconds(std::string_view s) {
+  std::int64_t t = 0;
+  std::from_chars(s.data(), s.data() + s.size(), t);
+  return t;
+}
+// Every shape, through a Boost.JSON document.
+std::variant<wa_webhook, webhook_error> parse_whatsapp_webhook_dom(std::string_view body);
+}  // namespace detail
 
 }  // namespace gw::protocol

@@ -130,5 +130,97 @@ TEST(WhatsAppWebhook, MalformedInputNamesTheProblem) {
   }
 }
 
+// The fast path (text messages read without a document) must read exactly
+// what the document parser reads, whatever the order of the keys.
+constexpr std::string_view text_bodies[] = {
+    // As Meta documents it, with a reply's context.
+    R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"value":{
+      "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881",
+      "phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Ana García"},
+      "wa_id":"34600111222"}],"messages":[{"from":"34600111222","id":"wamid.T1",
+      "timestamp":"1749416383","text":{"body":"¿Puedo cambiar mi cita?"},"type":"text",
+      "context":{"from":"15550783881","id":"wamid.OUT1"}}]},"field":"messages"}]}]})",
+    // Keys in another order: type before text, contacts and metadata after
+    // messages, field before value, entry before object.
+    R"({"entry":[{"changes":[{"field":"messages","value":{"messages":[{"type":"text",
+      "text":{"body":"hola"},"id":"wamid.T2","from":"34600111222","timestamp":"17"}],
+      "contacts":[{"wa_id":"34600111222","profile":{"name":"Ana"}}],
+      "metadata":{"phone_number_id":"P1"}}}],"id":"9"}],"object":"whatsapp_business_account"})",
+    // Several entries, changes and messages; names matched per sender, the
+    // last contact of a number wins, one without a profile changes nothing.
+    R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{
+      "metadata":{"phone_number_id":"P1"},"contacts":[{"wa_id":"1","profile":{"name":"A"}},
+      {"wa_id":"2","profile":{"name":"B"}},{"wa_id":"1","profile":{"name":"A2"}},{"wa_id":"2"}],
+      "messages":[{"from":"1","id":"m1","type":"text","text":{"body":"x"}},
+      {"from":"2","id":"m2","type":"text","text":{"body":"y"}},{"from":"3","id":"m3","type":"text"}]}},
+      {"field":"messages","value":{"metadata":{"phone_number_id":"P2"},"messages":[]}}]},
+      {"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"P3"},
+      "messages":[{"from":"4","id":"m4","type":"text","text":{"body":"z"},"timestamp":"12ab"}]}}]}]})",
+    // Escapes in keys and strings, and unknown keys of every kind skipped.
+    R"({"object":"whatsapp_business_\u0061ccount","extra":[1,{"a":[{}]},null],"entry":[{
+      "changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"P"},"n":1.5,
+      "messages":[{"\u0066rom":"1","id":"wamid.\"q\"","type":"text","referral":{"x":[true,false]},
+      "text":{"body":"line\nbreak \ud83d\ude00","preview_url":false}}],"t":true}}]}]})",
+};
+
+TEST(WhatsAppWebhook, TheFastPathReadsTextAsTheDocumentParserDoes) {
+  for (auto body : text_bodies) {
+    auto fast = detail::parse_whatsapp_text_fast(body);
+    ASSERT_TRUE(fast) << body;
+    auto dom = detail::parse_whatsapp_webhook_dom(body);
+    ASSERT_TRUE(std::holds_alternative<wa_webhook>(dom)) << body;
+    EXPECT_EQ(*fast, std::get<wa_webhook>(dom)) << body;
+  }
+  auto w = *detail::parse_whatsapp_text_fast(text_bodies[2]);
+  ASSERT_EQ(w.messages.size(), 4u);
+  EXPECT_EQ(w.messages[0].contact_name, "A2");
+  EXPECT_EQ(w.messages[1].contact_name, "B");
+  EXPECT_EQ(w.messages[2].contact_name, "");
+  EXPECT_EQ(w.messages[3].phone_number_id, "P3");
+  EXPECT_EQ(w.messages[3].timestamp, 12);
+  auto t = detail::parse_whatsapp_text_fast(text_bodies[0])->messages.at(0);
+  EXPECT_EQ(t.context_id, "wamid.OUT1");
+  EXPECT_EQ(t.text, "¿Puedo cambiar mi cita?");
+  EXPECT_EQ(t.timestamp, 1749416383);
+}
+
+TEST(WhatsAppWebhook, TheFastPathLeavesEverythingElseToTheDocumentParser) {
+  const std::string_view others[] = {
+      inbound,  // images, locations, reactions, ...
+      R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{
+        "metadata":{"phone_number_id":"P"},"messages":[{"from":"1","id":"a","type":"image",
+        "image":{"id":"M","mime_type":"image/jpeg"}}]}}]}]})",
+      R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{
+        "metadata":{"phone_number_id":"P"},"statuses":[{"id":"w","status":"read",
+        "recipient_id":"1"}]}}]}]})",
+      R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"account_update",
+        "value":{"metadata":{"phone_number_id":"P"}}}]}]})",
+      R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{
+        "metadata":{"phone_number_id":"P"},"messages":[{"from":"1","id":"a","id":"b",
+        "type":"text"}]}}]}]})",
+      R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{
+        "metadata":{"phone_number_id":"P"},"messages":[{"from":"1","id":"a","type":"text",
+        "timestamp":17}]}}]}]})",
+      R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{
+        "metadata":{},"messages":[{"from":"1","id":"a","type":"text"}]}}]}]})",
+      R"({"object":"whatsapp_business_account","entry":[]} x)",
+      R"({"object":"page","entry":[]})",
+      R"([])",
+      R"("whatsapp_business_account")",
+      R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{
+        "metadata":{"phone_number_id":"P"},"contacts":[7],"messages":[]}}]}]})",
+  };
+  for (auto body : others) {
+    EXPECT_FALSE(detail::parse_whatsapp_text_fast(body)) << body;
+    auto dom = detail::parse_whatsapp_webhook_dom(body);
+    auto both = parse_whatsapp_webhook(body);
+    ASSERT_EQ(both.index(), dom.index()) << body;
+    if (auto* w = std::get_if<wa_webhook>(&dom))
+      EXPECT_EQ(std::get<wa_webhook>(both), *w);
+    else
+      EXPECT_EQ(std::get<webhook_error>(both).message, std::get<webhook_error>(dom).message);
+  }
+}
+
 }  // namespace
 }  // namespace gw::protocol
