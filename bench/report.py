@@ -258,8 +258,9 @@ why_missed = {
     "ingest ≥ 0.5x nginx (aim 0.8x)":
         "the machine is full, the client taking over a fifth of the 2 cores, and the "
         "gateway spends ~23 µs of CPU per webhook at its maximum: the answer's send, the "
-        "JSON parse and signature, the conversation's tables (PROFILE.md, the connections "
-        "of a closed loop)",
+        "journal's syncs, the conversation's tables, the JSON parse and signature (PROFILE.md, "
+        "the connections of a closed loop; the WhatsApp parse); nginx's own rate moves by "
+        "a fifth from day to day on this host",
     "ingest p99 < 5 ms at half the maximum rate":
         f"per run, p99 (journal syncs over 25 ms): {half_runs or '-'}; the same rate over 64 "
         f"connections: {with_stalls('ingest.half.c64') or '-'}. Half of the 256-connection "
