@@ -158,7 +158,7 @@ std::variant<wa_webhook, webhook_error> detail::parse_whatsapp_webhook_dom(std::
                 if (auto* profile = obj(*co, "profile")) msg.contact_name = str(*profile, "name");
           read_content(*m, msg);
           // A text message says all it has in the fields above; serializing
-          // it again would cost a tenth of the parse for nothing.
+          // it again cost a seventh of the parse for nothing.
           if (msg.type != "text") msg.raw = json::serialize(mv);
           out.messages.push_back(std::move(msg));
         }

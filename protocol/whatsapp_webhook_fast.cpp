@@ -149,9 +149,9 @@ class handler {
     --depth_;
     switch (n) {
       case node::top:
-        return (object_ok_ && seen(node::top, key::entry)) || give_up(ec);
+        return (object_ok_ && closed_with(key::entry)) || give_up(ec);
       case node::entry:
-        return seen(node::entry, key::changes) || give_up(ec);
+        return closed_with(key::changes) || give_up(ec);
       case node::change: {
         // Only a change with field "messages" and an object value counts;
         // the document parser counts the others as ignored: give up.
@@ -312,7 +312,8 @@ class handler {
     seen_in_[depth_] = {};
     ++depth_;
   }
-  bool seen(node, key k) const {
+  // Whether the object just closed (its frame is at depth_ now) had key k.
+  bool closed_with(key k) const {
     return seen_in_[depth_].keys & (std::uint32_t{1} << static_cast<unsigned>(k));
   }
   static bool give_up(error_code& ec) {
