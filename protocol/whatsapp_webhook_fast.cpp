@@ -138,6 +138,7 @@ class handler {
     if (!n) return give_up(ec);  // an object where a string or an array belongs
     if (*n == node::contact) contact_ = {};
     if (*n == node::message) message_ = {};
+    if (*n == node::value) value_first_ = out.messages.size();
     if (*n == node::profile) contact_.has_profile = true;
     push(*n);
     return true;
@@ -161,13 +162,13 @@ class handler {
       }
       case node::value: {
         if (number_id_.empty()) return give_up(ec);  // the document parser's error
-        for (auto& m : pending_) {
+        // This value's messages, now that its metadata and contacts are known.
+        for (auto i = value_first_; i < out.messages.size(); ++i) {
+          auto& m = out.messages[i];
           m.phone_number_id = number_id_;
           for (const auto& c : contacts_)  // the last contact of that number wins
             if (c.has_profile && c.wa_id == m.from) m.contact_name = c.name;
-          out.messages.push_back(std::move(m));
         }
-        pending_.clear();
         contacts_.clear();
         number_id_.clear();
         return true;
@@ -178,7 +179,7 @@ class handler {
       case node::message: {
         auto& m = message_;
         if (m.from.empty() || m.id.empty() || m.type != "text") return give_up(ec);
-        pending_.push_back(std::move(m));
+        out.messages.push_back(std::move(m));
         return true;
       }
       default:
@@ -349,9 +350,9 @@ class handler {
       case key::id:
         (top() == node::message ? message_.id : message_.context_id) = v;
         return true;
-      case key::type:
+      case key::type:  // another type is the document parser's at once
         message_.type = v;
-        return true;
+        return v == "text";
       case key::timestamp:
         message_.timestamp = unix_seconds(v);
         return true;
@@ -375,7 +376,7 @@ class handler {
   contact_seen contact_;
   wa_message message_;
   std::vector<contact_seen> contacts_;
-  std::vector<wa_message> pending_;  // this value's messages until its metadata is known
+  std::size_t value_first_ = 0;  // the current value's first message in out.messages
 };
 
 }  // namespace
