@@ -46,6 +46,7 @@ server::server(const config& cfg)
   core.commit_window = cfg.journal.commit_window;
   core.commit_bytes = cfg.journal.commit_bytes;
   core.snapshot_every = cfg.journal.snapshot_every_records;
+  core.snapshot_spread = cfg.journal.snapshot_spread;
   core.actor_batch = cfg.actor_batch;
   core.history_limit = cfg.history_per_conversation;
   core.ids_kept_ms = static_cast<std::int64_t>(cfg.ids_kept_days) * domain::day_ms;

@@ -37,10 +37,11 @@ struct ws_config {
 };
 
 struct journal_config {
-  std::size_t segment_bytes = 64 * 1024 * 1024;      // rotate segment files past this
-  std::chrono::microseconds commit_window{500};      // group commit: wait for more appends
-  std::size_t commit_bytes = 1024 * 1024;            // ...unless this many bytes wait
-  std::uint64_t snapshot_every_records = 1'000'000;  // per shard
+  std::size_t segment_bytes = 64 * 1024 * 1024;       // rotate segment files past this
+  std::chrono::microseconds commit_window{500};       // group commit: wait for more appends
+  std::size_t commit_bytes = 1024 * 1024;             // ...unless this many bytes wait
+  std::uint64_t snapshot_every_records = 1'000'000;   // per shard
+  std::chrono::milliseconds snapshot_spread{60'000};  // a snapshot's encoding, at most
 };
 
 struct tls_config {

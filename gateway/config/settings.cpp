@@ -275,6 +275,17 @@ const setting table[] = {
      "per shard: write a snapshot after this many journal records, bounding restart time",
      GW_INT(journal.snapshot_every_records),
      nullptr},
+    {"journal.snapshot_spread_ms",
+     setting_type::integer,
+     0,
+     3'600'000,
+     {},
+     "60000",
+     "a snapshot's encoding is spread over up to this long, and ends sooner if the journal "
+     "grows by half of snapshot_every_records first, so it takes a sliver of its shard instead "
+     "of a burst (0: as fast as a quarter of the shard allows)",
+     GW_INT(journal.snapshot_spread),
+     nullptr},
     {"runtime.actor_batch",
      setting_type::integer,
      1,

@@ -88,7 +88,6 @@ struct conversation_service::shard_part {
   std::uint64_t applied_lsn = 0;
   std::uint64_t snapshot_lsn = 0;        // of the last saved snapshot
   std::uint64_t snapshot_tried_lsn = 0;  // of the last attempt, saved or not
-  std::size_t snapshot_bytes = 0;        // size of the last snapshot's payload
   bool snapshot_running = false;
   std::optional<boost::asio::steady_timer> snapshot_pause;  // between a snapshot's slices
   std::thread snapshot_thread;
@@ -232,7 +231,12 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
   const unsigned shard = p.shard->index;
   const std::string where = "shard " + std::to_string(shard);
   if (auto snap = opts_.store->load_snapshot(shard)) {
-    wire::reader r{snap->payload};
+    if (snap->payload.size() != 1) {  // the journal store loads one piece; another store may not
+      std::string whole;
+      for (const auto& piece : snap->payload) whole += piece;
+      snap->payload = {std::move(whole)};
+    }
+    wire::reader r{snap->payload.front()};
     auto tenants = r.varint();
     for (std::uint64_t i = 0; r.ok && i < tenants; ++i) {
       std::string t;
@@ -458,9 +462,11 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
 // may also hold events from after it. Recovery replays from lsn + 1 and skips
 // each event whose seq the conversation already has (FORMAT.md).
 struct conversation_service::snapshot_job {
-  store::snapshot snap;  // lsn, and the payload as it grows
+  store::snapshot snap;  // lsn, and the payload as it grows: a piece per slice
   std::vector<const conversation*> convs;
   std::size_t next = 0;
+  std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
+  std::chrono::nanoseconds encoding{0};  // the slices' own time, pauses excluded
 };
 
 // Home thread.
@@ -472,23 +478,16 @@ void conversation_service::maybe_snapshot(shard_part& p) {
   p.snapshot_tried_lsn = p.applied_lsn;
   if (p.snapshot_thread.joinable()) p.snapshot_thread.join();  // finished: running was false
   auto job = std::make_shared<snapshot_job>();
-  auto& payload = job->snap.payload;
   {
     std::shared_lock lock(p.mu);
     job->convs.reserve(p.actors.size());
-    std::size_t ids = 0;
-    for (const auto& [name, a] : p.actors) {
-      job->convs.push_back(&a->state().conv);
-      ids += a->state().conv.provider_ids.size() + a->state().conv.clinic->client_ids.size() +
-             a->state().conv.clinic->deliveries.size();
-    }
-    // Sized up front (the last snapshot's size, or ~96 bytes per id and 256
-    // per conversation, whichever is larger, plus a quarter): growing by
-    // reallocation would copy tens of megabytes on this thread at once.
-    auto estimate = std::max(p.snapshot_bytes, ids * 96 + job->convs.size() * 256);
-    payload.reserve(estimate + estimate / 4);
+    for (const auto& [name, a] : p.actors) job->convs.push_back(&a->state().conv);
   }
   job->snap.lsn = p.applied_lsn;
+  log::info(
+      "snapshot started",
+      {{"shard", p.shard->index}, {"lsn", job->snap.lsn}, {"conversations", job->convs.size()}});
+  auto& payload = job->snap.payload.emplace_back();
   wire::put_varint(payload, p.max_offset.size());
   for (const auto& [t, o] : p.max_offset) {
     wire::put_str(payload, t);
@@ -500,41 +499,89 @@ void conversation_service::maybe_snapshot(shard_part& p) {
   snapshot_slice(p, std::move(job));
 }
 
+namespace {
+
+// How far along a snapshot should be by now, from 0 to 1, as PostgreSQL
+// paces a checkpoint (IsCheckpointOnSchedule): by the time `spread` has
+// passed, or the journal has grown by half of `every` records since the
+// snapshot began, whichever comes first. The journal's half keeps a restart
+// from replaying more than 1.5 times `every` however fast records arrive;
+// the time keeps a quiet shard's snapshot from taking days.
+double snapshot_schedule(std::chrono::nanoseconds elapsed, std::chrono::milliseconds spread,
+                         std::uint64_t records_since, std::uint64_t every) {
+  if (spread.count() == 0) return 1.0;
+  double by_time = std::chrono::duration<double>(elapsed) / spread;
+  double by_records = static_cast<double>(records_since) / static_cast<double>(every / 2 + 1);
+  return std::min(1.0, std::max(by_time, by_records));
+}
+
+}  // namespace
+
 // Home thread: encodes the next slice, then pauses or hands the finished
 // payload to a helper thread that writes it.
 void conversation_service::snapshot_slice(shard_part& p, std::shared_ptr<snapshot_job> job) {
   // A turn ends after ~128 KiB of output (a few hundred microseconds): a
   // conversation with thousands of dedupe ids costs as much as many small ones.
   constexpr std::size_t slice_bytes = 128 * 1024;
-  // After each turn the shard's other work gets three times as long, so a
-  // snapshot takes at most a quarter of the shard. Run back to back, the
-  // turns of a 200 MB snapshot filled both cores for most of a second, and
-  // webhooks offered at half the maximum rate meanwhile waited up to a
-  // quarter of a second (bench/PROFILE.md, "a snapshot inside a run").
+  // After each turn the shard's other work gets at least three times as
+  // long, so a snapshot never takes more than a quarter of the shard. Run
+  // back to back, the turns of a 200 MB snapshot filled both cores for most
+  // of a second, and webhooks offered at half the maximum rate meanwhile
+  // waited up to a quarter of a second (bench/PROFILE.md, "a snapshot inside
+  // a run"); at a quarter, a snapshot that lands at that rate still cost
+  // its run a p99 of 40-80 ms, so a turn that is ahead of the schedule
+  // waits for it to catch up.
   constexpr int others_share = 3;
-  auto& payload = job->snap.payload;
-  const auto stop_at = payload.size() + slice_bytes;
-  const auto started = std::chrono::steady_clock::now();
-  while (payload.size() < stop_at && job->next < job->convs.size())
-    encode_conversation(payload, *job->convs[job->next++]);
-  if (job->next < job->convs.size()) {
+  constexpr auto recheck = std::chrono::milliseconds(20);  // ahead: look again this often
+  auto resume_after = [this, &p](std::chrono::nanoseconds pause, std::shared_ptr<snapshot_job> j) {
     if (!p.snapshot_pause) p.snapshot_pause.emplace(p.shard->ioc);
-    p.snapshot_pause->expires_after(others_share * (std::chrono::steady_clock::now() - started));
+    p.snapshot_pause->expires_after(pause);
     p.snapshot_pause->async_wait(
-        [this, &p, job = std::move(job)](boost::system::error_code ec) mutable {
-          if (!ec) snapshot_slice(p, std::move(job));  // cancelled: the service is going away
+        [this, &p, j = std::move(j)](boost::system::error_code ec) mutable {
+          if (!ec) snapshot_slice(p, std::move(j));  // cancelled: the service is going away
         });
+  };
+  auto now = std::chrono::steady_clock::now();
+  double done = static_cast<double>(job->next) / static_cast<double>(job->convs.size());
+  double due = snapshot_schedule(now - job->began, opts_.snapshot_spread,
+                                 p.applied_lsn - job->snap.lsn, opts_.snapshot_every);
+  if (done > due) {
+    // Ahead: wait until the clock alone would make it due, or a recheck,
+    // whichever is sooner (records may make it due before the clock does).
+    auto catch_up = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        (done - due) * std::chrono::duration<double>(opts_.snapshot_spread));
+    resume_after(std::min<std::chrono::nanoseconds>(catch_up, recheck), std::move(job));
     return;
   }
-  p.snapshot_bytes = job->snap.payload.size();
+  const auto started = now;
+  auto& piece = job->snap.payload.emplace_back();
+  piece.reserve(slice_bytes + slice_bytes / 2);
+  while (piece.size() < slice_bytes && job->next < job->convs.size())
+    encode_conversation(piece, *job->convs[job->next++]);
+  now = std::chrono::steady_clock::now();
+  job->encoding += now - started;
+  if (job->next < job->convs.size()) {
+    resume_after(others_share * (now - started), std::move(job));
+    return;
+  }
+  auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  log::info("snapshot encoded", {{"shard", p.shard->index},
+                                 {"lsn", job->snap.lsn},
+                                 {"bytes", job->snap.size()},
+                                 {"encoding_ms", ms(job->encoding)},
+                                 {"elapsed_ms", ms(now - job->began)}});
   // Writing, syncing and deleting the covered segments all block on the
   // disk: a helper thread does them, and tells the shard when done.
-  p.snapshot_thread = std::thread([&p, store = opts_.store, snap = std::move(job->snap)] {
+  p.snapshot_thread = std::thread([&p, store = opts_.store, snap = std::move(job->snap), ms] {
     runtime::name_this_thread("gw-snap-" + std::to_string(p.shard->index));
     bool ok = true;
+    const auto began = std::chrono::steady_clock::now();
     try {
       store->save_snapshot(p.shard->index, snap);
       p.journal->release_through(snap.lsn);
+      log::info("snapshot saved", {{"shard", p.shard->index},
+                                   {"lsn", snap.lsn},
+                                   {"writing_ms", ms(std::chrono::steady_clock::now() - began)}});
     } catch (const std::exception& e) {
       ok = false;
       log::error("snapshot failed; the journal keeps everything",

@@ -28,7 +28,11 @@ struct core_options {
   std::size_t segment_bytes = 64 * 1024 * 1024;
   std::chrono::microseconds commit_window{0};
   std::size_t commit_bytes = 1024 * 1024;
-  std::uint64_t snapshot_every = 1'000'000;           // records between snapshots, per shard
+  std::uint64_t snapshot_every = 1'000'000;  // records between snapshots, per shard
+  // A snapshot's encoding is spread over up to this long, or until the
+  // journal has grown by half of snapshot_every, whichever comes first
+  // (0: as fast as a quarter of the shard allows).
+  std::chrono::milliseconds snapshot_spread{60'000};
   std::size_t actor_batch = 64;                       // messages per actor drain before yielding
   std::size_t history_limit = default_history_limit;  // messages and notes kept per conversation
   std::int64_t ids_kept_ms = default_ids_kept_ms;     // dedupe ids and deliveries (0: forever)

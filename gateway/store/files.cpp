@@ -48,7 +48,7 @@ void sync_dir(const std::string& dir) {
 }
 
 void write_file_atomically(const std::string& dir, const std::string& name,
-                           std::initializer_list<std::string_view> parts) {
+                           std::span<const std::string_view> parts) {
   auto path = (std::filesystem::path(dir) / name).string();
   auto tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -60,21 +60,25 @@ void write_file_atomically(const std::string& dir, const std::string& name,
   // hundreds of megabytes of dirty snapshot pages.
   constexpr std::size_t slice = 1024 * 1024;
   constexpr auto slice_pause = std::chrono::milliseconds(50);  // at most ~20 MB/s
+  std::size_t total = 0;
+  for (auto part : parts) total += part.size();
   std::error_code ec;
-  off_t written = 0;
+  std::size_t written = 0, synced = 0;  // slices end wherever a part or a slice does
   for (auto part : parts) {
     while (!ec && !part.empty()) {
-      auto n = std::min(part.size(), slice);
+      auto n = std::min(part.size(), slice - (written - synced));
       ec = write_all(fd, part.data(), n);
-      if (!ec && ::sync_file_range(fd, written, static_cast<off_t>(n),
-                                   SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                                       SYNC_FILE_RANGE_WAIT_AFTER) != 0)
-        ec = {errno, std::system_category()};
-      written += static_cast<off_t>(n);
+      written += n;
       part.remove_prefix(n);
+      if (ec || written - synced < slice) continue;
+      if (::sync_file_range(fd, static_cast<off_t>(synced), static_cast<off_t>(written - synced),
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                SYNC_FILE_RANGE_WAIT_AFTER) != 0)
+        ec = {errno, std::system_category()};
+      synced = written;
       // Paced: the disk's cache flushes (every journal fdatasync is one)
       // must not find much of this file waiting in them.
-      if (!part.empty()) std::this_thread::sleep_for(slice_pause);
+      if (written < total) std::this_thread::sleep_for(slice_pause);
     }
   }
   if (!ec && ::fdatasync(fd) != 0) ec = {errno, std::system_category()};

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -40,7 +41,11 @@ void sync_dir(const std::string& dir);
 // fdatasync'ed, renamed over the name, and the directory fsync'ed. Throws
 // std::system_error.
 void write_file_atomically(const std::string& dir, const std::string& name,
-                           std::initializer_list<std::string_view> parts);
+                           std::span<const std::string_view> parts);
+inline void write_file_atomically(const std::string& dir, const std::string& name,
+                                  std::initializer_list<std::string_view> parts) {
+  write_file_atomically(dir, name, std::span(parts.begin(), parts.size()));
+}
 
 // Files named <prefix><20-digit number><suffix> in `dir`, by number.
 std::vector<std::pair<std::uint64_t, std::filesystem::path>> numbered_files(

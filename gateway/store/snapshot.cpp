@@ -29,17 +29,27 @@ std::vector<std::pair<std::uint64_t, fs::path>> list_snapshots(const std::string
 }
 }  // namespace
 
+std::size_t snapshot::size() const noexcept {
+  std::size_t n = 0;
+  for (const auto& piece : payload) n += piece.size();
+  return n;
+}
+
 void write_snapshot(const std::string& dir, unsigned shard, const snapshot& s) {
+  std::uint32_t crc = 0;
+  for (const auto& piece : s.payload) crc = crc32c(crc, piece.data(), piece.size());
   std::string header;
   header.append(magic, sizeof magic);
   put_le<std::uint32_t>(header, snapshot_version);
   put_le<std::uint32_t>(header, shard);
   put_le<std::uint64_t>(header, s.lsn);
-  put_le<std::uint64_t>(header, s.payload.size());
-  put_le<std::uint32_t>(header, crc32c(0, s.payload.data(), s.payload.size()));
+  put_le<std::uint64_t>(header, s.size());
+  put_le<std::uint32_t>(header, crc);
   put_le<std::uint32_t>(header, crc32c(0, header.data(), header.size()));
 
-  write_file_atomically(dir, snapshot_name(s.lsn), {header, s.payload});
+  std::vector<std::string_view> parts{header};
+  parts.insert(parts.end(), s.payload.begin(), s.payload.end());
+  write_file_atomically(dir, snapshot_name(s.lsn), parts);
   for (auto& [lsn, path] : list_snapshots(dir))
     if (lsn < s.lsn) fs::remove(path);
 }
@@ -59,7 +69,8 @@ std::optional<snapshot> load_latest_snapshot(const std::string& dir, unsigned sh
       ok = bytes.size() == header_bytes + len &&
            get_le<std::uint32_t>(bytes.data() + 32) == crc32c(0, bytes.data() + header_bytes, len);
       if (ok)
-        return snapshot{get_le<std::uint64_t>(bytes.data() + 16), bytes.substr(header_bytes),
+        return snapshot{get_le<std::uint64_t>(bytes.data() + 16),
+                        {bytes.substr(header_bytes)},
                         get_le<std::uint32_t>(bytes.data() + 8)};
     }
     log::warn("snapshot is corrupt; trying an older one", {{"file", it->second.string()}});

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace gw::store {
 
@@ -16,8 +17,14 @@ inline constexpr std::uint32_t oldest_snapshot_version = 2;
 
 struct snapshot {
   std::uint64_t lsn = 0;  // every record with lsn <= this is included
-  std::string payload;
+  // The payload in pieces, in order. A shard encodes its snapshot a slice at
+  // a time into pieces of its own: one buffer of hundreds of megabytes would
+  // be copied whole, on the shard's thread, each time it grew. A loaded
+  // snapshot has exactly one piece.
+  std::vector<std::string> payload;
   std::uint32_t version = snapshot_version;  // of the payload, as loaded
+
+  std::size_t size() const noexcept;  // of the payload, in bytes
 };
 
 // Writes snap-<lsn>.snap in `dir` and removes older snapshots. Throws

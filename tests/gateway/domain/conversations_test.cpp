@@ -174,6 +174,70 @@ TEST(ConversationService, FailedSnapshotsAreRetriedAtTheNormalPace) {
   again.stop();
 }
 
+// Writes `n` inbound messages of 600 bytes, numbered from `from`, over 200
+// conversations, and waits until all are durable.
+void fill(conversation_service& svc, int from, int n) {
+  std::atomic<int> left{n};
+  std::promise<void> all;
+  for (int i = from; i < from + n; ++i) {
+    conversation_key k{"clinic-1", "wa", "+346" + std::to_string(i % 200)};
+    svc.submit(k, {inbound("w" + std::to_string(i), std::string(600, 'a' + i % 26))},
+               [&](std::error_code ec, submit_result) {
+                 EXPECT_FALSE(ec);
+                 if (--left == 0) all.set_value();
+               });
+  }
+  all.get_future().wait();
+}
+
+bool saved_within(counting_store& s, int saves, std::chrono::milliseconds limit) {
+  for (auto until = std::chrono::steady_clock::now() + limit;
+       std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(5ms))
+    if (s.saves.load() >= saves) return true;
+  return s.saves.load() >= saves;
+}
+
+// One shard over a counting store, a snapshot every 2,000 records (~1.3 MB
+// of history by then: ten slices), its encoding spread over `spread`.
+struct paced_snapshots {
+  explicit paced_snapshots(std::chrono::milliseconds spread) : shards(1) {
+    shards.start();
+    core_options o;
+    o.data_dir = d.path;
+    o.store = store;
+    o.snapshot_every = 2000;
+    o.snapshot_spread = spread;
+    svc.emplace(shards, o);
+    svc->recover();
+  }
+  ~paced_snapshots() { shards.stop(); }
+
+  tmpdir d;
+  std::shared_ptr<counting_store> store = std::make_shared<counting_store>(d.path + "/store");
+  runtime::shard_set shards;
+  std::optional<conversation_service> svc;
+};
+
+// A snapshot of many slices is spread over snapshot_spread, as a checkpoint
+// is, instead of taking a quarter of its shard until it is done.
+TEST(ConversationService, ASnapshotIsSpreadOverItsSchedule) {
+  paced_snapshots rig(1500ms);
+  fill(*rig.svc, 0, 2000);
+  // At a quarter of the shard the ten slices take a few milliseconds.
+  EXPECT_FALSE(saved_within(*rig.store, 1, 400ms));
+  EXPECT_TRUE(saved_within(*rig.store, 1, 20s));
+}
+
+// ...but never longer than the journal takes to grow by half of
+// snapshot_every: a restart replays at most one and a half times it.
+TEST(ConversationService, ASnapshotKeepsUpWithTheJournal) {
+  paced_snapshots rig(std::chrono::hours(1));
+  fill(*rig.svc, 0, 2000);
+  EXPECT_FALSE(saved_within(*rig.store, 1, 300ms));
+  fill(*rig.svc, 2000, 1001);
+  EXPECT_TRUE(saved_within(*rig.store, 1, 20s));
+}
+
 TEST(ConversationService, UsesOnlyTheStoreInterface) {
   tmpdir d;
   auto counting = std::make_shared<counting_store>(d.path + "/elsewhere");
