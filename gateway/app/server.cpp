@@ -145,6 +145,12 @@ server::server(const config& cfg)
     metrics::write_metric(out, "gateway_journal_healthy", "gauge",
                           "1 while every shard's journal is recovered and writable.",
                           c->healthy() ? 1 : 0);
+    metrics::write_head(out, "gateway_snapshots_total", "counter",
+                        "Snapshots written (saved) and attempts that failed; after a failure "
+                        "the journal keeps everything and a restart replays more.");
+    metrics::write_sample(out, "gateway_snapshots_total", "result=\"saved\"", c->snapshots_saved());
+    metrics::write_sample(out, "gateway_snapshots_total", "result=\"failed\"",
+                          c->snapshots_failed());
     metrics::write_head(out, "gateway_journal_sync_seconds", "histogram",
                         "One group commit of a shard's journal: its writes and fdatasync.");
     for (unsigned i = 0; i < c->shard_count(); ++i)

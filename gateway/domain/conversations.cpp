@@ -542,7 +542,9 @@ void conversation_service::snapshot_slice(shard_part& p, std::shared_ptr<snapsho
         });
   };
   auto now = std::chrono::steady_clock::now();
-  double done = static_cast<double>(job->next) / static_cast<double>(job->convs.size());
+  double done = job->convs.empty()
+                    ? 0.0
+                    : static_cast<double>(job->next) / static_cast<double>(job->convs.size());
   double due = snapshot_schedule(now - job->began, opts_.snapshot_spread,
                                  p.applied_lsn - job->snap.lsn, opts_.snapshot_every);
   if (done > due) {
@@ -572,18 +574,20 @@ void conversation_service::snapshot_slice(shard_part& p, std::shared_ptr<snapsho
                                  {"elapsed_ms", ms(now - job->began)}});
   // Writing, syncing and deleting the covered segments all block on the
   // disk: a helper thread does them, and tells the shard when done.
-  p.snapshot_thread = std::thread([&p, store = opts_.store, snap = std::move(job->snap), ms] {
+  p.snapshot_thread = std::thread([this, &p, store = opts_.store, snap = std::move(job->snap), ms] {
     runtime::name_this_thread("gw-snap-" + std::to_string(p.shard->index));
     bool ok = true;
     const auto began = std::chrono::steady_clock::now();
     try {
       store->save_snapshot(p.shard->index, snap);
       p.journal->release_through(snap.lsn);
+      snapshots_saved_.fetch_add(1, std::memory_order_relaxed);
       log::info("snapshot saved", {{"shard", p.shard->index},
                                    {"lsn", snap.lsn},
                                    {"writing_ms", ms(std::chrono::steady_clock::now() - began)}});
     } catch (const std::exception& e) {
       ok = false;
+      snapshots_failed_.fetch_add(1, std::memory_order_relaxed);
       log::error("snapshot failed; the journal keeps everything",
                  {{"shard", p.shard->index}, {"what", e.what()}});
     }

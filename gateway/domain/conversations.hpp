@@ -144,6 +144,14 @@ class conversation_service {
     return appended_.load(std::memory_order_relaxed);
   }
   std::uint64_t journal_syncs() const noexcept;
+  // Snapshots written, and attempts that failed (the journal then keeps
+  // everything, and restarts replay more), over every shard.
+  std::uint64_t snapshots_saved() const noexcept {
+    return snapshots_saved_.load(std::memory_order_relaxed);
+  }
+  std::uint64_t snapshots_failed() const noexcept {
+    return snapshots_failed_.load(std::memory_order_relaxed);
+  }
   // Shard `shard`'s journal sync times; null while it recovers.
   const metrics::histogram* journal_sync_latency(unsigned shard) const noexcept;
 
@@ -166,6 +174,7 @@ class conversation_service {
   event_bus* bus_ = nullptr;
   std::vector<std::unique_ptr<shard_part>> parts_;
   std::atomic<std::uint64_t> appended_{0};
+  std::atomic<std::uint64_t> snapshots_saved_{0}, snapshots_failed_{0};
 };
 
 // Reads data_dir/EPOCH, creating it with a fresh random epoch on first use.

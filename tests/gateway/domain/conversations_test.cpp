@@ -159,6 +159,11 @@ TEST(ConversationService, FailedSnapshotsAreRetriedAtTheNormalPace) {
       std::this_thread::sleep_for(1ms);  // let a failed attempt finish
     }
     EXPECT_TRUE(svc.healthy());
+    // Counted for /metrics once the helper thread is done with each attempt.
+    for (int i = 0; i < 200 && svc.snapshots_failed() < std::uint64_t(failing->saves.load()); ++i)
+      std::this_thread::sleep_for(5ms);
+    EXPECT_EQ(svc.snapshots_failed(), std::uint64_t(failing->saves.load()));
+    EXPECT_EQ(svc.snapshots_saved(), 0u);
     shards.stop();
   }
   EXPECT_GE(failing->saves.load(), 1);
@@ -226,6 +231,9 @@ TEST(ConversationService, ASnapshotIsSpreadOverItsSchedule) {
   // At a quarter of the shard the ten slices take a few milliseconds.
   EXPECT_FALSE(saved_within(*rig.store, 1, 400ms));
   EXPECT_TRUE(saved_within(*rig.store, 1, 20s));
+  for (int i = 0; i < 200 && rig.svc->snapshots_saved() == 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(rig.svc->snapshots_saved(), 1u);
+  EXPECT_EQ(rig.svc->snapshots_failed(), 0u);
 }
 
 // ...but never longer than the journal takes to grow by half of
