@@ -202,6 +202,15 @@ void server::start() {
   channels_->set_ready();
   auto movements = billing_->recover();
   auto r = core_->recover();
+  // Messages accepted before a restart but not yet sent go out now.
+  auto tenants = directory_->read([](const domain::directory_state& s) {
+    std::vector<std::string> ids;
+    for (const auto& [id, t] : s.tenants) ids.push_back(id);
+    return ids;
+  });
+  outbox_->resume(tenants);
+  state_.store(lifecycle::ready, std::memory_order_release);
+  // Logged once ready: whoever waits for this line may rely on /readyz.
   log::info("recovered", {{"records", r.records},
                           {"events", r.events},
                           {"conversations", r.conversations},
@@ -211,14 +220,6 @@ void server::start() {
                           {"epoch", core_->epoch()},
                           {"directory_changes", changes},
                           {"balance_movements", movements}});
-  // Messages accepted before a restart but not yet sent go out now.
-  auto tenants = directory_->read([](const domain::directory_state& s) {
-    std::vector<std::string> ids;
-    for (const auto& [id, t] : s.tenants) ids.push_back(id);
-    return ids;
-  });
-  outbox_->resume(tenants);
-  state_.store(lifecycle::ready, std::memory_order_release);
 }
 
 // The config's declarations, made real in the directory (journaled like any
