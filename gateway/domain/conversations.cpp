@@ -504,9 +504,10 @@ namespace {
 // How far along a snapshot should be by now, from 0 to 1, as PostgreSQL
 // paces a checkpoint (IsCheckpointOnSchedule): by the time `spread` has
 // passed, or the journal has grown by half of `every` records since the
-// snapshot began, whichever comes first. The journal's half keeps a restart
-// from replaying more than 1.5 times `every` however fast records arrive;
-// the time keeps a quiet shard's snapshot from taking days.
+// snapshot began, whichever comes first. The journal's half bounds what
+// the spread adds to a restart's replay, however fast records arrive: at
+// most half of `every` records more than a snapshot encoded at once. The
+// time keeps a quiet shard's snapshot from taking days.
 double snapshot_schedule(std::chrono::nanoseconds elapsed, std::chrono::milliseconds spread,
                          std::uint64_t records_since, std::uint64_t every) {
   if (spread.count() == 0) return 1.0;

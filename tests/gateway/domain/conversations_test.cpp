@@ -237,7 +237,8 @@ TEST(ConversationService, ASnapshotIsSpreadOverItsSchedule) {
 }
 
 // ...but never longer than the journal takes to grow by half of
-// snapshot_every: a restart replays at most one and a half times it.
+// snapshot_every, however long the spread: the encoding never trails the
+// journal by more than that.
 TEST(ConversationService, ASnapshotKeepsUpWithTheJournal) {
   paced_snapshots rig(std::chrono::hours(1));
   fill(*rig.svc, 0, 2000);
