@@ -518,8 +518,9 @@ double snapshot_schedule(std::chrono::nanoseconds elapsed, std::chrono::millisec
 
 }  // namespace
 
-// Home thread: encodes the next slice, then pauses or hands the finished
-// payload to a helper thread that writes it.
+// Home thread: waits while the snapshot is ahead of its schedule; otherwise
+// encodes the next slice, then pauses, or hands the finished payload to a
+// helper thread that writes it.
 void conversation_service::snapshot_slice(shard_part& p, std::shared_ptr<snapshot_job> job) {
   // A turn ends after ~128 KiB of output (a few hundred microseconds): a
   // conversation with thousands of dedupe ids costs as much as many small ones.
