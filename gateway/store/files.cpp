@@ -89,6 +89,19 @@ void write_file_atomically(const std::string& dir, const std::string& name,
   sync_dir(dir);
 }
 
+void remove_gradually(const std::string& path) {
+  constexpr std::uint64_t step = 8 * 1024 * 1024;
+  constexpr auto pause = std::chrono::milliseconds(20);
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  while (!ec && size > step) {
+    size -= step;
+    if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) break;
+    std::this_thread::sleep_for(pause);
+  }
+  std::filesystem::remove(path, ec);
+}
+
 std::vector<std::pair<std::uint64_t, std::filesystem::path>> numbered_files(
     const std::string& dir, std::string_view prefix, std::string_view suffix) {
   std::vector<std::pair<std::uint64_t, std::filesystem::path>> out;

@@ -42,6 +42,13 @@ std::string segment_name(std::uint64_t first_lsn) {
   return numbered_name("seg-", first_lsn, ".wal");
 }
 
+namespace {
+// A covered segment on its way out: no longer one of the journal's files
+// (recovery reads only seg-*.wal), so a crash while it is removed a slice at
+// a time never leaves a segment cut short in the journal.
+constexpr std::string_view released_suffix = ".released";
+}  // namespace
+
 recovery_result recover_journal(const std::string& dir, std::uint64_t from_lsn,
                                 const std::function<void(const record_view&)>& fn) {
   recovery_result r;
@@ -116,6 +123,8 @@ journal::journal(boost::asio::io_context& home, journal_options opts, const reco
       append_gap_(4 * opts_.commit_window) {
   fs::create_directories(opts_.dir);
   for (auto& [first, path] : list_segments(opts_.dir)) segments_.push_back(first);
+  for (const auto& e : fs::directory_iterator(opts_.dir))  // a crash interrupted a release
+    if (e.path().string().ends_with(released_suffix)) fs::remove(e.path());
   if (!from.last_segment.empty()) {
     fd_ = ::open(from.last_segment.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd_ < 0) throw std::system_error(last_error(), "open " + from.last_segment);
@@ -267,11 +276,18 @@ void journal::release_through(std::uint64_t lsn) {
       segments_.erase(segments_.begin());
     }
   }
+  if (doomed.empty()) return;
+  // Out of the journal first, all at once (renames free no blocks), then
+  // removed gradually.
+  std::vector<std::string> leaving;
   for (auto first : doomed) {
-    std::error_code ec;
-    fs::remove(fs::path(opts_.dir) / segment_name(first), ec);
+    auto path = (fs::path(opts_.dir) / segment_name(first)).string();
+    std::string gone = path + std::string(released_suffix);
+    if (::rename(path.c_str(), gone.c_str()) == 0) leaving.push_back(std::move(gone));
   }
-  if (!doomed.empty()) sync_dir(opts_.dir);
+  sync_dir(opts_.dir);
+  for (const auto& path : leaving) remove_gradually(path);
+  sync_dir(opts_.dir);
 }
 
 }  // namespace gw::store

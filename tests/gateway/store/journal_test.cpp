@@ -166,6 +166,30 @@ TEST(Journal, AppendsUnderLoadShareSyncsThroughTheWindow) {
   EXPECT_LE(w.j.syncs(), 15u) << "60 appends over ~60 ms";
 }
 
+// A crash while covered segments are being removed (a slice at a time)
+// leaves them renamed out of the journal: recovery does not read them, even
+// cut short, and the next journal over the directory removes them.
+TEST(Journal, SegmentsLeftMidReleaseAreIgnoredAndRemoved) {
+  tmpdir d;
+  journal_options o;
+  o.segment_bytes = 1024 * 1024;
+  std::vector<std::string> payloads(30, std::string(100'000, 'p'));
+  for (auto& p : payloads) append_all(d.path, {p}, o);
+  auto first = fs::path(d.path) / segment_name(1);
+  ASSERT_TRUE(fs::exists(first));
+  // What a crash in the middle of removing the first segment leaves: a
+  // copy under the released name, cut short inside a record.
+  auto left = first.string() + ".released";
+  fs::copy_file(first, left);
+  fs::resize_file(left, fs::file_size(left) / 2 + 7);
+  EXPECT_EQ(replay(d.path), payloads);
+  boost::asio::io_context ioc;
+  o.dir = d.path;
+  journal j(ioc, o, recover_journal(d.path, 1, [](const record_view&) {}));
+  EXPECT_FALSE(fs::exists(left));
+  EXPECT_EQ(replay(d.path), payloads);
+}
+
 TEST(Journal, RotatesSegmentsAndReleasesCoveredOnes) {
   tmpdir d;
   journal_options o;
@@ -188,9 +212,13 @@ TEST(Journal, RotatesSegmentsAndReleasesCoveredOnes) {
   recovery_result r;
   auto rest = replay(d.path, &r, 21);
   EXPECT_EQ(rest, std::vector<std::string>(payloads.begin() + 20, payloads.end()));
-  std::size_t after = 0;
-  for (auto& e : fs::directory_iterator(d.path)) after += e.path().extension() == ".wal";
+  std::size_t after = 0, released = 0;
+  for (auto& e : fs::directory_iterator(d.path)) {
+    after += e.path().extension() == ".wal";
+    released += e.path().extension() == ".released";
+  }
   EXPECT_LT(after, segments);
+  EXPECT_EQ(released, 0u);  // removed, not only renamed
 
   // One writer across several rotations: each full segment gives back the
   // zeros it had ahead before the next one starts (recovery reads a segment
