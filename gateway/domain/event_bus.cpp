@@ -2,6 +2,7 @@
 #include "gateway/domain/event_bus.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace gw::domain {
 
@@ -35,20 +36,28 @@ void event_bus::skip(const std::string& tenant, std::uint64_t offset) {
 }
 
 void event_bus::arrive(stream& s, std::uint64_t offset, event_ptr e) {
+  // The events that leave the window are cold by now (a window ago): they
+  // are given back after the lock, which the other shards are waiting for.
+  std::array<event_ptr, 8> leaving;
+  std::size_t left = 0;
   std::lock_guard lock(s.mu);
   if (offset <= s.released) return;  // cannot happen: offsets are handed out once
-  s.waiting.emplace(offset, std::move(e));
+  auto i = static_cast<std::size_t>(offset - s.released - 1);
+  if (i >= s.waiting.size()) s.waiting.resize(i + 1);
+  s.waiting[i] = {true, std::move(e)};
   // Release the run that now starts right after `released`.
-  for (auto it = s.waiting.begin(); it != s.waiting.end() && it->first == s.released + 1;
-       it = s.waiting.erase(it)) {
-    s.released = it->first;
-    if (!it->second) continue;  // skipped
-    s.kept.push_back(it->second);
+  while (!s.waiting.empty() && s.waiting.front().arrived) {
+    auto next = std::move(s.waiting.front().e);
+    s.waiting.pop_front();
+    ++s.released;
+    if (!next) continue;  // skipped
+    std::erase_if(s.subscribers, [&](auto& sub) { return !sub.second(next); });
+    s.kept.push_back(std::move(next));
     if (s.kept.size() > window_) {
       s.floor = s.kept.front()->ev.offset;
+      if (left < leaving.size()) leaving[left++] = std::move(s.kept.front());
       s.kept.pop_front();
     }
-    std::erase_if(s.subscribers, [&](auto& sub) { return !sub.second(it->second); });
   }
 }
 

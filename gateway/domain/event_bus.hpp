@@ -16,7 +16,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -79,8 +78,16 @@ class event_bus {
     std::mutex mu;
     std::uint64_t released = 0;  // every offset <= this is out
     std::uint64_t floor = 0;  // events at or below it are not kept (before a restart, or dropped)
-    std::map<std::uint64_t, event_ptr> waiting;  // arrived ahead of a gap; null: skipped
-    std::deque<event_ptr> kept;                  // the last `window` released events
+    // Offsets released + 1, released + 2, ...: those that arrived ahead of
+    // a gap wait in their slot (a null event was skipped). Offsets are
+    // handed out densely, one counter per tenant, so the slots span only
+    // the events in flight.
+    struct slot {
+      bool arrived = false;
+      event_ptr e;
+    };
+    std::deque<slot> waiting;
+    std::deque<event_ptr> kept;  // the last `window` released events
     std::vector<std::pair<std::uint64_t, subscriber>> subscribers;
   };
   stream& stream_of(const std::string& tenant);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <numeric>
 #include <thread>
 
 namespace gw::domain {
@@ -39,6 +40,28 @@ TEST(EventBus, ReleasesInOffsetOrderAcrossGapsAndSkips) {
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2, 4}));
   EXPECT_EQ(bus.head("t"), 4u);
   EXPECT_EQ(bus.head("other"), 0u);  // tenants are separate streams
+}
+
+TEST(EventBus, ALongRunReleasedAtOnceKeepsOnlyTheWindow) {
+  event_bus bus(3);
+  bus.start({});
+  std::vector<std::uint64_t> seen;
+  ASSERT_TRUE(bus.subscribe("t", 0, [&](const event_ptr& e) {
+    seen.push_back(e->ev.offset);
+    return true;
+  }));
+  for (std::uint64_t o = 20; o >= 2; --o) bus.publish("t", at(o));  // the newest first
+  EXPECT_TRUE(seen.empty());
+  bus.publish("t", at(1));  // releases all twenty; seventeen leave the window at once
+  std::vector<std::uint64_t> all(20);
+  std::iota(all.begin(), all.end(), 1);
+  EXPECT_EQ(seen, all);
+  auto kept = bus.since("t", 17);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(offsets(kept->events), (std::vector<std::uint64_t>{18, 19, 20}));
+  EXPECT_FALSE(bus.since("t", 16));  // no longer kept: resync
+  bus.publish("t", at(21));
+  EXPECT_EQ(seen.back(), 21u);
 }
 
 TEST(EventBus, SubscribeReplaysWhatWasMissedThenGoesLive) {
