@@ -36,10 +36,6 @@ std::string frame_of(const domain::published_event& p) {
       at, conversation_of(e.conv.channel, e.conv.address, p.after));
 }
 
-net::shared_frame shared(std::string text) {
-  return std::make_shared<const std::string>(std::move(text));
-}
-
 }  // namespace
 
 std::chrono::microseconds drain_interval(std::chrono::microseconds interval,
@@ -151,7 +147,7 @@ void agent_feeds::drain(const std::shared_ptr<hub>& h) {
   std::vector<bool> gone(h->feeds.size(), false);
   const auto now = wall_ms();  // one reading for the whole drain
   for (const auto& e : h->batch) {
-    net::shared_frame frame;  // encoded for the first session that sees it
+    std::string frame;  // encoded for the first session that sees it
     for (std::size_t i = 0; i < h->feeds.size(); ++i) {
       if (gone[i]) continue;
       if (!outs[i] || !deliver(*h->feeds[i], *e, now, frame, *outs[i])) gone[i] = true;
@@ -163,7 +159,7 @@ void agent_feeds::drain(const std::shared_ptr<hub>& h) {
 }
 
 bool agent_feeds::deliver(feed& f, const domain::published_event& e, std::int64_t now,
-                          net::shared_frame& frame, net::agent_outbox& out, bool replay) {
+                          std::string& frame, net::agent_outbox& out, bool replay) {
   if (e.ev.offset <= f.last_sent) return true;
   f.last_sent = e.ev.offset;
   if (auto g = directory_.generation(); g != f.generation) {
@@ -180,8 +176,8 @@ bool agent_feeds::deliver(feed& f, const domain::published_event& e, std::int64_
                        [&](view v) { return in_view(v, c, f.who.agent, now); });
   };
   if (!member(e.before) && !member(e.after)) return true;
-  if (!frame) frame = shared(frame_of(e));
-  if (replay && frame->size() > out.replay_room()) {
+  if (frame.empty()) frame = frame_of(e);  // never empty once encoded
+  if (replay && frame.size() > out.replay_room()) {
     f.overflowed = true;
     return false;
   }
@@ -210,9 +206,9 @@ void agent_feeds::subscribe(const net::agent_identity& who, const protocol::comm
   directory_.read([&](const domain::directory_state& s) { access_of(s, who, a); });
   for (auto v : cmd.views) {
     if (!may_open(a, v)) {
-      out->push(shared(protocol::encode_error(
+      out->push(protocol::encode_error(
           cmd.id, agent_error::forbidden,
-          "view \"" + std::string(protocol::name_of(v)) + "\" is not open to this agent")));
+          "view \"" + std::string(protocol::name_of(v)) + "\" is not open to this agent"));
       return;
     }
   }
@@ -220,15 +216,15 @@ void agent_feeds::subscribe(const net::agent_identity& who, const protocol::comm
   auto& part = parts_[who.shard];
   if (auto it = part.by_session.find(who.session); it != part.by_session.end()) {
     if (cmd.from) {
-      out->push(shared(protocol::encode_error(cmd.id, agent_error::bad_args,
-                                              "\"from\" is only taken by a session's first sub")));
+      out->push(protocol::encode_error(cmd.id, agent_error::bad_args,
+                                       "\"from\" is only taken by a session's first sub"));
       return;
     }
     auto& f = *it->second;  // already live: more views, same stream
     for (auto v : cmd.views)
       if (std::find(f.views.begin(), f.views.end(), v) == f.views.end()) f.views.push_back(v);
     if (cmd.team) f.team = cmd.team;
-    out->push(shared(protocol::encode_ok(cmd.id, {{"ep", epoch}, {"o", bus_.head(who.tenant)}})));
+    out->push(protocol::encode_ok(cmd.id, {{"ep", epoch}, {"o", bus_.head(who.tenant)}}));
     return;
   }
 
@@ -248,19 +244,18 @@ void agent_feeds::subscribe(const net::agent_identity& who, const protocol::comm
       resync = protocol::resync_reason::gone;
   }
   const auto head = kept ? kept->head : bus_.head(who.tenant);
-  out->push(shared(protocol::encode_ok(cmd.id, {{"ep", epoch}, {"o", head}})));
+  out->push(protocol::encode_ok(cmd.id, {{"ep", epoch}, {"o", head}}));
   if (resync) {
-    out->push(shared(protocol::encode_resync(cmd.id, *resync, {epoch, head})));
+    out->push(protocol::encode_resync(cmd.id, *resync, {epoch, head}));
   } else if (kept) {
     f->last_sent = cmd.from->offset;
     const auto now = wall_ms();
     for (const auto& e : kept->events) {
-      net::shared_frame frame;
+      std::string frame;
       if (!deliver(*f, *e, now, frame, *out, true)) break;
     }
     if (f->overflowed)
-      out->push(
-          shared(protocol::encode_resync(cmd.id, protocol::resync_reason::gone, {epoch, head})));
+      out->push(protocol::encode_resync(cmd.id, protocol::resync_reason::gone, {epoch, head}));
   }
   f->last_sent = std::max(f->last_sent, head);
   f->home->feeds.push_back(f);
@@ -277,7 +272,7 @@ void agent_feeds::unsubscribe(const net::agent_identity& who, const protocol::co
     });
     if (f->views.empty()) drop(who.shard, f);
   }
-  if (auto out = outbox.lock()) out->push(shared(protocol::encode_ok(cmd.id)));
+  if (auto out = outbox.lock()) out->push(protocol::encode_ok(cmd.id));
 }
 
 }  // namespace gw::api

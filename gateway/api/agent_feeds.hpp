@@ -78,8 +78,8 @@ class agent_feeds {
   // is gone (the feed is then dropped).
   // `replay`: refuse (false, f.overflowed) a frame beyond out.replay_room().
   // `now`: wall-clock ms for the `expired` view, read once per batch.
-  bool deliver(feed& f, const domain::published_event& e, std::int64_t now,
-               net::shared_frame& frame, net::agent_outbox& out, bool replay = false);
+  bool deliver(feed& f, const domain::published_event& e, std::int64_t now, std::string& frame,
+               net::agent_outbox& out, bool replay = false);
   void drop(unsigned shard, const std::shared_ptr<feed>& f);
 
   runtime::shard_set& shards_;

@@ -31,12 +31,14 @@ using agent_authenticator = std::function<std::optional<agent_identity>(std::str
 using shared_frame = std::shared_ptr<const std::string>;
 
 // A session's outbound queue, for code on the session's own thread (the
-// event fan-out): no hop, no copy. Session thread only.
+// event fan-out): no hop. Session thread only.
 class agent_outbox {
  public:
   virtual ~agent_outbox() = default;
-  // Queues `f`; false once the session is closing (nothing more gets out).
-  virtual bool push(shared_frame f) = 0;
+  // Queues a text frame: its bytes are copied into the session's write
+  // buffer, so `frame` may go as soon as this returns. False once the
+  // session is closing (nothing more gets out).
+  virtual bool push(std::string_view frame) = 0;
   // Bytes a replay may still queue: half the outbound budget, less what
   // waits already (the other half is for live events meanwhile).
   virtual std::size_t replay_room() const noexcept = 0;

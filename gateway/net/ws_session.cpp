@@ -91,7 +91,7 @@ class ws_session final : public runtime::session_base,
   }
 
   void admin_notice(std::string_view tenant, const shared_frame& frame) override {
-    if (who_ && who_->tenant == tenant && who_->role == "admin") push(frame);
+    if (who_ && who_->tenant == tenant && who_->role == "admin") push(*frame);
   }
 
   void shutdown() override {
@@ -101,7 +101,7 @@ class ws_session final : public runtime::session_base,
 
   // Queues one text frame. Session thread only. Over the outbound budget the
   // session is closed with slow_consumer instead: the client resumes later.
-  void send(std::string frame) { push(std::make_shared<const std::string>(std::move(frame))); }
+  void send(std::string_view frame) { push(frame); }
 
   // Frames go straight into the socket layer's buffer, which sends what
   // gathered in one write after this turn (coalescing_stream.hpp).
@@ -110,14 +110,14 @@ class ws_session final : public runtime::session_base,
     return queued_bytes_ >= half ? 0 : half - queued_bytes_;
   }
 
-  bool push(shared_frame frame) override {
+  bool push(std::string_view frame) override {
     if (closing_) return false;
-    if (queued_bytes_ + frame->size() > ctx_.cfg.ws.max_outbound_bytes) {
+    if (queued_bytes_ + frame.size() > ctx_.cfg.ws.max_outbound_bytes) {
       log::info("websocket slow consumer", {{"queued_bytes", queued_bytes_}});
       close(close_code::slow_consumer, "outbound budget exceeded; reconnect and resume");
       return false;
     }
-    auto n = ws_.next_layer().append_text_frame(*frame);
+    auto n = ws_.next_layer().append_text_frame(frame);
     ctx_.metrics.ws_frames_sent.fetch_add(1, std::memory_order_relaxed);
     ctx_.metrics.bytes_sent.fetch_add(n, std::memory_order_relaxed);
     return true;
