@@ -27,7 +27,8 @@ struct agent_identity {
 // Any thread. nullopt: no such live token.
 using agent_authenticator = std::function<std::optional<agent_identity>(std::string_view secret)>;
 
-// A frame many sessions send alike (an event, encoded once).
+// A frame that sessions on every shard send alike (an admin notice), encoded
+// once and shared between the shards.
 using shared_frame = std::shared_ptr<const std::string>;
 
 // A session's outbound queue, for code on the session's own thread (the
