@@ -72,7 +72,7 @@ class http_session final : public runtime::session_base,
   enum class phase { handshake, idle, reading, handling, writing, closing };
 
   const config& cfg() const noexcept { return ctx_.cfg; }
-  beast::tcp_stream& lowest() noexcept { return beast::get_lowest_layer(stream_); }
+  plain_stream& lowest() noexcept { return beast::get_lowest_layer(stream_); }
   auto self() { return this->shared_from_this(); }
 
   void on_handshake(error_code ec) {
@@ -359,13 +359,13 @@ class http_session final : public runtime::session_base,
 
 }  // namespace
 
-void start_http_session(asio::ip::tcp::socket socket, server_context& ctx, runtime::shard& home,
+void start_http_session(net::tcp_socket socket, server_context& ctx, runtime::shard& home,
                         connection_slot slot) {
   error_code ignored;
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   if (ctx.tls) {
     std::make_shared<http_session<tls_stream>>(
-        tls_stream(beast::tcp_stream(std::move(socket)), *ctx.tls), ctx, home, std::move(slot))
+        tls_stream(plain_stream(std::move(socket)), *ctx.tls), ctx, home, std::move(slot))
         ->start();
   } else {
     std::make_shared<http_session<plain_stream>>(plain_stream(std::move(socket)), ctx, home,

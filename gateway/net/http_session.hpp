@@ -2,16 +2,15 @@
 // routing, and the hand-over to a WebSocket session on upgrade.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
-
 #include "gateway/net/context.hpp"
+#include "gateway/net/streams.hpp"
 #include "gateway/runtime/shards.hpp"
 
 namespace gw::net {
 
 // Starts serving `socket` on `home` (call on home's thread). The session
 // keeps itself alive until the connection ends.
-void start_http_session(boost::asio::ip::tcp::socket socket, server_context& ctx,
-                        runtime::shard& home, connection_slot slot);
+void start_http_session(net::tcp_socket socket, server_context& ctx, runtime::shard& home,
+                        connection_slot slot);
 
 }  // namespace gw::net

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "gateway/net/context.hpp"
+#include "gateway/net/streams.hpp"
 #include "gateway/runtime/shards.hpp"
 
 namespace gw::net {
@@ -33,8 +34,8 @@ class listener : public std::enable_shared_from_this<listener> {
 
  private:
   void accept();
-  void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
-  void refuse(boost::asio::ip::tcp::socket socket);
+  void on_accept(boost::system::error_code ec, net::tcp_socket socket);
+  void refuse(net::tcp_socket socket);
 
   server_context& ctx_;
   runtime::shard_set& shards_;

@@ -6,11 +6,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <string>
 #include <thread>
 
 #include "gateway/net/exact_allocator.hpp"
+#include "gateway/net/streams.hpp"
 
 namespace gw::net {
 namespace {
@@ -30,13 +30,13 @@ struct counting_observer final : backlog_observer {
 struct pair {
   asio::io_context ioc;
   tcp::socket peer{ioc};
-  std::shared_ptr<coalescing_stream<boost::beast::tcp_stream>> out;
+  std::shared_ptr<coalescing_stream<plain_stream>> out;
   pair() {
     tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
-    boost::beast::tcp_stream s(ioc);
+    plain_stream s(ioc);
     s.connect(acceptor.local_endpoint());
     peer = acceptor.accept();
-    out = std::make_shared<coalescing_stream<boost::beast::tcp_stream>>(std::move(s));
+    out = std::make_shared<coalescing_stream<plain_stream>>(std::move(s));
     out->keep_alive(out);
   }
   // Runs the stream's executor (its sends) until idle while the peer reads
