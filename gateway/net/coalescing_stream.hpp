@@ -50,6 +50,11 @@ class backlog_observer {
 
 template <class Next>
 class coalescing_stream {
+  // Plain TCP reads and writes the socket directly, TLS passes through: any
+  // other stream would silently take the pass-through path.
+  static_assert(std::is_same_v<Next, plain_stream> || std::is_same_v<Next, tls_stream>,
+                "coalescing_stream runs over the server's plain_stream or tls_stream");
+
  public:
   using executor_type = typename Next::executor_type;
   using next_layer_type = Next;
