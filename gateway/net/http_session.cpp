@@ -359,7 +359,7 @@ class http_session final : public runtime::session_base,
 
 }  // namespace
 
-void start_http_session(net::tcp_socket socket, server_context& ctx, runtime::shard& home,
+void start_http_session(tcp_socket socket, server_context& ctx, runtime::shard& home,
                         connection_slot slot) {
   error_code ignored;
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);

@@ -10,7 +10,7 @@ namespace gw::net {
 
 // Starts serving `socket` on `home` (call on home's thread). The session
 // keeps itself alive until the connection ends.
-void start_http_session(net::tcp_socket socket, server_context& ctx, runtime::shard& home,
+void start_http_session(tcp_socket socket, server_context& ctx, runtime::shard& home,
                         connection_slot slot);
 
 }  // namespace gw::net

@@ -46,13 +46,13 @@ void listener::accept() {
   auto& target = shards_.at(next_);
   next_ = (next_ + 1) % shards_.size();
   accepting_ = true;
-  acceptor_.async_accept(target.ioc, [self = shared_from_this()](error_code ec, net::tcp_socket s) {
+  acceptor_.async_accept(target.ioc, [self = shared_from_this()](error_code ec, tcp_socket s) {
     self->accepting_ = false;
     self->on_accept(ec, std::move(s));
   });
 }
 
-void listener::on_accept(error_code ec, net::tcp_socket socket) {
+void listener::on_accept(error_code ec, tcp_socket socket) {
   if (stopped_) return become_quiet();
   if (ec) {
     // Out of descriptors or memory: back off briefly instead of spinning.
@@ -83,7 +83,7 @@ void listener::on_accept(error_code ec, net::tcp_socket socket) {
 
 // Over the connection limit: a best-effort 503 (plain text on a TLS port is
 // unreadable but harmless), then close. Never blocks the acceptor.
-void listener::refuse(net::tcp_socket socket) {
+void listener::refuse(tcp_socket socket) {
   ctx_.metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
   static const std::string reply = [] {
     std::string body = protocol::error_body(protocol::http_error::unavailable,

@@ -34,8 +34,8 @@ class listener : public std::enable_shared_from_this<listener> {
 
  private:
   void accept();
-  void on_accept(boost::system::error_code ec, net::tcp_socket socket);
-  void refuse(net::tcp_socket socket);
+  void on_accept(boost::system::error_code ec, tcp_socket socket);
+  void refuse(tcp_socket socket);
 
   server_context& ctx_;
   runtime::shard_set& shards_;

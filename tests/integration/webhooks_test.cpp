@@ -102,20 +102,20 @@ json::object wa_status(std::string_view id, std::string_view status, std::string
   return {{"id", id}, {"status", status}, {"timestamp", "1700000100"}, {"recipient_id", recipient}};
 }
 
-http_response post_wa(std::uint16_t port, std::string_view channel, const std::string& body,
-                      std::string_view secret = app_secret) {
-  return http_post(port, "/webhooks/whatsapp/" + std::string(channel), body, "application/json",
-                   {{"X-Hub-Signature-256", protocol::meta_signature(secret, body)}});
-}
-
-// The same as a request, for a keep-alive tcp_client.
-http::request<http::string_body> wa_request(std::string_view channel, const std::string& body) {
+// A signed WhatsApp webhook for `channel`, for a keep-alive tcp_client.
+http::request<http::string_body> wa_request(std::string_view channel, const std::string& body,
+                                            std::string_view secret = app_secret) {
   http::request<http::string_body> req{http::verb::post,
                                        "/webhooks/whatsapp/" + std::string(channel), 11};
   req.set(http::field::content_type, "application/json");
-  req.set("X-Hub-Signature-256", protocol::meta_signature(app_secret, body));
+  req.set("X-Hub-Signature-256", protocol::meta_signature(secret, body));
   req.body() = body;
   return req;
+}
+
+http_response post_wa(std::uint16_t port, std::string_view channel, const std::string& body,
+                      std::string_view secret = app_secret) {
+  return tcp_client(port).request(wa_request(channel, body, secret));
 }
 
 // GET /v1/conversations/...: the JSON, or null when it does not exist.
