@@ -4,6 +4,8 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -70,6 +72,85 @@ struct conversation_service::cell {
   std::vector<std::pair<std::uint64_t, submit_done>> retries;  // answer when completed >= first
 };
 
+// A snapshot's pieces on their way from the home thread, which encodes
+// them, to the writer thread, which appends them to the snapshot file, and
+// their buffers on the way back. The writer writes while the shard encodes:
+// a snapshot holds a few slices in memory instead of a second copy of the
+// shard's state (hundreds of megabytes once histories are full), and the
+// buffers' pages are touched once, not once per byte of every snapshot
+// (bench/PROFILE.md, "Snapshots written as they are encoded").
+class conversation_service::snapshot_pipe {
+ public:
+  // Encoded pieces the writer may trail by; the encoding waits beyond it.
+  static constexpr std::size_t max_queued = 4;
+
+  // Home thread.
+  bool full() {
+    std::lock_guard lock(mu_);
+    return queued_.size() >= max_queued;
+  }
+  bool failed() {
+    std::lock_guard lock(mu_);
+    return failed_;
+  }
+  std::string take_buffer() {
+    std::lock_guard lock(mu_);
+    if (spare_.empty()) return {};
+    auto b = std::move(spare_.back());
+    spare_.pop_back();
+    return b;
+  }
+  void push(std::string piece, bool last) {
+    {
+      std::lock_guard lock(mu_);
+      queued_.push_back(std::move(piece));
+      last_ = last;
+    }
+    cv_.notify_one();
+  }
+  // Any thread: the snapshot will not be finished (the service is going away).
+  void abandon() {
+    {
+      std::lock_guard lock(mu_);
+      abandoned_ = true;
+    }
+    cv_.notify_one();
+  }
+
+  // Writer thread: the next piece; false once the last one was taken, or
+  // when abandoned (complete() tells which).
+  bool next(std::string& piece) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return abandoned_ || !queued_.empty() || last_; });
+    if (abandoned_ || queued_.empty()) return false;
+    piece = std::move(queued_.front());
+    queued_.pop_front();
+    return true;
+  }
+  void give_back(std::string piece) {
+    piece.clear();  // the capacity stays
+    std::lock_guard lock(mu_);
+    spare_.push_back(std::move(piece));
+  }
+  bool complete() {
+    std::lock_guard lock(mu_);
+    return last_ && !abandoned_ && queued_.empty();
+  }
+  void fail() {
+    std::lock_guard lock(mu_);
+    failed_ = true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> queued_;  // encoded, not yet written
+  std::vector<std::string> spare_;  // written: empty, with their capacity
+  bool last_ = false;               // the final piece was queued
+  bool abandoned_ = false;
+  bool failed_ = false;  // the writer gave up: encoding stops
+};
+
 struct conversation_service::shard_part {
   using conv_actor = runtime::actor<cell>;
 #if defined(__GLIBCXX__) && defined(__x86_64__)
@@ -90,7 +171,8 @@ struct conversation_service::shard_part {
   std::uint64_t snapshot_tried_lsn = 0;  // of the last attempt, saved or not
   bool snapshot_running = false;
   std::optional<boost::asio::steady_timer> snapshot_pause;  // between a snapshot's slices
-  std::thread snapshot_thread;
+  std::shared_ptr<snapshot_pipe> snapshot_writing;          // the last snapshot started
+  std::thread snapshot_thread;                              // that snapshot's writer
 
   conv_actor& actor_for(const conversation_key& key, std::size_t batch) {
     // Built in a buffer the thread keeps: a lookup allocates nothing.
@@ -155,6 +237,7 @@ conversation_service::conversation_service(runtime::shard_set& shards, core_opti
 
 conversation_service::~conversation_service() {
   for (auto& p : parts_) {
+    if (p->snapshot_writing) p->snapshot_writing->abandon();  // a writer waiting for pieces stops
     if (p->snapshot_thread.joinable()) p->snapshot_thread.join();
     p->journal.reset();  // flushes and joins its syncer
   }
@@ -462,11 +545,17 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
 // may also hold events from after it. Recovery replays from lsn + 1 and skips
 // each event whose seq the conversation already has (FORMAT.md).
 struct conversation_service::snapshot_job {
-  store::snapshot snap;  // lsn, and the payload as it grows: a piece per slice
+  std::uint64_t lsn = 0;
+  std::shared_ptr<snapshot_pipe> pipe;
   std::vector<const conversation*> convs;
   std::size_t next = 0;
+  std::uint64_t bytes = 0;  // encoded so far
   std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
   std::chrono::nanoseconds encoding{0};  // the slices' own time, pauses excluded
+
+  ~snapshot_job() {
+    if (pipe && next < convs.size()) pipe->abandon();  // dropped unfinished: going away
+  }
 };
 
 // Home thread.
@@ -483,20 +572,67 @@ void conversation_service::maybe_snapshot(shard_part& p) {
     job->convs.reserve(p.actors.size());
     for (const auto& [name, a] : p.actors) job->convs.push_back(&a->state().conv);
   }
-  job->snap.lsn = p.applied_lsn;
-  log::info(
-      "snapshot started",
-      {{"shard", p.shard->index}, {"lsn", job->snap.lsn}, {"conversations", job->convs.size()}});
-  auto& payload = job->snap.payload.emplace_back();
-  wire::put_varint(payload, p.max_offset.size());
+  job->lsn = p.applied_lsn;
+  job->pipe = p.snapshot_writing = std::make_shared<snapshot_pipe>();
+  log::info("snapshot started",
+            {{"shard", p.shard->index}, {"lsn", job->lsn}, {"conversations", job->convs.size()}});
+  start_snapshot_writer(p, job->lsn, job->pipe);
+  std::string head;
+  wire::put_varint(head, p.max_offset.size());
   for (const auto& [t, o] : p.max_offset) {
-    wire::put_str(payload, t);
-    wire::put_varint(payload, o);
+    wire::put_str(head, t);
+    wire::put_varint(head, o);
   }
   // Every conversation known now is written, even one with nothing applied
   // yet (seq 0), so the count is known before the first slice.
-  wire::put_varint(payload, job->convs.size());
+  wire::put_varint(head, job->convs.size());
+  job->bytes = head.size();
+  job->pipe->push(std::move(head), job->convs.empty());
   snapshot_slice(p, std::move(job));
+}
+
+// Writing, syncing and deleting the covered segments all block on the disk:
+// a helper thread does them, piece by piece as the shard encodes, and tells
+// the shard when done.
+void conversation_service::start_snapshot_writer(shard_part& p, std::uint64_t lsn,
+                                                 std::shared_ptr<snapshot_pipe> pipe) {
+  p.snapshot_thread = std::thread([this, &p, store = opts_.store, lsn, pipe = std::move(pipe)] {
+    runtime::name_this_thread("gw-snap-" + std::to_string(p.shard->index));
+    auto ms = [](auto d) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    };
+    bool ok = false;
+    const auto began = std::chrono::steady_clock::now();
+    try {
+      auto sink = store->begin_snapshot(p.shard->index, lsn);
+      for (std::string piece; pipe->next(piece);) {
+        sink->append(piece);
+        pipe->give_back(std::move(piece));
+      }
+      if (pipe->complete()) {  // else abandoned: the temporary file goes with the sink
+        sink->commit();
+        ok = true;
+      }
+    } catch (const std::exception& e) {
+      pipe->fail();
+      snapshots_failed_.fetch_add(1, std::memory_order_relaxed);
+      log::error("snapshot failed; the journal keeps everything",
+                 {{"shard", p.shard->index}, {"what", e.what()}});
+    }
+    if (ok) {
+      const auto saved = std::chrono::steady_clock::now();
+      p.journal->release_through(lsn);
+      snapshots_saved_.fetch_add(1, std::memory_order_relaxed);
+      log::info("snapshot saved", {{"shard", p.shard->index},
+                                   {"lsn", lsn},
+                                   {"writing_ms", ms(saved - began)},
+                                   {"releasing_ms", ms(std::chrono::steady_clock::now() - saved)}});
+    }
+    boost::asio::post(p.shard->ioc, [&p, lsn, ok] {
+      p.snapshot_running = false;
+      if (ok) p.snapshot_lsn = lsn;
+    });
+  });
 }
 
 namespace {
@@ -518,9 +654,9 @@ double snapshot_schedule(std::chrono::nanoseconds elapsed, std::chrono::millisec
 
 }  // namespace
 
-// Home thread: waits while the snapshot is ahead of its schedule; otherwise
-// encodes the next slice, then pauses, or hands the finished payload to a
-// helper thread that writes it.
+// Home thread: waits while the snapshot is ahead of its schedule, or its
+// writer is behind; otherwise encodes the next slice and hands it to the
+// writer.
 void conversation_service::snapshot_slice(shard_part& p, std::shared_ptr<snapshot_job> job) {
   // A turn ends after ~128 KiB of output (a few hundred microseconds): a
   // conversation with thousands of dedupe ids costs as much as many small ones.
@@ -535,6 +671,8 @@ void conversation_service::snapshot_slice(shard_part& p, std::shared_ptr<snapsho
   // waits for it to catch up.
   constexpr int others_share = 3;
   constexpr auto recheck = std::chrono::milliseconds(20);  // ahead: look again this often
+  // The writer writes ~1 MiB per 50 ms: a full pipe has room again soon.
+  constexpr auto writer_recheck = std::chrono::milliseconds(10);
   auto resume_after = [this, &p](std::chrono::nanoseconds pause, std::shared_ptr<snapshot_job> j) {
     if (!p.snapshot_pause) p.snapshot_pause.emplace(p.shard->ioc);
     p.snapshot_pause->expires_after(pause);
@@ -543,12 +681,13 @@ void conversation_service::snapshot_slice(shard_part& p, std::shared_ptr<snapsho
           if (!ec) snapshot_slice(p, std::move(j));  // cancelled: the service is going away
         });
   };
+  if (job->pipe->failed()) return;  // the writer counted it and tells the shard
   auto now = std::chrono::steady_clock::now();
   double done = job->convs.empty()
                     ? 0.0
                     : static_cast<double>(job->next) / static_cast<double>(job->convs.size());
-  double due = snapshot_schedule(now - job->began, opts_.snapshot_spread,
-                                 p.applied_lsn - job->snap.lsn, opts_.snapshot_every);
+  double due = snapshot_schedule(now - job->began, opts_.snapshot_spread, p.applied_lsn - job->lsn,
+                                 opts_.snapshot_every);
   if (done > due) {
     // Ahead: wait until the clock alone would make it due, or a recheck,
     // whichever is sooner (records may make it due before the clock does).
@@ -557,49 +696,30 @@ void conversation_service::snapshot_slice(shard_part& p, std::shared_ptr<snapsho
     resume_after(std::min<std::chrono::nanoseconds>(catch_up, recheck), std::move(job));
     return;
   }
+  if (job->pipe->full()) {
+    resume_after(writer_recheck, std::move(job));
+    return;
+  }
   const auto started = now;
-  auto& piece = job->snap.payload.emplace_back();
+  auto piece = job->pipe->take_buffer();
   piece.reserve(slice_bytes + slice_bytes / 2);
   while (piece.size() < slice_bytes && job->next < job->convs.size())
     encode_conversation(piece, *job->convs[job->next++]);
+  job->bytes += piece.size();
+  const bool last = job->next == job->convs.size();
+  job->pipe->push(std::move(piece), last);
   now = std::chrono::steady_clock::now();
   job->encoding += now - started;
-  if (job->next < job->convs.size()) {
+  if (!last) {
     resume_after(others_share * (now - started), std::move(job));
     return;
   }
   auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   log::info("snapshot encoded", {{"shard", p.shard->index},
-                                 {"lsn", job->snap.lsn},
-                                 {"bytes", job->snap.size()},
+                                 {"lsn", job->lsn},
+                                 {"bytes", job->bytes},
                                  {"encoding_ms", ms(job->encoding)},
                                  {"elapsed_ms", ms(now - job->began)}});
-  // Writing, syncing and deleting the covered segments all block on the
-  // disk: a helper thread does them, and tells the shard when done.
-  p.snapshot_thread = std::thread([this, &p, store = opts_.store, snap = std::move(job->snap), ms] {
-    runtime::name_this_thread("gw-snap-" + std::to_string(p.shard->index));
-    bool ok = true;
-    const auto began = std::chrono::steady_clock::now();
-    try {
-      store->save_snapshot(p.shard->index, snap);
-      const auto saved = std::chrono::steady_clock::now();
-      p.journal->release_through(snap.lsn);
-      snapshots_saved_.fetch_add(1, std::memory_order_relaxed);
-      log::info("snapshot saved", {{"shard", p.shard->index},
-                                   {"lsn", snap.lsn},
-                                   {"writing_ms", ms(saved - began)},
-                                   {"releasing_ms", ms(std::chrono::steady_clock::now() - saved)}});
-    } catch (const std::exception& e) {
-      ok = false;
-      snapshots_failed_.fetch_add(1, std::memory_order_relaxed);
-      log::error("snapshot failed; the journal keeps everything",
-                 {{"shard", p.shard->index}, {"what", e.what()}});
-    }
-    boost::asio::post(p.shard->ioc, [&p, lsn = snap.lsn, ok] {
-      p.snapshot_running = false;
-      if (ok) p.snapshot_lsn = lsn;
-    });
-  });
 }
 
 }  // namespace gw::domain

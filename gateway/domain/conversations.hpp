@@ -159,6 +159,7 @@ class conversation_service {
   struct cell;
   struct shard_part;
   struct snapshot_job;
+  class snapshot_pipe;
   class tenant_clock;
 
   shard_part& part_for(const conversation_key& key);
@@ -166,6 +167,7 @@ class conversation_service {
   void handle_submit(shard_part& p, cell& c, std::vector<event> events, submit_done done);
   void maybe_snapshot(shard_part& p);
   void snapshot_slice(shard_part& p, std::shared_ptr<snapshot_job> job);
+  void start_snapshot_writer(shard_part& p, std::uint64_t lsn, std::shared_ptr<snapshot_pipe> pipe);
 
   runtime::shard_set& shards_;
   core_options opts_;

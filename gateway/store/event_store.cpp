@@ -18,8 +18,8 @@ std::optional<snapshot> journal_store::load_snapshot(unsigned shard) {
   return load_latest_snapshot(shard_dir(shard), shard);
 }
 
-void journal_store::save_snapshot(unsigned shard, const snapshot& s) {
-  write_snapshot(shard_dir(shard), shard, s);
+std::unique_ptr<snapshot_sink> journal_store::begin_snapshot(unsigned shard, std::uint64_t lsn) {
+  return std::make_unique<snapshot_file>(shard_dir(shard), shard, lsn);
 }
 
 recovery_result journal_store::replay(unsigned shard, std::uint64_t from,

@@ -3,7 +3,7 @@
 // now; a Redis-backed store can implement it later without the core changing.
 //
 // Threads: load_snapshot, replay and open before the shard serves (any one
-// thread per shard); save_snapshot from a helper thread; a shard_log's
+// thread per shard); begin_snapshot and its sink from a helper thread; a shard_log's
 // methods from its home shard's thread (see journal.hpp for the contract).
 #pragma once
 
@@ -27,8 +27,9 @@ class event_store {
  public:
   virtual ~event_store() = default;
   virtual std::optional<snapshot> load_snapshot(unsigned shard) = 0;
-  // Throws on I/O errors; the previous snapshot stays valid.
-  virtual void save_snapshot(unsigned shard, const snapshot& s) = 0;
+  // A new snapshot of `shard` as of `lsn`, written as it is encoded. Throws
+  // on I/O errors; the previous snapshot stays valid.
+  virtual std::unique_ptr<snapshot_sink> begin_snapshot(unsigned shard, std::uint64_t lsn) = 0;
   // Calls `fn` for every record with lsn >= from, in order; repairs a torn
   // tail (see recover_journal). Throws on I/O errors or missing history.
   virtual recovery_result replay(unsigned shard, std::uint64_t from,
@@ -47,7 +48,7 @@ class journal_store final : public event_store {
 
   std::string shard_dir(unsigned shard) const;
   std::optional<snapshot> load_snapshot(unsigned shard) override;
-  void save_snapshot(unsigned shard, const snapshot& s) override;
+  std::unique_ptr<snapshot_sink> begin_snapshot(unsigned shard, std::uint64_t lsn) override;
   recovery_result replay(unsigned shard, std::uint64_t from,
                          const std::function<void(const record_view&)>& fn) override;
   std::unique_ptr<shard_log> open(unsigned shard, boost::asio::io_context& home,

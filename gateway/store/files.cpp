@@ -47,46 +47,69 @@ void sync_dir(const std::string& dir) {
   }
 }
 
+namespace {
+[[noreturn]] void fail(const std::string& what, int err = errno) {
+  throw std::system_error(err, std::system_category(), what);
+}
+}  // namespace
+
+atomic_file::atomic_file(const std::string& dir, const std::string& name)
+    : dir_(dir), path_((std::filesystem::path(dir) / name).string()), tmp_(path_ + ".tmp") {
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail("open " + tmp_);
+}
+
+atomic_file::~atomic_file() {
+  if (fd_ < 0) return;  // committed
+  ::close(fd_);
+  ::unlink(tmp_.c_str());
+}
+
+void atomic_file::append(std::string_view bytes) {
+  constexpr std::uint64_t slice = 1024 * 1024;
+  constexpr auto slice_pause = std::chrono::milliseconds(50);  // at most ~20 MB/s
+  while (!bytes.empty()) {
+    // Paced: the disk's cache flushes (every journal fdatasync is one) must
+    // not find much of this file waiting in them. No pause after the last.
+    if (pause_due_) {
+      std::this_thread::sleep_for(slice_pause);
+      pause_due_ = false;
+    }
+    auto n = std::min<std::uint64_t>(bytes.size(), slice - (written_ - synced_));
+    if (auto ec = write_all(fd_, bytes.data(), n)) fail("write " + tmp_, ec.value());
+    written_ += n;
+    bytes.remove_prefix(n);
+    if (written_ - synced_ < slice) continue;
+    if (::sync_file_range(
+            fd_, static_cast<off_t>(synced_), static_cast<off_t>(written_ - synced_),
+            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0)
+      fail("sync_file_range " + tmp_);
+    synced_ = written_;
+    pause_due_ = true;
+  }
+}
+
+void atomic_file::overwrite(std::uint64_t at, std::string_view bytes) {
+  if (auto ec = pwrite_all(fd_, bytes.data(), bytes.size(), at)) fail("write " + tmp_, ec.value());
+}
+
+void atomic_file::commit() {
+  if (::fdatasync(fd_) != 0) fail("fdatasync " + tmp_);
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp_.c_str());
+    fail("rename " + tmp_, err);
+  }
+  sync_dir(dir_);
+}
+
 void write_file_atomically(const std::string& dir, const std::string& name,
                            std::span<const std::string_view> parts) {
-  auto path = (std::filesystem::path(dir) / name).string();
-  auto tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::system_error(errno, std::system_category(), "open " + tmp);
-  // Large files (snapshots) go to the disk a slice at a time, each slice
-  // written back before the next is written, as RocksDB's bytes_per_sync and
-  // PostgreSQL's checkpoint_flush_after do: the final fdatasync then has
-  // little left to flush, and the journal's own syncs never queue behind
-  // hundreds of megabytes of dirty snapshot pages.
-  constexpr std::size_t slice = 1024 * 1024;
-  constexpr auto slice_pause = std::chrono::milliseconds(50);  // at most ~20 MB/s
-  std::size_t total = 0;
-  for (auto part : parts) total += part.size();
-  std::error_code ec;
-  std::size_t written = 0, synced = 0;  // slices end wherever a part or a slice does
-  for (auto part : parts) {
-    while (!ec && !part.empty()) {
-      auto n = std::min(part.size(), slice - (written - synced));
-      ec = write_all(fd, part.data(), n);
-      written += n;
-      part.remove_prefix(n);
-      if (ec || written - synced < slice) continue;
-      if (::sync_file_range(fd, static_cast<off_t>(synced), static_cast<off_t>(written - synced),
-                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                                SYNC_FILE_RANGE_WAIT_AFTER) != 0)
-        ec = {errno, std::system_category()};
-      synced = written;
-      // Paced: the disk's cache flushes (every journal fdatasync is one)
-      // must not find much of this file waiting in them.
-      if (written < total) std::this_thread::sleep_for(slice_pause);
-    }
-  }
-  if (!ec && ::fdatasync(fd) != 0) ec = {errno, std::system_category()};
-  ::close(fd);
-  if (ec) throw std::system_error(ec, "write " + tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    throw std::system_error(errno, std::system_category(), "rename " + tmp);
-  sync_dir(dir);
+  atomic_file f(dir, name);
+  for (auto part : parts) f.append(part);
+  f.commit();
 }
 
 void remove_gradually(const std::string& path) {

@@ -35,26 +35,44 @@ std::size_t snapshot::size() const noexcept {
   return n;
 }
 
-void write_snapshot(const std::string& dir, unsigned shard, const snapshot& s) {
-  std::uint32_t crc = 0;
-  for (const auto& piece : s.payload) crc = crc32c(crc, piece.data(), piece.size());
+snapshot_file::snapshot_file(const std::string& dir, unsigned shard, std::uint64_t lsn)
+    : dir_(dir), shard_(shard), lsn_(lsn), file_(dir, snapshot_name(lsn)) {
+  file_.append(std::string(header_bytes, '\0'));  // commit() writes the real one
+}
+
+void snapshot_file::append(std::string_view piece) {
+  crc_ = crc32c(crc_, piece.data(), piece.size());
+  size_ += piece.size();
+  file_.append(piece);
+}
+
+void snapshot_file::commit() {
   std::string header;
   header.append(magic, sizeof magic);
   put_le<std::uint32_t>(header, snapshot_version);
-  put_le<std::uint32_t>(header, shard);
-  put_le<std::uint64_t>(header, s.lsn);
-  put_le<std::uint64_t>(header, s.size());
-  put_le<std::uint32_t>(header, crc);
+  put_le<std::uint32_t>(header, shard_);
+  put_le<std::uint64_t>(header, lsn_);
+  put_le<std::uint64_t>(header, size_);
+  put_le<std::uint32_t>(header, crc_);
   put_le<std::uint32_t>(header, crc32c(0, header.data(), header.size()));
+  file_.overwrite(0, header);
+  file_.commit();
+  for (auto& [lsn, path] : list_snapshots(dir_))
+    if (lsn < lsn_) fs::remove(path);
+}
 
-  std::vector<std::string_view> parts{header};
-  parts.insert(parts.end(), s.payload.begin(), s.payload.end());
-  write_file_atomically(dir, snapshot_name(s.lsn), parts);
-  for (auto& [lsn, path] : list_snapshots(dir))
-    if (lsn < s.lsn) fs::remove(path);
+void write_snapshot(const std::string& dir, unsigned shard, const snapshot& s) {
+  snapshot_file f(dir, shard, s.lsn);
+  for (const auto& piece : s.payload) f.append(piece);
+  f.commit();
 }
 
 std::optional<snapshot> load_latest_snapshot(const std::string& dir, unsigned shard) {
+  // A snapshot being written when the process stopped: never complete, and
+  // as large as the shard's state.
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().filename().string().ends_with(".snap.tmp")) fs::remove(e.path(), ec);
   auto all = list_snapshots(dir);
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     std::ifstream in(it->second, std::ios::binary);

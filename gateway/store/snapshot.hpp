@@ -6,7 +6,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "gateway/store/files.hpp"
 
 namespace gw::store {
 
@@ -27,12 +30,44 @@ struct snapshot {
   std::size_t size() const noexcept;  // of the payload, in bytes
 };
 
-// Writes snap-<lsn>.snap in `dir` and removes older snapshots. Throws
-// std::system_error on I/O errors (the previous snapshot stays valid).
+// A snapshot being written, a piece of payload at a time, from one thread.
+// commit() makes it the shard's latest; destroyed without it, it changes
+// nothing. Both throw on I/O errors (the previous snapshot stays valid).
+class snapshot_sink {
+ public:
+  virtual ~snapshot_sink() = default;
+  virtual void append(std::string_view piece) = 0;
+  virtual void commit() = 0;
+};
+
+// Writes snap-<lsn>.snap in `dir` a piece of payload at a time, so that a
+// shard's state is never held twice in memory: the header, whose length and
+// CRC are known only at the end, is written by commit(), which also removes
+// older snapshots. Until then (and if destroyed without it) the previous
+// snapshot stays the valid one. One thread at a time; throws
+// std::system_error on I/O errors.
+class snapshot_file final : public snapshot_sink {
+ public:
+  snapshot_file(const std::string& dir, unsigned shard, std::uint64_t lsn);
+  void append(std::string_view piece) override;
+  void commit() override;
+
+ private:
+  std::string dir_;
+  unsigned shard_;
+  std::uint64_t lsn_;
+  atomic_file file_;
+  std::uint64_t size_ = 0;  // of the payload so far
+  std::uint32_t crc_ = 0;   // of the payload so far
+};
+
+// A whole snapshot through snapshot_file.
 void write_snapshot(const std::string& dir, unsigned shard, const snapshot& s);
 
 // The newest snapshot whose header and CRC check out and whose version is
 // understood; others are skipped (and logged), older valid ones used instead.
+// Removes the temporary file of a snapshot that was never committed: call it
+// at start-up, not while a snapshot_file is being written in `dir`.
 std::optional<snapshot> load_latest_snapshot(const std::string& dir, unsigned shard);
 
 }  // namespace gw::store

@@ -72,5 +72,62 @@ TEST(Snapshot, AFlippedByteInAnyPieceFallsBackToTheOlderSnapshot) {
   EXPECT_EQ(back->payload.front(), joined(older));
 }
 
+// A snapshot written piece by piece and abandoned before its commit (the
+// gateway stopped, or the disk failed mid-way) leaves the previous one in
+// place and no temporary file behind.
+TEST(Snapshot, AnUncommittedSnapshotLeavesThePreviousOne) {
+  test::temp_dir d;
+  auto older = pieces_of(10, {5, 9});
+  write_snapshot(d.path(), 0, older);
+  {
+    snapshot_file newer(d.path(), 0, 20);
+    newer.append(std::string(2'500'000, 'n'));  // past a write-back slice
+    newer.append("more");
+  }
+  auto back = load_latest_snapshot(d.path(), 0);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->lsn, 10u);
+  EXPECT_EQ(back->payload.front(), joined(older));
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(d.path())) names.push_back(e.path().filename());
+  EXPECT_EQ(names, std::vector<std::string>{"snap-00000000000000000010.snap"});
+}
+
+// A process killed while writing a snapshot leaves its temporary file; the
+// next start-up removes it and loads the last complete snapshot.
+TEST(Snapshot, TheTemporaryFileOfAKilledWriterIsRemovedAtStartUp) {
+  test::temp_dir d;
+  write_snapshot(d.path(), 0, pieces_of(10, {5, 9}));
+  std::ofstream(d.path() + "/snap-00000000000000000020.snap.tmp") << std::string(4096, 'x');
+  auto back = load_latest_snapshot(d.path(), 0);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->lsn, 10u);
+  EXPECT_FALSE(fs::exists(d.path() + "/snap-00000000000000000020.snap.tmp"));
+  EXPECT_TRUE(fs::exists(d.path() + "/snap-00000000000000000010.snap"));
+}
+
+// The same for any file replaced through atomic_file.
+TEST(AtomicFile, ReplacesTheFileOnlyOnCommit) {
+  test::temp_dir d;
+  write_file_atomically(d.path(), "EPOCH", {"41\n"});
+  auto read = [&] {
+    std::ifstream in(d.path() + "/EPOCH");
+    return std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  };
+  {
+    atomic_file f(d.path(), "EPOCH");
+    f.append("42");
+    f.overwrite(0, "7");
+  }
+  EXPECT_EQ(read(), "41\n");
+  EXPECT_FALSE(fs::exists(d.path() + "/EPOCH.tmp"));
+  atomic_file f(d.path(), "EPOCH");
+  f.append("42\n");
+  f.overwrite(0, "7");
+  f.commit();
+  EXPECT_EQ(read(), "72\n");
+  EXPECT_FALSE(fs::exists(d.path() + "/EPOCH.tmp"));
+}
+
 }  // namespace
 }  // namespace gw::store
