@@ -314,12 +314,7 @@ void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
   const unsigned shard = p.shard->index;
   const std::string where = "shard " + std::to_string(shard);
   if (auto snap = opts_.store->load_snapshot(shard)) {
-    if (snap->payload.size() != 1) {  // the journal store loads one piece; another store may not
-      std::string whole;
-      for (const auto& piece : snap->payload) whole += piece;
-      snap->payload = {std::move(whole)};
-    }
-    wire::reader r{snap->payload.front()};
+    wire::reader r{snap->payload};
     auto tenants = r.varint();
     for (std::uint64_t i = 0; r.ok && i < tenants; ++i) {
       std::string t;

@@ -14,7 +14,7 @@ std::string journal_store::shard_dir(unsigned shard) const {
   return dir;
 }
 
-std::optional<snapshot> journal_store::load_snapshot(unsigned shard) {
+std::optional<loaded_snapshot> journal_store::load_snapshot(unsigned shard) {
   return load_latest_snapshot(shard_dir(shard), shard);
 }
 

@@ -26,7 +26,7 @@ namespace gw::store {
 class event_store {
  public:
   virtual ~event_store() = default;
-  virtual std::optional<snapshot> load_snapshot(unsigned shard) = 0;
+  virtual std::optional<loaded_snapshot> load_snapshot(unsigned shard) = 0;
   // A new snapshot of `shard` as of `lsn`, written as it is encoded. Throws
   // on I/O errors; the previous snapshot stays valid.
   virtual std::unique_ptr<snapshot_sink> begin_snapshot(unsigned shard, std::uint64_t lsn) = 0;
@@ -47,7 +47,7 @@ class journal_store final : public event_store {
   journal_store(std::string data_dir, journal_options tuning);
 
   std::string shard_dir(unsigned shard) const;
-  std::optional<snapshot> load_snapshot(unsigned shard) override;
+  std::optional<loaded_snapshot> load_snapshot(unsigned shard) override;
   std::unique_ptr<snapshot_sink> begin_snapshot(unsigned shard, std::uint64_t lsn) override;
   recovery_result replay(unsigned shard, std::uint64_t from,
                          const std::function<void(const record_view&)>& fn) override;

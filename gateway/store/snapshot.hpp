@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,16 +19,24 @@ namespace gw::store {
 inline constexpr std::uint32_t snapshot_version = 4;
 inline constexpr std::uint32_t oldest_snapshot_version = 2;
 
+// A snapshot to write whole (write_snapshot: tests and tools; a shard
+// streams its own through a snapshot_sink).
 struct snapshot {
-  std::uint64_t lsn = 0;  // every record with lsn <= this is included
-  // The payload in pieces, in order. A shard encodes its snapshot a slice at
-  // a time into pieces of its own: one buffer of hundreds of megabytes would
-  // be copied whole, on the shard's thread, each time it grew. A loaded
-  // snapshot has exactly one piece.
-  std::vector<std::string> payload;
-  std::uint32_t version = snapshot_version;  // of the payload, as loaded
+  std::uint64_t lsn = 0;             // every record with lsn <= this is included
+  std::vector<std::string> payload;  // in pieces, in order
 
   std::size_t size() const noexcept;  // of the payload, in bytes
+};
+
+// A snapshot as loaded at start-up. `payload` points into `storage` and is
+// valid while this object (or a copy of `storage`) lives: the journal store
+// maps the file read-only, so a snapshot the size of the shard's state is
+// neither copied nor held in the process's own memory while it is decoded.
+struct loaded_snapshot {
+  std::uint64_t lsn = 0;                     // every record with lsn <= this is included
+  std::uint32_t version = snapshot_version;  // of the payload
+  std::string_view payload;
+  std::shared_ptr<const void> storage;
 };
 
 // A snapshot being written, a piece of payload at a time, from one thread.
@@ -68,6 +77,6 @@ void write_snapshot(const std::string& dir, unsigned shard, const snapshot& s);
 // understood; others are skipped (and logged), older valid ones used instead.
 // Removes the temporary file of a snapshot that was never committed: call it
 // at start-up, not while a snapshot_file is being written in `dir`.
-std::optional<snapshot> load_latest_snapshot(const std::string& dir, unsigned shard);
+std::optional<loaded_snapshot> load_latest_snapshot(const std::string& dir, unsigned shard);
 
 }  // namespace gw::store

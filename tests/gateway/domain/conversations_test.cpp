@@ -133,7 +133,7 @@ struct held_sink final : store::snapshot_sink {
 
 struct counting_store final : store::event_store {
   explicit counting_store(const std::string& dir) : inner(dir, {}) {}
-  std::optional<store::snapshot> load_snapshot(unsigned shard) override {
+  std::optional<store::loaded_snapshot> load_snapshot(unsigned shard) override {
     return inner.load_snapshot(shard);
   }
   std::unique_ptr<store::snapshot_sink> begin_snapshot(unsigned shard, std::uint64_t lsn) override {

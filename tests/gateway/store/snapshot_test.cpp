@@ -40,9 +40,7 @@ TEST(Snapshot, PiecesAreWrittenAsOnePayloadAndLoadBackAsOne) {
   auto back = load_latest_snapshot(d.path(), 1);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->lsn, 42u);
-  ASSERT_EQ(back->payload.size(), 1u);
-  EXPECT_EQ(back->payload.front(), joined(s));
-  EXPECT_EQ(back->size(), s.size());
+  EXPECT_EQ(back->payload, joined(s));
   // The file is the 40-byte header and the payload, nothing else.
   EXPECT_EQ(fs::file_size(d.path() + "/snap-00000000000000000042.snap"), 40 + s.size());
   // Another shard's snapshot is not this shard's.
@@ -69,7 +67,24 @@ TEST(Snapshot, AFlippedByteInAnyPieceFallsBackToTheOlderSnapshot) {
   auto back = load_latest_snapshot(d.path(), 0);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->lsn, 10u);
-  EXPECT_EQ(back->payload.front(), joined(older));
+  EXPECT_EQ(back->payload, joined(older));
+}
+
+// A loaded snapshot's payload is the file, mapped: it stays readable for as
+// long as the snapshot (or a copy of its storage) lives, even once a newer
+// snapshot has removed the file.
+TEST(Snapshot, ALoadedPayloadOutlivesItsFile) {
+  test::temp_dir d;
+  auto s = pieces_of(7, {100'000, 3});
+  write_snapshot(d.path(), 0, s);
+  auto back = load_latest_snapshot(d.path(), 0);
+  ASSERT_TRUE(back);
+  write_snapshot(d.path(), 0, pieces_of(8, {1}));  // removes snap-...07
+  EXPECT_FALSE(fs::exists(d.path() + "/snap-00000000000000000007.snap"));
+  auto copy = *back;
+  back.reset();
+  EXPECT_EQ(copy.lsn, 7u);
+  EXPECT_EQ(copy.payload, joined(s));
 }
 
 // A snapshot written piece by piece and abandoned before its commit (the
@@ -87,7 +102,7 @@ TEST(Snapshot, AnUncommittedSnapshotLeavesThePreviousOne) {
   auto back = load_latest_snapshot(d.path(), 0);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->lsn, 10u);
-  EXPECT_EQ(back->payload.front(), joined(older));
+  EXPECT_EQ(back->payload, joined(older));
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(d.path())) names.push_back(e.path().filename());
   EXPECT_EQ(names, std::vector<std::string>{"snap-00000000000000000010.snap"});
