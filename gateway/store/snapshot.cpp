@@ -93,7 +93,7 @@ std::shared_ptr<const mapped_file> map_file(const fs::path& path) {
   }
   ::close(fd);
   if (m->addr == MAP_FAILED) return nullptr;
-  ::madvise(m->addr, m->size, MADV_SEQUENTIAL);  // read once, front to back (twice: CRC, decode)
+  ::madvise(m->addr, m->size, MADV_SEQUENTIAL);  // read front to back: the CRC, then the decoding
   return m;
 }
 }  // namespace
