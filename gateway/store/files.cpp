@@ -48,15 +48,16 @@ void sync_dir(const std::string& dir) {
 }
 
 namespace {
-[[noreturn]] void fail(const std::string& what, int err = errno) {
-  throw std::system_error(err, std::system_category(), what);
+// `err` is read by the caller before anything here can change errno.
+[[noreturn]] void fail(const char* op, const std::string& path, int err) {
+  throw std::system_error(err, std::system_category(), std::string(op) + " " + path);
 }
 }  // namespace
 
 atomic_file::atomic_file(const std::string& dir, const std::string& name)
     : dir_(dir), path_((std::filesystem::path(dir) / name).string()), tmp_(path_ + ".tmp") {
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) fail("open " + tmp_);
+  if (fd_ < 0) fail("open", tmp_, errno);
 }
 
 atomic_file::~atomic_file() {
@@ -76,31 +77,31 @@ void atomic_file::append(std::string_view bytes) {
       pause_due_ = false;
     }
     auto n = std::min<std::uint64_t>(bytes.size(), slice - (written_ - synced_));
-    if (auto ec = write_all(fd_, bytes.data(), n)) fail("write " + tmp_, ec.value());
+    if (auto ec = write_all(fd_, bytes.data(), n)) fail("write", tmp_, ec.value());
     written_ += n;
     bytes.remove_prefix(n);
     if (written_ - synced_ < slice) continue;
     if (::sync_file_range(
             fd_, static_cast<off_t>(synced_), static_cast<off_t>(written_ - synced_),
             SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0)
-      fail("sync_file_range " + tmp_);
+      fail("sync_file_range", tmp_, errno);
     synced_ = written_;
     pause_due_ = true;
   }
 }
 
 void atomic_file::overwrite(std::uint64_t at, std::string_view bytes) {
-  if (auto ec = pwrite_all(fd_, bytes.data(), bytes.size(), at)) fail("write " + tmp_, ec.value());
+  if (auto ec = pwrite_all(fd_, bytes.data(), bytes.size(), at)) fail("write", tmp_, ec.value());
 }
 
 void atomic_file::commit() {
-  if (::fdatasync(fd_) != 0) fail("fdatasync " + tmp_);
+  if (::fdatasync(fd_) != 0) fail("fdatasync", tmp_, errno);
   ::close(fd_);
   fd_ = -1;
   if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp_.c_str());
-    fail("rename " + tmp_, err);
+    fail("rename", tmp_, err);
   }
   sync_dir(dir_);
 }
