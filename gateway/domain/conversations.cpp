@@ -531,6 +531,13 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
                     });
 }
 
+namespace {
+// For the snapshot's log lines.
+std::int64_t ms(std::chrono::nanoseconds d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+}  // namespace
+
 // A snapshot in the making: the shard's conversations are encoded a slice
 // at a time on the home thread, between other work, so a shard with millions
 // of dedupe ids never stalls its requests for the whole encoding.
@@ -593,9 +600,6 @@ void conversation_service::start_snapshot_writer(shard_part& p, std::uint64_t ls
                                                  std::shared_ptr<snapshot_pipe> pipe) {
   p.snapshot_thread = std::thread([this, &p, store = opts_.store, lsn, pipe = std::move(pipe)] {
     runtime::name_this_thread("gw-snap-" + std::to_string(p.shard->index));
-    auto ms = [](auto d) {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-    };
     bool ok = false;
     const auto began = std::chrono::steady_clock::now();
     try {
@@ -709,7 +713,6 @@ void conversation_service::snapshot_slice(shard_part& p, std::shared_ptr<snapsho
     resume_after(others_share * (now - started), std::move(job));
     return;
   }
-  auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   log::info("snapshot encoded", {{"shard", p.shard->index},
                                  {"lsn", job->lsn},
                                  {"bytes", job->bytes},
