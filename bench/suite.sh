@@ -151,7 +151,7 @@ stop_all() {
 journaled() {
   curl -s "http://127.0.0.1:$port/metrics" | awk '/^gateway_journal_events_total/ {print $2}'
 }
-# Journal syncs (group commits) that took over 25 ms so far, all shards: a
+# Journal syncs (group commits) that took over 25 ms so far: a
 # stall of the disk, which every answer waiting for that sync shares.
 slow_syncs() {
   curl -s "http://127.0.0.1:$port/metrics" | awk '

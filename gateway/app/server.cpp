@@ -141,9 +141,10 @@ server::server(const config& cfg)
     metrics::write_metric(out, "gateway_journal_events_total", "counter",
                           "Events made durable by the journals.", c->appended_events());
     metrics::write_metric(out, "gateway_journal_syncs_total", "counter",
-                          "fdatasync calls (group commits) of the journals.", c->journal_syncs());
+                          "fdatasync calls (group commits) of the event journal.",
+                          c->journal_syncs());
     metrics::write_metric(out, "gateway_journal_healthy", "gauge",
-                          "1 while every shard's journal is recovered and writable.",
+                          "1 while the event journal is recovered and writable.",
                           c->healthy() ? 1 : 0);
     metrics::write_head(out, "gateway_snapshots_total", "counter",
                         "Snapshots written (saved) and attempts that failed; after a failure "
@@ -152,10 +153,8 @@ server::server(const config& cfg)
     metrics::write_sample(out, "gateway_snapshots_total", "result=\"failed\"",
                           c->snapshots_failed());
     metrics::write_head(out, "gateway_journal_sync_seconds", "histogram",
-                        "One group commit of a shard's journal: its writes and fdatasync.");
-    for (unsigned i = 0; i < c->shard_count(); ++i)
-      if (auto* h = c->journal_sync_latency(i))
-        h->render(out, "gateway_journal_sync_seconds", "shard=\"" + std::to_string(i) + "\"");
+                        "One group commit of the event journal: its writes and fdatasync.");
+    if (auto* h = c->journal_sync_latency()) h->render(out, "gateway_journal_sync_seconds", "");
   });
   webhooks_ = std::make_unique<api::webhooks>(
       *channels_, *core_,

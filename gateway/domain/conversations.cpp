@@ -1,4 +1,4 @@
-// Conversation actors, per-shard journals, recovery and snapshots.
+// Conversation actors, the shards' journal, recovery and snapshots.
 #include "gateway/domain/conversations.hpp"
 #include "gateway/domain/event_bus.hpp"
 
@@ -166,9 +166,13 @@ struct conversation_service::shard_part {
   std::unordered_map<std::string, std::unique_ptr<conv_actor>> actors;
   std::unordered_map<std::string, std::uint64_t> max_offset;  // per tenant, home thread
   std::atomic<bool> ready{false};  // set once recovery opened the journal
+  // The journal's LSNs count every shard's records; `applied_records`
+  // counts this shard's, for the pace of its snapshots.
   std::uint64_t applied_lsn = 0;
-  std::uint64_t snapshot_lsn = 0;        // of the last saved snapshot
-  std::uint64_t snapshot_tried_lsn = 0;  // of the last attempt, saved or not
+  std::uint64_t applied_records = 0;
+  std::uint64_t snapshot_lsn = 0;            // of the last saved snapshot
+  std::uint64_t snapshot_tried_lsn = 0;      // of the last attempt, saved or not
+  std::uint64_t snapshot_tried_records = 0;  // applied_records then
   bool snapshot_running = false;
   std::optional<boost::asio::steady_timer> snapshot_pause;  // between a snapshot's slices
   std::shared_ptr<snapshot_pipe> snapshot_writing;          // the last snapshot started
@@ -226,7 +230,7 @@ conversation_service::conversation_service(runtime::shard_set& shards, core_opti
     tuning.segment_bytes = opts_.segment_bytes;
     tuning.commit_window = opts_.commit_window;
     tuning.commit_bytes = opts_.commit_bytes;
-    opts_.store = std::make_shared<store::journal_store>(opts_.data_dir, tuning);
+    opts_.store = std::make_shared<store::journal_store>(opts_.data_dir, tuning, shards_.size());
   }
   for (unsigned i = 0; i < shards_.size(); ++i) {
     auto p = std::make_unique<shard_part>();
@@ -239,8 +243,9 @@ conversation_service::~conversation_service() {
   for (auto& p : parts_) {
     if (p->snapshot_writing) p->snapshot_writing->abandon();  // a writer waiting for pieces stops
     if (p->snapshot_thread.joinable()) p->snapshot_thread.join();
-    p->journal.reset();  // flushes and joins its syncer
   }
+  // The last stream closes the journal: it flushes and joins its syncer.
+  for (auto& p : parts_) p->journal.reset();
 }
 
 bool conversation_service::healthy() const noexcept {
@@ -256,42 +261,71 @@ bool conversation_service::ready() const noexcept {
 }
 
 std::uint64_t conversation_service::journal_syncs() const noexcept {
-  std::uint64_t n = 0;
-  for (const auto& p : parts_)
-    if (p->ready.load(std::memory_order_acquire)) n += p->journal->syncs();
-  return n;
+  return ready() ? opts_.store->syncs() : 0;
 }
 
-const metrics::histogram* conversation_service::journal_sync_latency(
-    unsigned shard) const noexcept {
-  const auto& p = parts_.at(shard);
-  return p->ready.load(std::memory_order_acquire) ? p->journal->sync_latency() : nullptr;
+const metrics::histogram* conversation_service::journal_sync_latency() const noexcept {
+  return ready() ? opts_.store->sync_latency() : nullptr;
 }
 
 conversation_service::shard_part& conversation_service::part_for(const conversation_key& key) {
   return *parts_[home_shard(key, static_cast<unsigned>(parts_.size()))];
 }
 
-// Each shard is recovered on a thread of its own, in parallel, so the shard
-// threads keep serving (/healthz, /readyz) meanwhile; submits that reach a
-// shard before it is ready are refused, never applied half-way.
+namespace {
+// fn(0) .. fn(n-1), each on a thread of its own (0 on the caller's); waits
+// for all, then rethrows the first error.
+void in_parallel(std::size_t n, const std::function<void(std::size_t)>& fn) {
+  std::vector<std::future<void>> others;
+  for (std::size_t i = 1; i < n; ++i) others.push_back(std::async(std::launch::async, fn, i));
+  std::exception_ptr error;
+  try {
+    fn(0);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  for (auto& f : others) try {
+      f.get();
+    } catch (...) {
+      if (!error) error = std::current_exception();
+    }
+  if (error) std::rethrow_exception(error);
+}
+}  // namespace
+
+// Recovery runs on the calling thread and helpers, the shards in parallel,
+// so the shard threads keep serving (/healthz, /readyz) meanwhile; submits
+// that reach a shard before it is ready are refused, never applied half-way.
+// The snapshots load in parallel; the shared journal is read once, and each
+// segment's records are applied by shard, in parallel.
 recovery_stats conversation_service::recover() {
   auto started = std::chrono::steady_clock::now();
-  std::vector<recovery_stats> per(parts_.size());
-  std::vector<std::future<void>> done;
-  for (std::size_t i = 0; i < parts_.size(); ++i)
-    done.push_back(
-        std::async(std::launch::async, [this, i, &per] { recover_shard(*parts_[i], per[i]); }));
+  const auto n = parts_.size();
+  std::vector<recovery_stats> per(n);
+  std::vector<std::uint64_t> from(n, 1);
+  in_parallel(n, [&](std::size_t i) { from[i] = load_snapshot(*parts_[i], per[i]); });
+  std::vector<std::vector<store::record_view>> by_shard(n);
+  auto result = opts_.store->replay(from, [&](std::span<const store::record_view> records) {
+    for (auto& v : by_shard) v.clear();
+    for (const auto& rec : records) by_shard.at(rec.stream).push_back(rec);
+    in_parallel(n, [&](std::size_t i) { replay_records(*parts_[i], by_shard[i], per[i]); });
+  });
+  if (result.dropped_bytes > 0)
+    log::warn("journal tail dropped during recovery",
+              {{"bytes", result.dropped_bytes}, {"segments", result.dropped_segments}});
+  std::vector<boost::asio::io_context*> homes;
+  for (auto& p : parts_) homes.push_back(&p->shard->ioc);
+  auto logs = opts_.store->open(std::move(homes), result);
   recovery_stats total;
-  for (std::size_t i = 0; i < done.size(); ++i) {
-    done[i].get();  // rethrows a shard's I/O error
+  for (std::size_t i = 0; i < n; ++i) {
+    parts_[i]->journal = std::move(logs.at(i));
     total.records += per[i].records;
     total.events += per[i].events;
-    total.conversations += per[i].conversations;
-    total.dropped_bytes += per[i].dropped_bytes;
-    total.dropped_segments += per[i].dropped_segments;
+    total.conversations += parts_[i]->actors.size();
     total.from_snapshot = total.from_snapshot || per[i].from_snapshot;
   }
+  total.dropped_bytes = result.dropped_bytes;
+  total.dropped_segments = result.dropped_segments;
   // Only now may any shard take submits: a shard that finished early must
   // not hand out tenant offsets before every shard's offsets were observed.
   if (bus_) bus_->start(clock_->all());
@@ -302,66 +336,68 @@ recovery_stats conversation_service::recover() {
   return total;
 }
 
-// Runs on a recovery thread while the shard is not `ready`: nothing on the
-// shard thread touches this part's state until then.
-void conversation_service::recover_shard(shard_part& p, recovery_stats& stats) {
-  auto observe = [&](const std::string& tenant, std::uint64_t offset) {
-    auto& m = p.max_offset[tenant];
-    m = std::max(m, offset);
-    clock_->observe(tenant, offset);
-  };
-  std::uint64_t from = 1;
+void conversation_service::observe_offset(shard_part& p, const std::string& tenant,
+                                          std::uint64_t offset) {
+  auto& m = p.max_offset[tenant];
+  m = std::max(m, offset);
+  clock_->observe(tenant, offset);
+}
+
+// On a recovery thread while the shard is not `ready`: nothing on the shard
+// thread touches this part's state until then. Returns the first LSN the
+// shard needs from the journal.
+std::uint64_t conversation_service::load_snapshot(shard_part& p, recovery_stats& stats) {
   const unsigned shard = p.shard->index;
-  const std::string where = "shard " + std::to_string(shard);
-  if (auto snap = opts_.store->load_snapshot(shard)) {
-    wire::reader r{snap->payload};
-    auto tenants = r.varint();
-    for (std::uint64_t i = 0; r.ok && i < tenants; ++i) {
-      std::string t;
-      r.str(t);
-      observe(t, r.varint());
-    }
-    auto count = r.varint();
-    std::string_view rest = r.in;
-    for (std::uint64_t i = 0; r.ok && i < count; ++i) {
-      conversation c;
-      if (!decode_conversation(rest, c, snap->version))
-        throw std::runtime_error("snapshot of " + where + " is malformed");
-      auto& a = p.actor_for(c.key, opts_.actor_batch);
-      a.state().next_seq = c.seq + 1;
-      a.state().conv = std::move(c);
-    }
-    if (!r.ok) throw std::runtime_error("snapshot of " + where + " is malformed");
-    from = snap->lsn + 1;
-    p.applied_lsn = p.snapshot_lsn = p.snapshot_tried_lsn = snap->lsn;
-    stats.from_snapshot = true;
+  auto snap = opts_.store->load_snapshot(shard);
+  if (!snap) return 1;
+  const std::string where = "snapshot of shard " + std::to_string(shard);
+  wire::reader r{snap->payload};
+  auto tenants = r.varint();
+  for (std::uint64_t i = 0; r.ok && i < tenants; ++i) {
+    std::string t;
+    r.str(t);
+    observe_offset(p, t, r.varint());
   }
-  auto result = opts_.store->replay(shard, from, [&](const store::record_view& rec) {
+  auto count = r.varint();
+  std::string_view rest = r.in;
+  for (std::uint64_t i = 0; r.ok && i < count; ++i) {
+    conversation c;
+    if (!decode_conversation(rest, c, snap->version))
+      throw std::runtime_error(where + " is malformed");
+    auto& a = p.actor_for(c.key, opts_.actor_batch);
+    a.state().next_seq = c.seq + 1;
+    a.state().conv = std::move(c);
+  }
+  if (!r.ok) throw std::runtime_error(where + " is malformed");
+  p.applied_lsn = p.snapshot_lsn = p.snapshot_tried_lsn = snap->lsn;
+  stats.from_snapshot = true;
+  return snap->lsn + 1;
+}
+
+// On a recovery thread, as load_snapshot: the shard's records of a segment.
+void conversation_service::replay_records(shard_part& p,
+                                          std::span<const store::record_view> records,
+                                          recovery_stats& stats) {
+  for (const auto& rec : records) {
     auto events = decode_events(rec.payload);
     if (!events)
-      throw std::runtime_error("journal record " + std::to_string(rec.lsn) + " of " + where +
+      throw std::runtime_error("journal record " + std::to_string(rec.lsn) + " of shard " +
+                               std::to_string(p.shard->index) +
                                " has a valid CRC but undecodable events");
     for (auto& e : *events) {
       auto& a = p.actor_for(e.conv, opts_.actor_batch);
       auto& c = a.state();
       if (c.conv.key.tenant.empty()) c.conv.key = e.conv;
-      observe(e.conv.tenant, e.offset);
+      observe_offset(p, e.conv.tenant, e.offset);
       if (e.seq <= c.conv.seq) continue;  // a fuzzy snapshot already holds it
       apply(c.conv, e, opts_.history_limit, opts_.ids_kept_ms);
       c.next_seq = e.seq + 1;
       ++stats.events;
     }
     p.applied_lsn = rec.lsn;
-  });
-  stats.records = result.records;
-  stats.dropped_bytes = result.dropped_bytes;
-  stats.dropped_segments = result.dropped_segments;
-  stats.conversations = p.actors.size();
-  if (result.dropped_bytes > 0)
-    log::warn(
-        "journal tail dropped during recovery",
-        {{"shard", shard}, {"bytes", result.dropped_bytes}, {"segments", result.dropped_segments}});
-  p.journal = opts_.store->open(shard, p.shard->ioc, result);
+    ++p.applied_records;
+    ++stats.records;
+  }
 }
 
 conversation_summary summary_of(const conversation& c) {
@@ -514,6 +550,7 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
                           summary = std::move(after);
                         }
                         p.applied_lsn = lsn;
+                        ++p.applied_records;
                         appended_.fetch_add(events.size(), std::memory_order_relaxed);
                       } else if (bus_) {
                         for (const auto& e : events) bus_->skip(e.conv.tenant, e.offset);
@@ -548,6 +585,7 @@ std::int64_t ms(std::chrono::nanoseconds d) {
 // each event whose seq the conversation already has (FORMAT.md).
 struct conversation_service::snapshot_job {
   std::uint64_t lsn = 0;
+  std::uint64_t records = 0;  // the shard's applied_records when it started
   std::shared_ptr<snapshot_pipe> pipe;
   std::vector<const conversation*> convs;
   std::size_t next = 0;
@@ -564,9 +602,31 @@ struct conversation_service::snapshot_job {
 void conversation_service::maybe_snapshot(shard_part& p) {
   // Counted from the last attempt: after a failed save (a full disk) the
   // next try waits another snapshot_every records instead of every append.
-  if (p.snapshot_running || p.applied_lsn - p.snapshot_tried_lsn < opts_.snapshot_every) return;
+  if (p.snapshot_running || p.applied_records - p.snapshot_tried_records < opts_.snapshot_every)
+    return;
+  start_snapshot(p);
+}
+
+// Home thread: shard `p` is asked to snapshot because another shard saved
+// one at `lsn`. The journal is shared, so a shard that applied a few records
+// long ago and nothing since would keep every later segment on disk until
+// it reached snapshot_every records of its own. It snapshots now if its last
+// attempt is more than a round of every shard's snapshot_every records
+// behind, and it has applied something since.
+void conversation_service::nudge_snapshot(shard_part& p, std::uint64_t lsn) {
+  const std::uint64_t round = opts_.snapshot_every * parts_.size();
+  if (p.snapshot_running || p.applied_lsn == p.snapshot_tried_lsn ||
+      lsn < p.snapshot_tried_lsn + round)
+    return;
+  log::info("snapshot asked for: the journal waits for this shard",
+            {{"shard", p.shard->index}, {"lsn", p.applied_lsn}, {"other_shard_lsn", lsn}});
+  start_snapshot(p);
+}
+
+void conversation_service::start_snapshot(shard_part& p) {
   p.snapshot_running = true;
   p.snapshot_tried_lsn = p.applied_lsn;
+  p.snapshot_tried_records = p.applied_records;
   if (p.snapshot_thread.joinable()) p.snapshot_thread.join();  // finished: running was false
   auto job = std::make_shared<snapshot_job>();
   {
@@ -575,6 +635,7 @@ void conversation_service::maybe_snapshot(shard_part& p) {
     for (const auto& [name, a] : p.actors) job->convs.push_back(&a->state().conv);
   }
   job->lsn = p.applied_lsn;
+  job->records = p.applied_records;
   job->pipe = p.snapshot_writing = std::make_shared<snapshot_pipe>();
   log::info("snapshot started",
             {{"shard", p.shard->index}, {"lsn", job->lsn}, {"conversations", job->convs.size()}});
@@ -631,6 +692,11 @@ void conversation_service::start_snapshot_writer(shard_part& p, std::uint64_t ls
       p.snapshot_running = false;
       if (ok) p.snapshot_lsn = lsn;
     });
+    if (ok)
+      for (auto& other : parts_)
+        if (other.get() != &p)
+          boost::asio::post(other->shard->ioc,
+                            [this, &o = *other, lsn] { nudge_snapshot(o, lsn); });
   });
 }
 
@@ -685,8 +751,8 @@ void conversation_service::snapshot_slice(shard_part& p, std::shared_ptr<snapsho
   double done = job->convs.empty()
                     ? 0.0
                     : static_cast<double>(job->next) / static_cast<double>(job->convs.size());
-  double due = snapshot_schedule(now - job->began, opts_.snapshot_spread, p.applied_lsn - job->lsn,
-                                 opts_.snapshot_every);
+  double due = snapshot_schedule(now - job->began, opts_.snapshot_spread,
+                                 p.applied_records - job->records, opts_.snapshot_every);
   if (done > due) {
     // Ahead: wait until the clock alone would make it due, or a recheck,
     // whichever is sooner (records may make it due before the clock does).

@@ -1,5 +1,5 @@
-// The conversation core: one actor per conversation on its home shard, each
-// shard with its own journal. submit() is the durable-ack API every later
+// The conversation core: one actor per conversation on its home shard, the
+// shards sharing one journal (a stream each). submit() is the durable-ack API every later
 // milestone (webhooks, agent commands, outbound) goes through.
 //
 // Threads: construct, recover() and destroy on the main thread while the
@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -98,9 +99,9 @@ class conversation_service {
   conversation_service(runtime::shard_set& shards, core_options opts);
   ~conversation_service();
 
-  // Loads snapshots and replays journals, every shard on a thread of its own
-  // in parallel (the shard threads keep serving), then opens the journals
-  // for appends. Throws on I/O errors.
+  // Loads the shards' snapshots and replays the journal, the shards on
+  // threads of their own in parallel (the shard threads keep serving), then
+  // opens the journal for appends. Throws on I/O errors.
   recovery_stats recover();
 
   // Publishes every durable event to `bus` (and skips the offsets of failed
@@ -152,8 +153,8 @@ class conversation_service {
   std::uint64_t snapshots_failed() const noexcept {
     return snapshots_failed_.load(std::memory_order_relaxed);
   }
-  // Shard `shard`'s journal sync times; null while it recovers.
-  const metrics::histogram* journal_sync_latency(unsigned shard) const noexcept;
+  // The journal's sync times; null while it recovers.
+  const metrics::histogram* journal_sync_latency() const noexcept;
 
  private:
   struct cell;
@@ -163,9 +164,14 @@ class conversation_service {
   class tenant_clock;
 
   shard_part& part_for(const conversation_key& key);
-  void recover_shard(shard_part& p, recovery_stats& stats);
+  std::uint64_t load_snapshot(shard_part& p, recovery_stats& stats);
+  void replay_records(shard_part& p, std::span<const store::record_view> records,
+                      recovery_stats& stats);
+  void observe_offset(shard_part& p, const std::string& tenant, std::uint64_t offset);
   void handle_submit(shard_part& p, cell& c, std::vector<event> events, submit_done done);
   void maybe_snapshot(shard_part& p);
+  void nudge_snapshot(shard_part& p, std::uint64_t lsn);
+  void start_snapshot(shard_part& p);
   void snapshot_slice(shard_part& p, std::shared_ptr<snapshot_job> job);
   void start_snapshot_writer(shard_part& p, std::uint64_t lsn, std::shared_ptr<snapshot_pipe> pipe);
 

@@ -1,5 +1,5 @@
 // Names for the gateway's threads, as `top -H`, `ps -T`, `perf` and gdb show
-// them: gw-shard-N (a shard's event loop), gw-sync-N (its journal's syncer),
+// them: gw-shard-N (a shard's event loop), gw-sync (the event journal's syncer),
 // gw-sync-dir and gw-sync-bal (the directory's and the balances' journals),
 // gw-snap-N (a snapshot being written), gw-dns-N (the shard's name
 // resolver, started by its first outbound connection).

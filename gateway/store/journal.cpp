@@ -31,6 +31,16 @@ std::string read_file(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// Up to the first `n` bytes of a file.
+std::string read_prefix(const fs::path& p, std::size_t n) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw std::system_error(errno, std::system_category(), "open " + p.string());
+  std::string bytes(n, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(n));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  return bytes;
+}
+
 // Segment files in lsn order.
 std::vector<std::pair<std::uint64_t, fs::path>> list_segments(const std::string& dir) {
   return numbered_files(dir, "seg-", ".wal");
@@ -49,40 +59,54 @@ namespace {
 constexpr std::string_view released_suffix = ".released";
 }  // namespace
 
-recovery_result recover_journal(const std::string& dir, std::uint64_t from_lsn,
-                                const std::function<void(const record_view&)>& fn) {
+recovery_result recover_journal(const std::string& dir, std::span<const std::uint64_t> from,
+                                const segment_fn& fn) {
+  const auto streams = static_cast<std::uint32_t>(from.size());
   recovery_result r;
+  r.last_lsn.assign(streams, 0);
   auto segments = list_segments(dir);
   std::uint64_t expected = 0;  // unknown until the first segment
-  if (!segments.empty() && segments.front().first > from_lsn)
-    throw std::runtime_error("journal in " + dir + " starts at record " +
-                             std::to_string(segments.front().first) +
-                             " but recovery needs record " + std::to_string(from_lsn) +
-                             ": history is missing (snapshot lost?)");
+  std::vector<record_view> records;
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const auto& [first, path] = segments[i];
     std::string bytes = read_file(path);
-    if (segment_version(bytes) > format_version)
-      throw std::runtime_error(path.string() + " has journal format " +
-                               std::to_string(segment_version(bytes)) + "; this build reads " +
-                               std::to_string(format_version) + ": refusing to touch it");
+    auto version = segment_version(bytes);
+    if (version > format_version)
+      throw std::runtime_error(path.string() + " has journal format " + std::to_string(version) +
+                               "; this build reads " + std::to_string(format_version) +
+                               ": refusing to touch it");
     auto header = decode_segment_header(bytes);
+    if (header && header->before.size() != streams)
+      throw std::runtime_error(path.string() + " holds " + std::to_string(header->before.size()) +
+                               " streams; this journal has " + std::to_string(streams));
+    if (header && expected == 0) {
+      // Every record a stream needs must come after what was removed.
+      for (std::uint32_t s = 0; s < streams; ++s)
+        if (header->before[s] >= from[s])
+          throw std::runtime_error("journal in " + dir + " starts at record " +
+                                   std::to_string(first) + " but stream " + std::to_string(s) +
+                                   " needs its records from " + std::to_string(from[s]) +
+                                   " on, and had record " + std::to_string(header->before[s]) +
+                                   " before that: history is missing (snapshot lost?)");
+      r.last_lsn = header->before;
+    }
     bool bad_start = !header || header->first_lsn != first || (expected != 0 && first != expected);
     std::size_t cut = 0;
     if (!bad_start) {
       if (expected == 0) expected = first;
-      std::size_t pos = segment_header_bytes;
+      std::size_t pos = version == 1 ? segment_header_bytes : segment_header_size(streams);
       record_view rec{};
+      records.clear();
       while (pos < bytes.size()) {
-        auto st = decode_record(std::string_view(bytes).substr(pos), expected, rec);
+        auto st = decode_record(std::string_view(bytes).substr(pos), expected, streams, rec);
         if (st != decode_status::ok) break;
-        if (rec.lsn >= from_lsn) {
-          fn(rec);
-          ++r.records;
-        }
+        r.last_lsn[rec.stream] = rec.lsn;
+        if (rec.lsn >= from[rec.stream]) records.push_back(rec);
         ++expected;
         pos += rec.size;
       }
+      if (!records.empty()) fn(records);
+      r.records += records.size();
       cut = pos;
     }
     if (bad_start || cut < bytes.size()) {
@@ -112,24 +136,45 @@ recovery_result recover_journal(const std::string& dir, std::uint64_t from_lsn,
     r.last_segment = path.string();
     r.last_segment_size = bytes.size();
   }
-  r.next_lsn = expected == 0 ? std::max<std::uint64_t>(from_lsn, 1) : std::max(expected, from_lsn);
+  // Past every record, and past every LSN a snapshot has covered.
+  std::uint64_t after = std::max<std::uint64_t>(1, *std::max_element(from.begin(), from.end()));
+  r.next_lsn = std::max(expected, after);
   return r;
 }
 
-journal::journal(boost::asio::io_context& home, journal_options opts, const recovery_result& from)
-    : home_(home),
+recovery_result recover_journal(const std::string& dir, std::uint64_t from_lsn,
+                                const std::function<void(const record_view&)>& fn) {
+  const std::uint64_t from[] = {from_lsn};
+  return recover_journal(dir, from, [&](std::span<const record_view> records) {
+    for (const auto& rec : records) fn(rec);
+  });
+}
+
+journal::journal(std::vector<boost::asio::io_context*> homes, journal_options opts,
+                 const recovery_result& from)
+    : homes_(std::move(homes)),
       opts_(std::move(opts)),
       next_lsn_(from.next_lsn),
-      append_gap_(4 * opts_.commit_window) {
+      append_gap_(4 * opts_.commit_window),
+      covered_(opts_.streams, 0),
+      written_last_(from.last_lsn) {
+  if (homes_.size() != opts_.streams || opts_.streams == 0 || opts_.streams > max_streams)
+    throw std::invalid_argument("journal: one home per stream, 1 to " +
+                                std::to_string(max_streams));
+  written_last_.resize(opts_.streams, 0);
   fs::create_directories(opts_.dir);
-  for (auto& [first, path] : list_segments(opts_.dir)) segments_.push_back(first);
+  for (auto& [first, path] : list_segments(opts_.dir)) {
+    auto header = decode_segment_header(read_prefix(path, segment_header_size(opts_.streams)));
+    if (!header || header->before.size() != opts_.streams)
+      throw std::runtime_error(path.string() + ": not a segment of this journal (recover first)");
+    segments_.push_back(std::move(*header));
+  }
   for (const auto& e : fs::directory_iterator(opts_.dir))  // a crash interrupted a release
     if (e.path().string().ends_with(released_suffix)) fs::remove(e.path());
   if (!from.last_segment.empty()) {
     fd_ = ::open(from.last_segment.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd_ < 0) throw std::system_error(last_error(), "open " + from.last_segment);
     segment_size_ = allocated_ = from.last_segment_size;  // recovery cut any zeros
-    segment_first_lsn_ = segments_.empty() ? from.next_lsn : segments_.back();
   }
   syncer_ = std::thread([this] {
     runtime::name_this_thread(opts_.thread_name);
@@ -149,12 +194,12 @@ journal::~journal() {
 
 bool journal::failed() const noexcept { return failed_.load(std::memory_order_acquire); }
 
-void journal::append(record_type type, std::string_view payload, done_fn done) {
+void journal::append(std::uint32_t stream, record_type type, std::string_view payload,
+                     done_fn done) {
   if (failed()) {
-    boost::asio::post(home_, [done = std::move(done), ec = failure_] { done(ec, 0); });
+    boost::asio::post(*homes_[stream], [done = std::move(done), ec = failure_] { done(ec, 0); });
     return;
   }
-  std::uint64_t lsn = next_lsn_++;
   // Only the commit window needs the time; read outside the lock.
   const bool windowed = opts_.commit_window.count() > 0;
   const auto now =
@@ -162,6 +207,8 @@ void journal::append(record_type type, std::string_view payload, done_fn done) {
   bool wake;
   {
     std::lock_guard lock(mu_);
+    std::uint64_t lsn = next_lsn_.load(std::memory_order_relaxed);
+    next_lsn_.store(lsn + 1, std::memory_order_relaxed);
     if (windowed) {
       // The gaps' moving average; a gap counts as at most four windows, so
       // after a quiet spell a few quick appends are enough to open the window.
@@ -173,8 +220,8 @@ void journal::append(record_type type, std::string_view payload, done_fn done) {
       pending_.first_lsn = lsn;
       pending_since_ = now;
     }
-    encode_record(pending_.bytes, lsn, type, payload);
-    pending_.waiters.emplace_back(lsn, std::move(done));
+    encode_record(pending_.bytes, lsn, type, payload, stream);
+    pending_.waiters.push_back({lsn, stream, std::move(done)});
     wake = pending_.waiters.size() == 1 || pending_.bytes.size() >= opts_.commit_bytes;
   }
   if (wake) cv_.notify_one();
@@ -206,10 +253,22 @@ void journal::run_syncer() {
     }
     syncs_.fetch_add(1, std::memory_order_relaxed);
     if (!ec) synced_records_.fetch_add(b.waiters.size(), std::memory_order_relaxed);
-    boost::asio::post(home_, [waiters = std::move(b.waiters), ec]() mutable {
-      for (auto& [lsn, done] : waiters) done(ec, lsn);
-    });
+    complete(std::move(b.waiters), ec);
   }
+}
+
+// Each stream's waiters, in order, to its home.
+void journal::complete(std::vector<waiter> waiters, std::error_code ec) {
+  auto post = [ec](boost::asio::io_context& home, std::vector<waiter> ws) {
+    boost::asio::post(home, [ws = std::move(ws), ec] {
+      for (const auto& w : ws) w.done(ec, w.lsn);
+    });
+  };
+  if (homes_.size() == 1) return post(*homes_[0], std::move(waiters));
+  std::vector<std::vector<waiter>> per(homes_.size());
+  for (auto& w : waiters) per[w.stream].push_back(std::move(w));
+  for (std::size_t s = 0; s < per.size(); ++s)
+    if (!per[s].empty()) post(*homes_[s], std::move(per[s]));
 }
 
 std::error_code journal::open_segment(std::uint64_t first_lsn) {
@@ -226,26 +285,26 @@ std::error_code journal::open_segment(std::uint64_t first_lsn) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) return last_error();
   std::string header;
-  encode_segment_header(header, {opts_.shard, first_lsn});
+  encode_segment_header(header, {first_lsn, written_last_});
   if (auto ec = write_all(fd_, header.data(), header.size())) return ec;
   if (::fdatasync(fd_) != 0) return last_error();
   sync_dir(opts_.dir);  // the new name must survive a crash too
   segment_size_ = allocated_ = header.size();
-  segment_first_lsn_ = first_lsn;
   std::lock_guard lock(mu_);
-  segments_.push_back(first_lsn);
+  segments_.push_back({first_lsn, written_last_});
   return {};
 }
 
 std::error_code journal::write_batch(batch& b) {
   if (fd_ < 0 || (segment_size_ + b.bytes.size() > opts_.segment_bytes &&
-                  segment_size_ > segment_header_bytes)) {
+                  segment_size_ > segment_header_size(opts_.streams))) {
     if (auto ec = open_segment(b.first_lsn)) return ec;
   }
   if (auto ec = allocate(segment_size_ + b.bytes.size())) return ec;
   if (auto ec = pwrite_all(fd_, b.bytes.data(), b.bytes.size(), segment_size_)) return ec;
   if (::fdatasync(fd_) != 0) return last_error();  // the zeros, if any, with the records
   segment_size_ += b.bytes.size();
+  for (const auto& w : b.waiters) written_last_[w.stream] = w.lsn;
   return {};
 }
 
@@ -266,13 +325,26 @@ std::error_code journal::allocate(std::uint64_t end) {
   return {};
 }
 
-void journal::release_through(std::uint64_t lsn) {
+void journal::set_covered(std::uint32_t stream, std::uint64_t lsn) {
+  std::lock_guard lock(mu_);
+  covered_[stream] = std::max(covered_[stream], lsn);
+}
+
+void journal::release_through(std::uint32_t stream, std::uint64_t lsn) {
   std::vector<std::uint64_t> doomed;
   {
     std::lock_guard lock(mu_);
-    // Segment i is covered when segment i+1 starts at or before lsn + 1.
-    while (segments_.size() >= 2 && segments_[1] <= lsn + 1) {
-      doomed.push_back(segments_.front());
+    covered_[stream] = std::max(covered_[stream], lsn);
+    // A segment's records of stream s all precede the next segment's
+    // before[s]: covered when that is, for every stream. The last segment
+    // is being written and stays.
+    auto needed = [this](const segment_header& next) {
+      for (std::size_t s = 0; s < covered_.size(); ++s)
+        if (next.before[s] > covered_[s]) return true;
+      return false;
+    };
+    while (segments_.size() >= 2 && !needed(segments_[1])) {
+      doomed.push_back(segments_.front().first_lsn);
       segments_.erase(segments_.begin());
     }
   }

@@ -90,22 +90,23 @@ TEST(Crash, EveryAcknowledgedEventSurvivesSigkill) {
     rounds_with_acks += !acked.empty();
     all_acked.insert(acked.begin(), acked.end());
 
-    // Recover every shard's journal as the gateway would.
+    // Recover the journal of both shards as the gateway would.
     std::set<std::uint64_t> found;
     std::map<std::string, std::vector<std::pair<std::uint64_t, std::uint64_t>>> per_conv;  // seq, n
-    for (int shard = 0; shard < 2; ++shard) {
-      auto dir = d.path() + "/shard-" + std::to_string(shard);
-      store::recover_journal(dir, 1, [&](const store::record_view& rec) {
-        auto events = domain::decode_events(rec.payload);
-        ASSERT_TRUE(events) << "a record with a valid CRC must decode";
-        for (auto& e : *events) {
-          auto n = std::stoull(e.provider_id.substr(1));
-          EXPECT_TRUE(found.insert(n).second) << "event " << n << " stored twice";
-          EXPECT_EQ(e.text.size(), n % 200) << "event " << n << " damaged";
-          per_conv[e.conv.str()].emplace_back(e.seq, n);
-        }
-      });
-    }
+    const std::uint64_t from[] = {1, 1};
+    store::recover_journal(
+        d.path() + "/events", from, [&](std::span<const store::record_view> records) {
+          for (const auto& rec : records) {
+            auto events = domain::decode_events(rec.payload);
+            ASSERT_TRUE(events) << "a record with a valid CRC must decode";
+            for (auto& e : *events) {
+              auto n = std::stoull(e.provider_id.substr(1));
+              EXPECT_TRUE(found.insert(n).second) << "event " << n << " stored twice";
+              EXPECT_EQ(e.text.size(), n % 200) << "event " << n << " damaged";
+              per_conv[e.conv.str()].emplace_back(e.seq, n);
+            }
+          }
+        });
     for (auto n : all_acked)
       ASSERT_TRUE(found.contains(n)) << "acknowledged event " << n << " lost in round " << round;
     for (auto& [conv, list] : per_conv)

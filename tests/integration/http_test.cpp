@@ -57,8 +57,8 @@ TEST(Http, HealthReadyAndMetrics) {
        {"process_cpu_seconds_total ", "process_resident_memory_bytes ",
         "process_start_time_seconds ", "process_open_fds ", "process_max_fds "})
     EXPECT_NE(text.find(std::string("\n") + family), std::string::npos) << family;
-  for (const char* thread : {"gateway", "gw-shard-0", "gw-shard-1", "gw-sync-0", "gw-sync-1",
-                             "gw-sync-dir", "gw-sync-bal"})
+  for (const char* thread :
+       {"gateway", "gw-shard-0", "gw-shard-1", "gw-sync", "gw-sync-dir", "gw-sync-bal"})
     EXPECT_NE(
         text.find("gateway_thread_cpu_seconds_total{thread=\"" + std::string(thread) + "\"} "),
         std::string::npos)

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "gateway/store/files.hpp"
 #include "tests/support/process.hpp"
 
 #include <atomic>
@@ -132,7 +133,7 @@ struct held_sink final : store::snapshot_sink {
 };
 
 struct counting_store final : store::event_store {
-  explicit counting_store(const std::string& dir) : inner(dir, {}) {}
+  counting_store(const std::string& dir, unsigned shards) : inner(dir, {}, shards) {}
   std::optional<store::loaded_snapshot> load_snapshot(unsigned shard) override {
     return inner.load_snapshot(shard);
   }
@@ -141,15 +142,15 @@ struct counting_store final : store::event_store {
     if (fail_saves) throw std::runtime_error("no space left on device");
     return std::make_unique<held_sink>(inner.begin_snapshot(shard, lsn), hold_writes);
   }
-  store::recovery_result replay(unsigned shard, std::uint64_t from,
-                                const std::function<void(const store::record_view&)>& fn) override {
+  store::recovery_result replay(std::span<const std::uint64_t> from,
+                                const store::segment_fn& fn) override {
     ++replays;
-    return inner.replay(shard, from, fn);
+    return inner.replay(from, fn);
   }
-  std::unique_ptr<store::shard_log> open(unsigned shard, boost::asio::io_context& home,
-                                         const store::recovery_result& from) override {
+  std::vector<std::unique_ptr<store::shard_log>> open(std::vector<boost::asio::io_context*> homes,
+                                                      const store::recovery_result& from) override {
     ++opens;
-    return inner.open(shard, home, from);
+    return inner.open(std::move(homes), from);
   }
   store::journal_store inner;
   std::atomic<int> saves{0}, replays{0}, opens{0};
@@ -161,7 +162,7 @@ struct counting_store final : store::event_store {
 // is retried after another snapshot_every records, not after every append.
 TEST(ConversationService, FailedSnapshotsAreRetriedAtTheNormalPace) {
   tmpdir d;
-  auto failing = std::make_shared<counting_store>(d.path + "/store");
+  auto failing = std::make_shared<counting_store>(d.path + "/store", 1);
   failing->fail_saves = true;
   runtime::shard_set shards(1);
   shards.start();
@@ -187,7 +188,7 @@ TEST(ConversationService, FailedSnapshotsAreRetriedAtTheNormalPace) {
   again.start();
   core_options o;
   o.data_dir = d.path;
-  o.store = std::make_shared<counting_store>(d.path + "/store");
+  o.store = std::make_shared<counting_store>(d.path + "/store", 1);
   conversation_service svc(again, o);
   EXPECT_EQ(svc.recover().events, 60u);
   again.stop();
@@ -234,7 +235,7 @@ struct paced_snapshots {
   ~paced_snapshots() { shards.stop(); }
 
   tmpdir d;
-  std::shared_ptr<counting_store> store = std::make_shared<counting_store>(d.path + "/store");
+  std::shared_ptr<counting_store> store = std::make_shared<counting_store>(d.path + "/store", 1);
   runtime::shard_set shards;
   std::optional<conversation_service> svc;
 };
@@ -283,7 +284,7 @@ TEST(ConversationService, AStalledSnapshotWriterHoldsBackTheEncodingNotTheShard)
   again.start();
   core_options o;
   o.data_dir = rig.d.path;
-  o.store = std::make_shared<counting_store>(rig.d.path + "/store");
+  o.store = std::make_shared<counting_store>(rig.d.path + "/store", 1);
   conversation_service svc(again, o);
   auto stats = svc.recover();
   EXPECT_TRUE(stats.from_snapshot);
@@ -302,21 +303,74 @@ TEST(ConversationService, AStalledSnapshotWriterHoldsBackTheEncodingNotTheShard)
 
 TEST(ConversationService, UsesOnlyTheStoreInterface) {
   tmpdir d;
-  auto counting = std::make_shared<counting_store>(d.path + "/elsewhere");
+  auto counting = std::make_shared<counting_store>(d.path + "/elsewhere", 2);
   runtime::shard_set shards(2);
   shards.start();
   {
     auto svc = store_backed(shards, d.path, counting);
     svc.recover();
-    EXPECT_EQ(counting->replays.load(), 2);
-    EXPECT_EQ(counting->opens.load(), 2);
+    EXPECT_EQ(counting->replays.load(), 1);
+    EXPECT_EQ(counting->opens.load(), 1);
     for (int i = 0; i < 40; ++i) submit_one(svc, i);
     shards.stop();
   }
   EXPECT_GE(counting->saves.load(), 1);
   // Nothing was written beside the store's own directory except the epoch.
-  EXPECT_FALSE(fs::exists(d.path + "/shard-0"));
-  EXPECT_TRUE(fs::exists(d.path + "/elsewhere/shard-0"));
+  EXPECT_FALSE(fs::exists(d.path + "/events"));
+  EXPECT_TRUE(fs::exists(d.path + "/elsewhere/events/shard-0"));
+}
+
+// The shards share one journal. A shard that applied a record long ago and
+// nothing since would keep every later segment on disk; when another shard
+// saves a snapshot it is asked for one of its own, and the segments go.
+TEST(ConversationService, AQuietShardDoesNotHoldTheSharedJournalBack) {
+  tmpdir d;
+  auto on_shard = [](unsigned shard, int from) {
+    for (int i = from;; ++i) {
+      conversation_key k{"clinic-1", "wa", "+34" + std::to_string(i)};
+      if (home_shard(k, 2) == shard) return k;
+    }
+  };
+  const auto quiet = on_shard(1, 0);
+  std::vector<conversation_key> busy;
+  for (int i = 0; busy.size() < 50; i = std::stoi(busy.back().address.substr(3)) + 1)
+    busy.push_back(on_shard(0, i));
+  auto submit = [](conversation_service& svc, const conversation_key& k, int i) {
+    std::promise<void> done;
+    svc.submit(k, {inbound("w" + std::to_string(i), std::string(2000, 'x'))},
+               [&](std::error_code ec, submit_result) {
+                 EXPECT_FALSE(ec);
+                 done.set_value();
+               });
+    done.get_future().wait();
+  };
+  auto segments = [&] { return store::numbered_files(d.path + "/events", "seg-", ".wal").size(); };
+  runtime::shard_set shards(2);
+  shards.start();
+  core_options o;
+  o.data_dir = d.path;
+  o.snapshot_every = 200;
+  o.snapshot_spread = 0ms;
+  o.segment_bytes = 1024 * 1024;
+  {
+    conversation_service svc(shards, o);
+    svc.recover();
+    submit(svc, quiet, 0);
+    for (int i = 1; i <= 3000; ++i) submit(svc, busy[i % busy.size()], i);  // ~6 MB
+    for (int i = 0; i < 400 && segments() > 2; ++i) std::this_thread::sleep_for(25ms);
+    EXPECT_LE(segments(), 2u) << "the quiet shard's record still holds the first segments";
+    EXPECT_GE(svc.snapshots_saved(), 2u);
+    shards.stop();
+  }
+  runtime::shard_set again(2);
+  again.start();
+  conversation_service svc(again, o);
+  auto stats = svc.recover();
+  EXPECT_TRUE(stats.from_snapshot);
+  std::promise<std::uint32_t> messages;
+  svc.inspect(quiet, [&](const conversation* c) { messages.set_value(c ? c->messages : 0); });
+  EXPECT_EQ(messages.get_future().get(), 1u) << "the quiet shard's message survived the release";
+  again.stop();
 }
 
 TEST(ConversationService, RefusesADataDirWrittenWithAnotherShardCount) {
