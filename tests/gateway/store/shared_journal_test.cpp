@@ -4,11 +4,12 @@
 // version 1 layout (a journal per shard) it migrates from.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <filesystem>
-#include <map>
+#include <set>
 #include <thread>
 
 #include "gateway/store/crc32c.hpp"
@@ -55,8 +56,12 @@ struct home {
 TEST(SharedJournal, StreamsShareOneSequenceAndEachCompletesOnItsHome) {
   test::temp_dir d;
   constexpr int per_stream = 2000;
-  std::map<std::uint32_t, std::vector<std::uint64_t>> acked;  // per stream, in completion order
-  std::map<std::uint32_t, std::vector<std::string>> sent;
+  // Per stream: each touched by that stream's home only.
+  std::array<std::vector<std::uint64_t>, 2> acked;  // in completion order
+  std::array<std::vector<std::string>, 2> sent;
+  for (std::uint32_t s = 0; s < 2; ++s)
+    for (int i = 0; i < per_stream; ++i)
+      sent[s].push_back(std::to_string(s) + ":" + std::to_string(i));
   std::uint64_t syncs = 0;
   {
     home a, b;
@@ -68,8 +73,6 @@ TEST(SharedJournal, StreamsShareOneSequenceAndEachCompletesOnItsHome) {
     std::atomic<bool> wrong_thread{false};
     for (std::uint32_t s = 0; s < 2; ++s) {
       auto& h = s == 0 ? a : b;
-      for (int i = 0; i < per_stream; ++i)
-        sent[s].push_back(std::to_string(s) + ":" + std::to_string(i));
       // Both streams append at once, each from its own home.
       boost::asio::post(h.ioc, [&, s, &h = h] {
         for (const auto& p : sent[s])
@@ -87,7 +90,8 @@ TEST(SharedJournal, StreamsShareOneSequenceAndEachCompletesOnItsHome) {
   }
   EXPECT_LT(syncs, 2u * per_stream) << "the streams' appends share syncs";
   std::set<std::uint64_t> all;
-  for (auto& [s, lsns] : acked) {
+  for (std::uint32_t s = 0; s < 2; ++s) {
+    const auto& lsns = acked[s];
     ASSERT_EQ(lsns.size(), std::size_t{per_stream});
     EXPECT_TRUE(std::is_sorted(lsns.begin(), lsns.end())) << "stream " << s << " out of order";
     all.insert(lsns.begin(), lsns.end());
@@ -98,8 +102,8 @@ TEST(SharedJournal, StreamsShareOneSequenceAndEachCompletesOnItsHome) {
   recovery_result r;
   auto got = replay_all(d.path(), {1, 1}, &r);
   ASSERT_EQ(got.size(), 2u * per_stream);
-  std::map<std::uint32_t, std::vector<std::string>> back;
-  for (const auto& rec : got) back[rec.stream].push_back(rec.payload);
+  std::array<std::vector<std::string>, 2> back;
+  for (const auto& rec : got) back.at(rec.stream).push_back(rec.payload);
   EXPECT_EQ(back, sent);
   EXPECT_EQ(r.next_lsn, 2u * per_stream + 1);
   EXPECT_EQ(r.last_lsn, (std::vector<std::uint64_t>{acked[0].back(), acked[1].back()}));
