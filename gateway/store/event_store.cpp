@@ -2,6 +2,7 @@
 #include "gateway/store/event_store.hpp"
 
 #include <filesystem>
+#include <stdexcept>
 
 #include "gateway/obs/log.hpp"
 #include "gateway/store/files.hpp"
@@ -106,6 +107,8 @@ recovery_result journal_store::replay(std::span<const std::uint64_t> from, const
 
 std::vector<std::unique_ptr<shard_log>> journal_store::open(
     std::vector<boost::asio::io_context*> homes, const recovery_result& from) {
+  if (homes.size() != shards_.size())
+    throw std::invalid_argument("journal_store: one home per shard");
   journal_options o = tuning_;
   o.dir = journal_dir();
   o.streams = static_cast<std::uint32_t>(homes.size());

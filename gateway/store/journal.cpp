@@ -176,10 +176,10 @@ journal::journal(std::vector<boost::asio::io_context*> homes, journal_options op
     if (fd_ < 0) throw std::system_error(last_error(), "open " + from.last_segment);
     segment_size_ = allocated_ = from.last_segment_size;  // recovery cut any zeros
   }
-  syncer_ = std::thread([this] {
-    runtime::name_this_thread(opts_.thread_name);
-    run_syncer();
-  });
+  // Named from its first instruction (it inherits the name), so that a
+  // journal that has opened is seen by its name in /metrics at once.
+  runtime::start_named(opts_.thread_name,
+                       [this] { syncer_ = std::thread([this] { run_syncer(); }); });
 }
 
 journal::~journal() {
@@ -196,6 +196,8 @@ bool journal::failed() const noexcept { return failed_.load(std::memory_order_ac
 
 void journal::append(std::uint32_t stream, record_type type, std::string_view payload,
                      done_fn done) {
+  if (stream >= homes_.size())
+    throw std::out_of_range("journal: no stream " + std::to_string(stream));
   if (failed()) {
     boost::asio::post(*homes_[stream], [done = std::move(done), ec = failure_] { done(ec, 0); });
     return;
