@@ -79,7 +79,8 @@ recovery_result recover_journal(const std::string& dir, std::span<const std::uin
     if (header && header->before.size() != streams)
       throw std::runtime_error(path.string() + " holds " + std::to_string(header->before.size()) +
                                " streams; this journal has " + std::to_string(streams));
-    if (header && expected == 0) {
+    bool bad_start = !header || header->first_lsn != first || (expected != 0 && first != expected);
+    if (!bad_start && expected == 0) {
       // Every record a stream needs must come after what was removed.
       for (std::uint32_t s = 0; s < streams; ++s)
         if (header->before[s] >= from[s])
@@ -90,7 +91,6 @@ recovery_result recover_journal(const std::string& dir, std::span<const std::uin
                                    " before that: history is missing (snapshot lost?)");
       r.last_lsn = header->before;
     }
-    bool bad_start = !header || header->first_lsn != first || (expected != 0 && first != expected);
     std::size_t cut = 0;
     if (!bad_start) {
       if (expected == 0) expected = first;
