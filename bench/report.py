@@ -230,8 +230,9 @@ rows = [
     ("M4", "webhook-to-agent p99 < 5 ms, 100 agents at 10,000 webhooks/s: 10 clinics of 10 "
      "receptionists (100,000 frames/s)",
      med("fanclinics.gateway.p99"), 5000, False, lambda v: f"{v / 1000:.2f} ms"),
-    ("M4", "the same 100 agents all in one clinic, each seeing every message (1,000,000 "
-     "frames/s: twice the fan-out target below)",
+    ("M4, stress", "the same p99 bound with the 100 agents all in one clinic, each seeing "
+     "every message (1,000,000 frames/s: twice M4's fan-out target below, so not its "
+     "latency target; PROFILE.md, fan-out in clinics)",
      med("fan100.gateway.p99"), 5000, False, lambda v: f"{v / 1000:.2f} ms"),
     ("M4", "≥ 500,000 frames/s delivered, 1,000 agents", med("fan1000.gateway.frames"), 500000,
      True, lambda v: f"{v:,.0f} frames/s"),
@@ -274,8 +275,9 @@ why_missed = {
         f"answer p99 was {ms(med('fanclinics.gateway.answer.p99'))} (median). The two cores "
         "are full, the client taking ~30 % of them, and an agent's frames leave in about one "
         "send each (PROFILE.md, clinics)",
-    "the same 100 agents all in one clinic, each seeing every message (1,000,000 "
-    "frames/s: twice the fan-out target below)":
+    "the same p99 bound with the 100 agents all in one clinic, each seeing "
+    "every message (1,000,000 frames/s: twice M4's fan-out target below, so not its "
+    "latency target; PROFILE.md, fan-out in clinics)":
         "saturated: 1,000,000 frames/s on top of 10,000 durable webhooks/s (the gateway "
         f"answered {num(med('fan100.gateway.hooks'))}/s, median), with the client that reads "
         "the frames on the same two cores (a third of them when profiled); up to ~3,000 "
@@ -300,7 +302,9 @@ for milestone, target, value, goal, higher, fmt in rows:
         v = "**met**" if value_ok else verdict(value, goal, higher)
     else:
         v = verdict(value, goal, higher)
-    if v.startswith("**missed**") and why_missed.get(target):
+    if milestone.endswith("stress"):  # measured against a target's bound, but not a target
+        v = v.replace("**met**", "within the bound").replace("**missed**", "over the bound")
+    if v.startswith(("**missed**", "over")) and why_missed.get(target):
         v += f": {why_missed[target]}"
     w(f"| {milestone} | {target} | {fmt(value) if value is not None else '-'} | {v} |")
 w("")
