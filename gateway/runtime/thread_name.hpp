@@ -7,12 +7,17 @@
 
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 namespace gw::runtime {
 
 // Names the calling thread. Linux keeps 15 bytes; longer names are cut.
 void name_this_thread(std::string_view name) noexcept;
+// Names `t` from the thread that started it: named before its creator goes
+// on, without the creator ever carrying the name (a thread created meanwhile
+// elsewhere in the process would inherit it).
+void name_thread(std::thread& t, std::string_view name) noexcept;
 
 // The calling thread's name ("" if it cannot be read).
 std::string this_thread_name();

@@ -176,10 +176,10 @@ journal::journal(std::vector<boost::asio::io_context*> homes, journal_options op
     if (fd_ < 0) throw std::system_error(last_error(), "open " + from.last_segment);
     segment_size_ = allocated_ = from.last_segment_size;  // recovery cut any zeros
   }
-  // Named from its first instruction (it inherits the name), so that a
-  // journal that has opened is seen by its name in /metrics at once.
-  runtime::start_named(opts_.thread_name,
-                       [this] { syncer_ = std::thread([this] { run_syncer(); }); });
+  syncer_ = std::thread([this] { run_syncer(); });
+  // Named before the constructor returns, so that a journal that has opened
+  // is seen by its name in /metrics at once.
+  runtime::name_thread(syncer_, opts_.thread_name);
 }
 
 journal::~journal() {

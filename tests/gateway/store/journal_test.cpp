@@ -123,7 +123,7 @@ TEST(Journal, TheSyncerThreadCarriesTheConfiguredName) {
   o.thread_name = "gw-sync-test";
   {
     journal j(ioc, o, recovery_result{});
-    // The syncer names itself as it starts.
+    // The syncer is named as it starts.
     for (int i = 0; i < 2000 && named() == 0; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     EXPECT_EQ(named(), 1);
