@@ -33,7 +33,9 @@ class journal_store::stream final : public shard_log {
 
   static void remove_legacy(const std::string& dir) {
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) remove_gradually(e.path().string());
+    std::vector<std::string> files;  // listed first: not removed while the listing is read
+    for (const auto& e : fs::directory_iterator(dir, ec)) files.push_back(e.path().string());
+    for (const auto& f : files) remove_gradually(f);
     fs::remove(dir, ec);
     sync_dir(fs::path(dir).parent_path().string());
     log::info("version 1 journal directory removed: a snapshot in events/ covers it",
