@@ -21,7 +21,7 @@ inline constexpr std::size_t record_header_bytes = 24;
 inline constexpr std::size_t max_record_payload = 16 * 1024 * 1024;
 
 enum class record_type : std::uint8_t {
-  events = 1,     // one atomic batch of domain events (shard journals)
+  events = 1,     // one atomic batch of domain events (the event journal)
   directory = 2,  // one directory change, JSON (the directory journal)
   balance = 3,    // one prepaid balance movement (the balance journal)
 };
