@@ -31,16 +31,6 @@ std::string read_file(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// Up to the first `n` bytes of a file.
-std::string read_prefix(const fs::path& p, std::size_t n) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw std::system_error(errno, std::system_category(), "open " + p.string());
-  std::string bytes(n, '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(n));
-  bytes.resize(static_cast<std::size_t>(in.gcount()));
-  return bytes;
-}
-
 // Segment files in lsn order.
 std::vector<std::pair<std::uint64_t, fs::path>> list_segments(const std::string& dir) {
   return numbered_files(dir, "seg-", ".wal");
@@ -94,6 +84,7 @@ recovery_result recover_journal(const std::string& dir, std::span<const std::uin
     std::size_t cut = 0;
     if (!bad_start) {
       if (expected == 0) expected = first;
+      r.segments.push_back(*header);
       std::size_t pos = version == 1 ? segment_header_bytes : segment_header_size(streams);
       record_view rec{};
       records.clear();
@@ -156,6 +147,7 @@ journal::journal(std::vector<boost::asio::io_context*> homes, journal_options op
       opts_(std::move(opts)),
       next_lsn_(from.next_lsn),
       append_gap_(4 * opts_.commit_window),
+      segments_(from.segments),
       covered_(opts_.streams, 0),
       written_last_(from.last_lsn) {
   if (homes_.size() != opts_.streams || opts_.streams == 0 || opts_.streams > max_streams)
@@ -163,12 +155,6 @@ journal::journal(std::vector<boost::asio::io_context*> homes, journal_options op
                                 std::to_string(max_streams));
   written_last_.resize(opts_.streams, 0);
   fs::create_directories(opts_.dir);
-  for (auto& [first, path] : list_segments(opts_.dir)) {
-    auto header = decode_segment_header(read_prefix(path, segment_header_size(opts_.streams)));
-    if (!header || header->before.size() != opts_.streams)
-      throw std::runtime_error(path.string() + ": not a segment of this journal (recover first)");
-    segments_.push_back(std::move(*header));
-  }
   for (const auto& e : fs::directory_iterator(opts_.dir))  // a crash interrupted a release
     if (e.path().string().ends_with(released_suffix)) fs::remove(e.path());
   if (!from.last_segment.empty()) {
@@ -209,8 +195,7 @@ void journal::append(std::uint32_t stream, record_type type, std::string_view pa
   bool wake;
   {
     std::lock_guard lock(mu_);
-    std::uint64_t lsn = next_lsn_.load(std::memory_order_relaxed);
-    next_lsn_.store(lsn + 1, std::memory_order_relaxed);
+    std::uint64_t lsn = next_lsn_++;
     if (windowed) {
       // The gaps' moving average; a gap counts as at most four windows, so
       // after a quiet spell a few quick appends are enough to open the window.
@@ -266,7 +251,6 @@ void journal::complete(std::vector<waiter> waiters, std::error_code ec) {
       for (const auto& w : ws) w.done(ec, w.lsn);
     });
   };
-  if (homes_.size() == 1) return post(*homes_[0], std::move(waiters));
   std::vector<std::vector<waiter>> per(homes_.size());
   for (auto& w : waiters) per[w.stream].push_back(std::move(w));
   for (std::size_t s = 0; s < per.size(); ++s)

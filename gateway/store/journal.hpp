@@ -64,11 +64,12 @@ struct journal_options {
 // What recovery found; the journal continues from here.
 struct recovery_result {
   std::uint64_t next_lsn = 1;
-  std::vector<std::uint64_t> last_lsn;  // per stream: its last record (0: none)
-  std::size_t records = 0;              // valid records replayed (lsn >= from)
-  std::size_t dropped_bytes = 0;        // torn or corrupt tail cut off
-  std::size_t dropped_segments = 0;     // whole segments after the cut, removed
-  std::string last_segment;             // path of the segment to append to, or ""
+  std::vector<std::uint64_t> last_lsn;   // per stream: its last record (0: none)
+  std::size_t records = 0;               // valid records replayed (lsn >= from)
+  std::size_t dropped_bytes = 0;         // torn or corrupt tail cut off
+  std::size_t dropped_segments = 0;      // whole segments after the cut, removed
+  std::vector<segment_header> segments;  // the segments kept, ascending
+  std::string last_segment;              // path of the segment to append to, or ""
   std::uint64_t last_segment_size = 0;
 };
 
@@ -94,6 +95,7 @@ class journal final {
   using done_fn = std::function<void(std::error_code, std::uint64_t lsn)>;
 
   // `homes[s]` runs stream s's completions; opts.streams must equal its size.
+  // `from` is what recover_journal found in opts.dir (nothing, for a new one).
   journal(std::vector<boost::asio::io_context*> homes, journal_options opts,
           const recovery_result& from);
   journal(boost::asio::io_context& home, journal_options opts, const recovery_result& from)
@@ -107,7 +109,6 @@ class journal final {
     append(0, type, payload, std::move(done));
   }
   bool failed() const noexcept;
-  std::uint64_t next_lsn() const noexcept { return next_lsn_.load(std::memory_order_relaxed); }
 
   // Stream `stream` no longer needs its records up to `lsn` (a snapshot
   // covers them). Removes the oldest whole segments that no stream needs,
@@ -147,10 +148,10 @@ class journal final {
 
   std::vector<boost::asio::io_context*> homes_;
   journal_options opts_;
-  std::atomic<std::uint64_t> next_lsn_;  // assigned under mu_
 
-  // Shared with the syncer under mu_.
+  // Shared with the syncer and between the streams, under mu_.
   std::mutex mu_;
+  std::uint64_t next_lsn_;
   std::condition_variable cv_;
   batch pending_;
   std::chrono::steady_clock::time_point pending_since_{};
