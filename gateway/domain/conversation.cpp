@@ -55,7 +55,7 @@ void sweep(conversation& c, std::int64_t now_ms, std::int64_t kept_ms) {
   if (day <= c.ids_swept_day) return;
   c.ids_swept_day = day;
   const auto before = now_ms - kept_ms;
-  std::erase_if(c.provider_ids, [&](const auto& kv) { return kv.second < before; });
+  c.provider_ids.erase_if([&](const auto& kv) { return kv.second < before; });
   if (!c.clinic.allocated()) return;
   auto& side = c.clinic.get();
   std::erase_if(side.client_ids, [&](const auto& kv) { return kv.second.seen_ms < before; });
@@ -173,7 +173,7 @@ void apply(conversation& c, const event& e, std::size_t history_limit, std::int6
       c.last_inbound_seq = e.seq;
       if (e.seq > c.read_seq) ++c.unread;
       if (!e.author.empty()) c.contact_name = e.author;
-      if (!e.provider_id.empty()) small(c.provider_ids).insert_or_assign(e.provider_id, e.at_ms);
+      if (!e.provider_id.empty()) c.provider_ids.insert_or_assign(e.provider_id, e.at_ms);
       ++c.messages;
       keep(c, e, history_limit);
       break;
@@ -304,10 +304,11 @@ bool decode_conversation(std::string_view& in, conversation& c, std::uint32_t ve
   const bool timed = version >= 4;
   auto seen = [&] { return timed ? static_cast<std::int64_t>(r.varint()) : 0; };
   n = r.varint();
+  if (n <= r.in.size()) c.provider_ids.reserve(n);  // each id takes a byte at least
   for (std::uint64_t i = 0; r.ok && i < n; ++i) {
     std::string s;
     r.str(s);
-    small(c.provider_ids).insert_or_assign(std::move(s), seen());
+    c.provider_ids.insert_or_assign(std::move(s), seen());
   }
   n = r.varint();
   for (std::uint64_t i = 0; r.ok && i < n; ++i) {

@@ -13,6 +13,7 @@
 
 #include "gateway/domain/event.hpp"
 #include "gateway/domain/history_buffer.hpp"
+#include "gateway/domain/id_table.hpp"
 #include "gateway/domain/lazy.hpp"
 
 namespace gw::domain {
@@ -149,7 +150,7 @@ struct conversation {
   std::string assignee;             // agent, "" when unassigned
   std::string team;
   std::vector<std::string> participants;  // agents who wrote or acted, first time order
-  id_map<std::int64_t> provider_ids;      // inbound id -> when seen: webhook retries dedupe here
+  id_table<std::int64_t> provider_ids;    // inbound id -> when seen: webhook retries dedupe here
   lazy<clinic_side> clinic;               // read as clinic->...; written through clinic.get()
   history_buffer<kept_message> history;   // the latest messages and notes, oldest first
 

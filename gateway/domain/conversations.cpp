@@ -162,8 +162,8 @@ struct conversation_service::shard_part {
 
   runtime::shard* shard = nullptr;
   std::unique_ptr<store::shard_log> journal;
-  std::shared_mutex mu;  // guards `actors` (inserts from any thread)
-  std::unordered_map<std::string, std::unique_ptr<conv_actor>> actors;
+  std::shared_mutex mu;                          // guards `actors` (inserts from any thread)
+  id_table<std::unique_ptr<conv_actor>> actors;  // by conversation_key::str()
   std::unordered_map<std::string, std::uint64_t> max_offset;  // per tenant, home thread
   std::atomic<bool> ready{false};  // set once recovery opened the journal
   // The journal's LSNs count every shard's records; `applied_records`
@@ -184,12 +184,14 @@ struct conversation_service::shard_part {
     key.str(name);
     {
       std::shared_lock lock(mu);
-      if (auto it = actors.find(name); it != actors.end()) return *it->second;
+      if (auto* a = actors.find(name)) return **a;
     }
     std::unique_lock lock(mu);
-    auto& slot = actors[name];
-    if (!slot) slot = std::make_unique<conv_actor>(shard->ioc, batch);
-    return *slot;
+    if (auto* a = actors.find(name)) return **a;
+    auto a = std::make_unique<conv_actor>(shard->ioc, batch);
+    auto& made = *a;
+    actors.insert_or_assign(name, std::move(a));
+    return made;
   }
 };
 
@@ -360,6 +362,10 @@ std::uint64_t conversation_service::load_snapshot(shard_part& p, recovery_stats&
   }
   auto count = r.varint();
   std::string_view rest = r.in;
+  if (count <= rest.size()) {  // each conversation takes a byte at least
+    std::unique_lock lock(p.mu);
+    p.actors.reserve(p.actors.size() + count);
+  }
   for (std::uint64_t i = 0; r.ok && i < count; ++i) {
     conversation c;
     if (!decode_conversation(rest, c, snap->version))
@@ -467,9 +473,8 @@ void conversation_service::inspect(const conversation_key& key,
   boost::asio::post(p.shard->ioc, [&p, name = key.str(), fn = std::move(fn)] {
     if (!p.ready.load(std::memory_order_acquire)) return fn(nullptr);
     std::shared_lock lock(p.mu);
-    auto it = p.actors.find(name);
-    fn(it == p.actors.end() || it->second->state().conv.seq == 0 ? nullptr
-                                                                 : &it->second->state().conv);
+    auto* a = p.actors.find(name);
+    fn(!a || (*a)->state().conv.seq == 0 ? nullptr : &(*a)->state().conv);
   });
 }
 
