@@ -140,7 +140,7 @@ class http_session final : public runtime::session_base,
   void match_route() {
     auto& req = parser_->get();
     auto [path, query] = split_target(req.target());
-    rc_.emplace(request_context{req, path, query, {}});
+    rc_.emplace(req, path, query);  // in place: its params are held inline
     match_ = ctx_.routes.find(req.method(), path, &*rc_);
     route_index_ = match_.index;
   }

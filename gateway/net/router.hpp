@@ -8,6 +8,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <boost/container/small_vector.hpp>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -48,7 +49,8 @@ struct request_context {
   const request& req;
   std::string_view path;
   std::string_view query;
-  std::vector<std::pair<std::string_view, std::string_view>> params;  // {name} -> segment
+  // {name} -> segment; routes capture one or two, held inline (no allocation per request).
+  boost::container::small_vector<std::pair<std::string_view, std::string_view>, 4> params;
 
   std::string_view param(std::string_view name) const noexcept;
 };
