@@ -78,22 +78,35 @@ domain::channel_ptr channel_directory::whatsapp_number(std::string_view phone_nu
 
 // ---------------------------------------------------------------- counters
 
-// Events of one request, grouped by conversation in arrival order.
+// Events of one request, grouped by conversation in arrival order. Most
+// requests name one conversation: the groups are searched in place, and an
+// index is built only once a request names more than `scan_limit`.
 class webhooks::batch {
  public:
-  void add(conversation_key key, event e) {
-    auto name = key.str();
-    auto [it, fresh] = index_.try_emplace(std::move(name), groups_.size());
-    if (fresh) groups_.push_back({std::move(key), {}});
-    groups_[it->second].second.push_back(std::move(e));
-  }
+  void add(conversation_key key, event e) { group_of(std::move(key)).push_back(std::move(e)); }
   bool empty() const noexcept { return groups_.empty(); }
   std::vector<std::pair<conversation_key, std::vector<event>>>& groups() noexcept {
     return groups_;
   }
 
  private:
-  std::map<std::string, std::size_t> index_;
+  static constexpr std::size_t scan_limit = 8;  // Webhooks.OneRequestOfManyPatients... posts 12
+
+  std::vector<event>& group_of(conversation_key key) {
+    if (index_.empty()) {
+      for (auto& [k, events] : groups_)
+        if (k == key) return events;
+      if (groups_.size() < scan_limit) return add_group(std::move(key));
+      for (std::size_t i = 0; i < groups_.size(); ++i) index_.emplace(groups_[i].first.str(), i);
+    }
+    auto [it, fresh] = index_.try_emplace(key.str(), groups_.size());
+    return fresh ? add_group(std::move(key)) : groups_[it->second].second;
+  }
+  std::vector<event>& add_group(conversation_key key) {
+    return groups_.emplace_back(std::move(key), std::vector<event>{}).second;
+  }
+
+  std::map<std::string, std::size_t> index_;  // key.str() -> group, past scan_limit groups
   std::vector<std::pair<conversation_key, std::vector<event>>> groups_;
 };
 
@@ -335,7 +348,7 @@ void webhooks::whatsapp_post(net::request_context& rc, net::responder answer) {
     event e;
     e.kind = event_kind::message_in;
     e.provider_id = m.id;
-    e.message_id = m.id;
+    e.message_id = std::move(m.id);
     e.author = std::move(m.contact_name);
     e.text = std::move(m.text);
     if (m.type != "text") e.detail = std::move(m.raw);

@@ -222,6 +222,33 @@ TEST(Webhooks, WhatsAppAcknowledgedMessagesSurviveSigkillAndRetriesStayOnce) {
   EXPECT_EQ(metric(gw->port(), R"(gateway_webhook_duplicates_total{channel="wa-main"})"), 3);
 }
 
+// Meta batches messages of many patients into one request: each message
+// reaches its own patient's conversation, however many the request names
+// (past the few the gateway groups by scanning, it indexes them).
+TEST(Webhooks, OneRequestOfManyPatientsReachesEachConversation) {
+  deployment d;
+  auto gw = d.start();
+  constexpr int patients = 12;
+  json::array messages;
+  for (int round = 0; round < 2; ++round)
+    for (int p = 0; p < patients; ++p)
+      messages.push_back(wa_text("346001000" + std::to_string(10 + p),
+                                 "wamid.MANY" + std::to_string(round * patients + p),
+                                 "message " + std::to_string(round)));
+  auto res = post_wa(gw->port(), "wa-main", wa_messages("106540352242922", std::move(messages)));
+  ASSERT_EQ(res.result_int(), 200) << res.body();
+  for (int p = 0; p < patients; ++p) {
+    auto address = "+346001000" + std::to_string(10 + p);
+    auto conv = conversation(gw->port(), "wa-main", address);
+    ASSERT_TRUE(conv.is_object()) << address;
+    EXPECT_EQ(field(conv, "messages"), 2) << address;
+    EXPECT_EQ(field(conv, "seq"), 2) << address;
+    EXPECT_EQ(field(conv, "inbound_ids"), 2) << address;
+  }
+  EXPECT_EQ(metric(gw->port(), R"(gateway_webhook_events_total{channel="wa-main",kind="message"})"),
+            2 * patients);
+}
+
 // Rounds of: restart over the same data directory, check that every
 // acknowledged message is there, post from several connections, SIGKILL at a
 // random moment. The journal is kept small enough that snapshots are taken,
