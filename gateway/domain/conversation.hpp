@@ -46,7 +46,9 @@ struct delivery {
 };
 
 // Provider message ids ("wamid.HBgLMzQ2..." + the part that differs, or
-// "SM" + 32 hex digits) in a conversation's sets. libstdc++ (GCC 12) looks
+// "SM" + 32 hex digits) and command ids in a conversation's clinic-side
+// tables (deliveries, client_ids; its inbound ids are an id_table, which
+// every webhook asks: id_table.hpp). libstdc++ (GCC 12) looks
 // a key up in a set of up to 20 by comparing it with every key when the
 // hasher is "slow" (std::hash<std::string> is): each comparison loads that
 // key's bytes from the heap, a cache miss per key, the largest single cost

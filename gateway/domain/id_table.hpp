@@ -105,6 +105,7 @@ class id_table {
       entries_[i].second = std::move(value);
       return false;
     }
+    if (entries_.size() >= max_entries) throw std::length_error("id_table: too many ids");
     if (slots_needed(entries_.size() + 1) > slot_count())
       rebuild(std::max<std::size_t>(slots_needed(entries_.size() + 1), 2 * slot_count()), nullptr);
     entries_.push_back({std::move(key), std::move(value)});
@@ -144,6 +145,7 @@ class id_table {
 
  private:
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_entries = 0xFFFF'FFFEu;  // a slot holds index + 1 in 32 bits
 
   static std::uint32_t hash32(std::string_view s) noexcept {
     const std::uint64_t h = std::hash<std::string_view>{}(s);
