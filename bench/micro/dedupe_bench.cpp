@@ -31,12 +31,20 @@ void add(Set& s, std::string id) {
     s.insert_or_assign(std::move(id), 0);
 }
 
+constexpr long conversations = 10'000;
+
+// Every conversation's table, holding `n` ids each.
+template <class Set>
+std::vector<Set> tables(long n) {
+  std::vector<Set> seen(conversations);
+  for (long i = 0; i < n; ++i)
+    for (long c = 0; c < conversations; ++c) add(seen[c], wamid(i * conversations + c));
+  return seen;
+}
+
 template <class Set>
 void lookup_new(benchmark::State& state) {
-  constexpr long conversations = 10'000;
-  std::vector<Set> seen(conversations);
-  for (long i = 0; i < state.range(0); ++i)
-    for (long c = 0; c < conversations; ++c) add(seen[c], wamid(i * conversations + c));
+  auto seen = tables<Set>(state.range(0));
   auto fresh = wamid(-1);
   long c = 0;
   for (auto _ : state) {
@@ -63,10 +71,7 @@ BENCHMARK(BM_DedupeIdTable)->Arg(5)->Arg(20)->Arg(50);
 // over 10,000 conversations add ~100 to each).
 template <class Set>
 void check_and_add(benchmark::State& state) {
-  constexpr long conversations = 10'000;
-  std::vector<Set> seen(conversations);
-  for (long i = 0; i < state.range(0); ++i)
-    for (long c = 0; c < conversations; ++c) add(seen[c], wamid(i * conversations + c));
+  auto seen = tables<Set>(state.range(0));
   std::vector<std::string> ids(static_cast<std::size_t>(state.max_iterations));
   for (std::size_t i = 0; i < ids.size(); ++i)
     ids[i] = wamid(static_cast<long>(i) + state.range(0) * conversations);
