@@ -197,9 +197,4 @@ class id_table {
   std::size_t mask_ = 0;  // slot_count() - 1 once slots exist
 };
 
-template <class V, class Pred>
-std::size_t erase_if(id_table<V>& t, Pred pred) {
-  return t.erase_if(std::move(pred));
-}
-
 }  // namespace gw::domain
