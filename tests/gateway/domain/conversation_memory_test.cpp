@@ -156,9 +156,10 @@ TEST(KeptMessage, ASnapshotWithAnUnknownStatusIsRefused) {
   EXPECT_FALSE(round_trip(snap, bad));
 }
 
-// Most conversations hold a few ids per set: each set starts with two
-// buckets, not the 13 (104 bytes) a standard library table takes at its
-// first insert, and still grows as a hash table should.
+// Most conversations hold a few ids per set: the clinic-side sets start with
+// two buckets, not the 13 (104 bytes) a standard library table takes at its
+// first insert, the inbound ids (an id_table) with four 8-byte slots, and
+// all still grow as hash tables should.
 TEST(Conversation, IdSetsStartSmallAndGrow) {
   auto c = fresh();
   apply(c, inbound(1, "wamid.IN1"));

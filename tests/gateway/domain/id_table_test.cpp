@@ -1,4 +1,5 @@
-// id_table: a conversation's dedupe table of provider message ids.
+// id_table: a conversation's dedupe table of provider message ids, and a
+// shard's table of conversations by key.
 #include "gateway/domain/id_table.hpp"
 
 #include <gtest/gtest.h>
