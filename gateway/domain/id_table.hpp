@@ -133,6 +133,13 @@ class id_table {
     return removed;
   }
 
+  // The 32 bits of a key's hash that a slot keeps (public for the tests,
+  // which need keys that share them).
+  static std::uint32_t hash32(std::string_view s) noexcept {
+    const std::uint64_t h = std::hash<std::string_view>{}(s);
+    return static_cast<std::uint32_t>(h ^ (h >> 32));
+  }
+
   // Equal when they map the same ids to the same values, in any order.
   friend bool operator==(const id_table& a, const id_table& b) {
     if (a.size() != b.size()) return false;
@@ -147,10 +154,6 @@ class id_table {
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
   static constexpr std::size_t max_entries = 0xFFFF'FFFEu;  // a slot holds index + 1 in 32 bits
 
-  static std::uint32_t hash32(std::string_view s) noexcept {
-    const std::uint64_t h = std::hash<std::string_view>{}(s);
-    return static_cast<std::uint32_t>(h ^ (h >> 32));
-  }
   // At most 3/4 full, at least 4 slots.
   static std::size_t slots_needed(std::size_t n) noexcept {
     std::size_t cap = 4;

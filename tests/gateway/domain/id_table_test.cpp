@@ -7,6 +7,9 @@
 #include <map>
 #include <random>
 #include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace gw::domain {
 namespace {
@@ -46,10 +49,8 @@ TEST(IdTable, AssigningAnExistingIdChangesItsValueOnly) {
   EXPECT_EQ(t.at("b"), 9);
 }
 
-// Keys whose 32 hash bits collide still differ: the key's bytes decide.
-// With 200,000 ids some pairs share their 32 bits (the birthday bound is
-// ~77,000), so every lookup of a present and an absent key below walks
-// past such matches.
+// Many ids, inserted and assigned again in random order, against a
+// std::map: every one found with its last value, none that was not added.
 TEST(IdTable, ManyIdsStayExact) {
   id_table<std::int64_t> t;
   std::map<std::string, std::int64_t> model;
@@ -62,6 +63,32 @@ TEST(IdTable, ManyIdsStayExact) {
   ASSERT_EQ(t.size(), model.size());
   for (const auto& [k, v] : model) ASSERT_EQ(t.at(k), v) << k;
   for (long i = 300'000; i < 310'000; ++i) ASSERT_FALSE(t.contains(wamid(i)));
+}
+
+// Keys that share the 32 hash bits a slot keeps are told apart by their
+// bytes: one is not found for the other, and each keeps its own value. The
+// pairs are searched for (the birthday bound for 32 bits is ~77,000 keys).
+TEST(IdTable, CollidingHashBitsAreToldApartByTheKey) {
+  using table = id_table<std::int64_t>;
+  std::unordered_map<std::uint32_t, long> first_with;
+  std::vector<std::pair<long, long>> pairs;
+  for (long i = 0; pairs.size() < 3 && i < 2'000'000; ++i) {
+    auto [it, fresh] = first_with.try_emplace(table::hash32(wamid(i)), i);
+    if (!fresh) pairs.emplace_back(it->second, i);
+  }
+  ASSERT_EQ(pairs.size(), 3u) << "no keys sharing their 32 hash bits";
+  table t;
+  for (auto [a, b] : pairs) {
+    ASSERT_EQ(table::hash32(wamid(a)), table::hash32(wamid(b)));
+    t.insert_or_assign(wamid(a), a);
+    EXPECT_FALSE(t.contains(wamid(b))) << "found " << b << " for " << a;
+  }
+  for (auto [a, b] : pairs) EXPECT_TRUE(t.insert_or_assign(wamid(b), b)) << b;
+  for (auto [a, b] : pairs) {
+    EXPECT_EQ(t.at(wamid(a)), a);
+    EXPECT_EQ(t.at(wamid(b)), b);
+  }
+  EXPECT_EQ(t.size(), 6u);
 }
 
 TEST(IdTable, IteratesInInsertionOrder) {
