@@ -136,22 +136,31 @@ std::string hex_sha256(std::string_view data) {
   return to_hex(digest, sizeof digest);
 }
 
-std::string meta_signature(std::string_view app_secret, std::string_view body) {
+namespace {
+// "sha256=" + hex HMAC-SHA256 of `body`, written into `out` (no allocation:
+// verification runs for every webhook); "" only if OpenSSL fails.
+using meta_text = std::array<char, 7 + 2 * SHA256_DIGEST_LENGTH>;
+std::string_view meta_signature_into(std::string_view app_secret, std::string_view body,
+                                     meta_text& out) {
+  constexpr std::string_view prefix = "sha256=";
   auto [mac, len] = hmac(sha256_name, app_secret, body);
-  if (len == 0) return {};
-  return "sha256=" + to_hex(mac.data(), len);
+  if (len != SHA256_DIGEST_LENGTH) return {};
+  std::copy(prefix.begin(), prefix.end(), out.begin());
+  hex_into(mac.data(), len, out.data() + prefix.size());
+  return {out.data(), out.size()};
+}
+}  // namespace
+
+std::string meta_signature(std::string_view app_secret, std::string_view body) {
+  meta_text buf;
+  return std::string(meta_signature_into(app_secret, body, buf));
 }
 
 bool verify_meta_signature(std::string_view header, std::string_view app_secret,
                            std::string_view body) {
-  // meta_signature's text, built on the stack: this runs for every webhook.
-  constexpr std::string_view prefix = "sha256=";
-  auto [mac, len] = hmac(sha256_name, app_secret, body);
-  if (len != SHA256_DIGEST_LENGTH) return false;
-  std::array<char, prefix.size() + 2 * SHA256_DIGEST_LENGTH> expected;
-  std::copy(prefix.begin(), prefix.end(), expected.begin());
-  hex_into(mac.data(), len, expected.data() + prefix.size());
-  return constant_time_equal(header, std::string_view(expected.data(), expected.size()));
+  meta_text buf;
+  auto expected = meta_signature_into(app_secret, body, buf);
+  return !expected.empty() && constant_time_equal(header, expected);
 }
 
 std::string twilio_signature(std::string_view auth_token, std::string_view url,
