@@ -1,11 +1,27 @@
 // Messages to bytes, the way Beast's serializer writes them.
 #include "gateway/net/http_wire.hpp"
 
-#include <cstdio>
+#include <charconv>
 
 namespace gw::net {
 
 namespace {
+// Appends `v` in base `base`. (snprintf took ~0.6 % of ingest's samples,
+// for the status line alone.)
+void append_number(std::string& out, std::uint64_t v, int base = 10) {
+  char digits[20];
+  auto end = std::to_chars(digits, digits + sizeof digits, v, base).ptr;
+  out.append(digits, end);
+}
+
+// "HTTP/1.1" for version 11.
+void append_version(std::string& out, unsigned version) {
+  out.append("HTTP/");
+  append_number(out, version / 10);
+  out.push_back('.');
+  append_number(out, version % 10);
+}
+
 // After the start line: the fields as they are, then the body (as one chunk
 // when the message is chunked).
 template <class Message>
@@ -18,9 +34,8 @@ void serialize_rest(const Message& m, std::string& out) {
     return;
   }
   if (!body.empty()) {
-    char size[20];
-    int n = std::snprintf(size, sizeof size, "%zx\r\n", body.size());
-    out.append(size, static_cast<std::size_t>(n)).append(body).append("\r\n");
+    append_number(out, body.size(), 16);
+    out.append("\r\n").append(body).append("\r\n");
   }
   out.append("0\r\n\r\n");
 }
@@ -37,10 +52,11 @@ void serialize(const response& res, std::string& out) {
   const unsigned version = res.version();
   const auto reason = res.reason();
   out.reserve(out.size() + rest_size(res) + reason.size() + 16);
-  char head[24];
-  int n = std::snprintf(head, sizeof head, "HTTP/%u.%u %u ", version / 10, version % 10,
-                        res.result_int());
-  out.append(head, static_cast<std::size_t>(n)).append(reason).append("\r\n");
+  append_version(out, version);
+  out.push_back(' ');
+  append_number(out, res.result_int());
+  out.push_back(' ');
+  out.append(reason).append("\r\n");
   serialize_rest(res, out);
 }
 
@@ -49,9 +65,9 @@ void serialize(const request& req, std::string& out) {
   const auto method = req.method_string();
   const auto target = req.target();
   out.reserve(out.size() + rest_size(req) + method.size() + target.size() + 16);
-  char tail[24];
-  int n = std::snprintf(tail, sizeof tail, " HTTP/%u.%u\r\n", version / 10, version % 10);
-  out.append(method).append(" ").append(target).append(tail, static_cast<std::size_t>(n));
+  out.append(method).append(" ").append(target).append(" ");
+  append_version(out, version);
+  out.append("\r\n");
   serialize_rest(req, out);
 }
 

@@ -30,6 +30,9 @@ TEST(Serialize, WritesWhatBeastWrites) {
   cases.push_back(make_response(http::status::ok, std::string(70000, 'x'), "text/plain"));
   cases.push_back(make_response(http::status::ok, "in one chunk", "text/plain"));
   cases.back().chunked(true);
+  cases.push_back(make_response(http::status::ok, std::string(70000, 'y'), "text/plain"));
+  cases.back().chunked(true);  // a size of five hex digits
+  cases.push_back(make_error(protocol::http_error::unavailable, "later"));
   for (const auto& res : cases) {
     std::string out = "kept:";  // appends
     serialize(res, out);
