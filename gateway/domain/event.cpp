@@ -1,6 +1,8 @@
 // Event naming, shard hashing and the binary batch codec.
 #include "gateway/domain/event.hpp"
 
+#include <array>
+
 #include "gateway/domain/wire.hpp"
 
 namespace gw::domain {
@@ -56,9 +58,25 @@ std::string_view name_of(event_kind k) noexcept {
   return "unknown";
 }
 
+namespace {
+// An event's strings after its numbers, in their encoded order.
+std::array<const std::string*, 7> payload_strings(const event& e) {
+  return {&e.message_id, &e.provider_id, &e.client_id, &e.author, &e.text, &e.value, &e.detail};
+}
+constexpr std::size_t max_varint = 10;  // bytes
+}  // namespace
+
 std::string encode_events(std::span<const event> events) {
+  // Room for all of it up front: a message's text alone outgrows a guess,
+  // and each regrowth was an allocation and a copy on every webhook's path.
+  std::size_t size = max_varint;
+  for (const auto& e : events) {
+    size +=
+        1 + 7 * max_varint + e.conv.tenant.size() + e.conv.channel.size() + e.conv.address.size();
+    for (const std::string* s : payload_strings(e)) size += max_varint + s->size();
+  }
   std::string out;
-  out.reserve(events.size() * 128);
+  out.reserve(size);
   put_varint(out, events.size());
   for (const auto& e : events) {
     out.push_back(static_cast<char>(e.kind));
@@ -69,9 +87,7 @@ std::string encode_events(std::span<const event> events) {
     put_varint(out, e.offset);
     put_varint(out, e.epoch);
     put_varint(out, static_cast<std::uint64_t>(e.at_ms));
-    for (const std::string* s :
-         {&e.message_id, &e.provider_id, &e.client_id, &e.author, &e.text, &e.value, &e.detail})
-      put_str(out, *s);
+    for (const std::string* s : payload_strings(e)) put_str(out, *s);
   }
   return out;
 }
