@@ -310,9 +310,9 @@ void agent_commands::change(const net::agent_identity& who, const protocol::comm
             if (sms) result["sms"] = *sms;
             if (cost) result["cost"] = cost;
             if (!r.events.empty()) {
-              result["m"] = protocol::to_json(message_of(r.events.front()));
+              result["m"] = protocol::to_json(message_of(r.events.front()->ev));
               if (cmd.kind == command_kind::send && on_message_out_)
-                on_message_out_(r.events.front(), billed);
+                on_message_out_(r.events.front()->ev, billed);
             } else {  // the same command id, stored before (perhaps before a restart)
               refund(id);
               result["m"] = boost::json::object{{"m", *known}};

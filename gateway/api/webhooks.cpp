@@ -135,7 +135,7 @@ struct webhooks::join {
       failed = true;
     else
       for (const auto& e : r.events)
-        (e.kind == event_kind::message_in ? count.messages : count.statuses)
+        (e->ev.kind == event_kind::message_in ? count.messages : count.statuses)
             .fetch_add(1, std::memory_order_relaxed);
     if (!ec) count.duplicates.fetch_add(submitted - r.events.size(), std::memory_order_relaxed);
     if (pending.fetch_sub(1, std::memory_order_acq_rel) != 1) return;

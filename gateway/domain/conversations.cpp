@@ -14,6 +14,7 @@
 #include <shared_mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "gateway/domain/wire.hpp"
 #include "gateway/obs/log.hpp"
@@ -531,46 +532,51 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
   }
   ++c.issued;
   auto payload = encode_events(events);
-  p.journal->append(store::record_type::events, payload,
-                    [this, &p, &c, events = std::move(events), done = std::move(done)](
-                        std::error_code ec, std::uint64_t lsn) mutable {
-                      ++c.completed;
-                      for (const auto& e : events) {
-                        std::erase(c.inflight_ids, e.provider_id);
-                        std::erase(c.inflight_ids, e.client_id);
-                      }
-                      // The conversation's summary, taken once per state: each event's
-                      // "after" is the next one's "before", and the last is the answer's.
-                      auto summary = summary_of(c.conv);
-                      if (!ec) {
-                        for (const auto& e : events) {
-                          apply(c.conv, e, opts_.history_limit, opts_.ids_kept_ms);
-                          auto& m = p.max_offset[e.conv.tenant];
-                          m = std::max(m, e.offset);
-                          auto after = summary_of(c.conv);
-                          if (bus_)
-                            bus_->publish(e.conv.tenant,
-                                          std::make_shared<const published_event>(
-                                              published_event{e, std::move(summary), after}));
-                          summary = std::move(after);
-                        }
-                        p.applied_lsn = lsn;
-                        ++p.applied_records;
-                        appended_.fetch_add(events.size(), std::memory_order_relaxed);
-                      } else if (bus_) {
-                        for (const auto& e : events) bus_->skip(e.conv.tenant, e.offset);
-                      }
-                      done(ec, submit_result{std::move(events), false, false, {}, summary, {}});
-                      std::erase_if(c.retries, [&](auto& r) {
-                        if (r.first > c.completed) return false;
-                        submit_result dup;
-                        dup.duplicate = true;
-                        dup.after = summary;
-                        r.second(ec, std::move(dup));
-                        return true;
-                      });
-                      if (!ec) maybe_snapshot(p);
-                    });
+  p.journal->append(
+      store::record_type::events, payload,
+      [this, &p, &c, events = std::move(events), done = std::move(done)](
+          std::error_code ec, std::uint64_t lsn) mutable {
+        ++c.completed;
+        for (const auto& e : events) {
+          std::erase(c.inflight_ids, e.provider_id);
+          std::erase(c.inflight_ids, e.client_id);
+        }
+        // The conversation's summary, taken once per state: each event's
+        // "after" is the next one's "before", and the last is the answer's.
+        submit_result r;
+        r.after = summary_of(c.conv);
+        if (!ec) {
+          r.events.reserve(events.size());
+          for (auto& e : events) {
+            apply(c.conv, e, opts_.history_limit, opts_.ids_kept_ms);
+            auto& m = p.max_offset[e.conv.tenant];
+            m = std::max(m, e.offset);
+            auto before = std::exchange(r.after, summary_of(c.conv));
+            // The event moves into what is published: the stream and the
+            // answer share it.
+            const auto& published = r.events.emplace_back(std::make_shared<const published_event>(
+                published_event{std::move(e), std::move(before), r.after}));
+            if (bus_) bus_->publish(published->ev.conv.tenant, published);
+          }
+          p.applied_lsn = lsn;
+          ++p.applied_records;
+          appended_.fetch_add(events.size(), std::memory_order_relaxed);
+        } else if (bus_) {
+          for (const auto& e : events) bus_->skip(e.conv.tenant, e.offset);
+        }
+        // Answered retries see the same state; copied only if there are any.
+        conversation_summary after = c.retries.empty() ? conversation_summary{} : r.after;
+        done(ec, std::move(r));
+        std::erase_if(c.retries, [&](auto& retry) {
+          if (retry.first > c.completed) return false;
+          submit_result dup;
+          dup.duplicate = true;
+          dup.after = after;
+          retry.second(ec, std::move(dup));
+          return true;
+        });
+        if (!ec) maybe_snapshot(p);
+      });
 }
 
 namespace {

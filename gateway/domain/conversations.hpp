@@ -51,13 +51,21 @@ struct conversation_summary {
 
 conversation_summary summary_of(const conversation& c);
 
+// A durable event as agents see it: the same one object in the tenant's
+// stream (event_bus.hpp) and in the answer to its submit.
+struct published_event {
+  event ev;                            // as stored: seq, offset, epoch filled in
+  conversation_summary before, after;  // the conversation around this event
+};
+using event_ptr = std::shared_ptr<const published_event>;
+
 struct submit_result {
-  std::vector<event> events;   // as stored: seq, offset, epoch and at_ms filled in
-  bool duplicate = false;      // every event was a retry of one already stored
-  bool refused = false;        // a guard refused (see submit_guard): nothing stored
-  std::string reason;          // why, when refused
-  conversation_summary after;  // the conversation once this submit was applied
-  std::string code;            // refused: the guard's error code, when it gave one
+  std::vector<event_ptr> events;  // as stored: seq, offset, epoch and at_ms filled in
+  bool duplicate = false;         // every event was a retry of one already stored
+  bool refused = false;           // a guard refused (see submit_guard): nothing stored
+  std::string reason;             // why, when refused
+  conversation_summary after;     // the conversation once this submit was applied
+  std::string code;               // refused: the guard's error code, when it gave one
 };
 
 // A guarded submit's check, run on the home shard before anything is

@@ -28,12 +28,6 @@
 
 namespace gw::domain {
 
-struct published_event {
-  event ev;                            // as stored: seq, offset, epoch filled in
-  conversation_summary before, after;  // the conversation around this event
-};
-using event_ptr = std::shared_ptr<const published_event>;
-
 class event_bus {
  public:
   // `window`: released events kept per tenant for resume.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "gateway/domain/event_bus.hpp"
 #include "gateway/store/files.hpp"
 #include "tests/support/process.hpp"
 
@@ -78,23 +79,48 @@ TEST(ConversationService, AssignsSeqOffsetEpochAndApplies) {
   auto r1 = c.submit(ana, {inbound("wamid.1", "hola")});
   ASSERT_EQ(r1.events.size(), 1u);
   EXPECT_FALSE(r1.duplicate);
-  EXPECT_EQ(r1.events[0].seq, 1u);
-  EXPECT_EQ(r1.events[0].offset, 1u);
-  EXPECT_EQ(r1.events[0].epoch, c.service->epoch());
-  EXPECT_GT(r1.events[0].at_ms, 0);
-  EXPECT_EQ(r1.events[0].conv, ana);
+  EXPECT_EQ(r1.events[0]->ev.seq, 1u);
+  EXPECT_EQ(r1.events[0]->ev.offset, 1u);
+  EXPECT_EQ(r1.events[0]->ev.epoch, c.service->epoch());
+  EXPECT_GT(r1.events[0]->ev.at_ms, 0);
+  EXPECT_EQ(r1.events[0]->ev.conv, ana);
 
   auto r2 = c.submit(ben, {inbound("wamid.2", "buenas"), inbound("wamid.3", "¿cita?")});
-  EXPECT_EQ(r2.events[0].seq, 1u);  // per conversation
-  EXPECT_EQ(r2.events[1].seq, 2u);
-  EXPECT_EQ(r2.events[1].offset, 3u);  // per tenant, across conversations
+  EXPECT_EQ(r2.events[0]->ev.seq, 1u);  // per conversation
+  EXPECT_EQ(r2.events[1]->ev.seq, 2u);
+  EXPECT_EQ(r2.events[1]->ev.offset, 3u);  // per tenant, across conversations
 
   auto conv = c.get(ben);
   ASSERT_TRUE(conv);
   EXPECT_EQ(conv->seq, 2u);
   EXPECT_EQ(conv->messages, 2u);
-  EXPECT_TRUE(conv->window_open(r2.events[1].at_ms));
+  EXPECT_TRUE(conv->window_open(r2.events[1]->ev.at_ms));
   EXPECT_FALSE(c.get({"clinic-1", "wa", "+nobody"}));
+}
+
+// The answer to a submit and the tenant's stream hold the same published
+// events (no copy), each with the conversation before and after it.
+TEST(ConversationService, TheAnswerAndTheStreamShareEachEventWithItsSummaries) {
+  tmpdir d;
+  core c(d.path);
+  event_bus bus;
+  bus.start({});
+  c.service->attach(bus);
+  auto r = c.submit(ben, {inbound("wamid.2", "buenas"), inbound("wamid.3", "¿cita?")});
+  ASSERT_EQ(r.events.size(), 2u);
+  auto kept = bus.since("clinic-1", 0);
+  ASSERT_TRUE(kept);
+  ASSERT_EQ(kept->events.size(), 2u);
+  EXPECT_EQ(kept->events[0], r.events[0]);
+  EXPECT_EQ(kept->events[1], r.events[1]);
+  EXPECT_EQ(r.events[1]->ev.text, "¿cita?");
+  // Each event's "after" is the next one's "before"; the last is the answer's.
+  EXPECT_FALSE(r.events[0]->before.exists);
+  EXPECT_EQ(r.events[0]->after.unread, 1u);
+  EXPECT_EQ(r.events[1]->before.unread, 1u);
+  EXPECT_EQ(r.events[1]->after.unread, 2u);
+  EXPECT_EQ(r.after.unread, 2u);
+  EXPECT_EQ(r.after.seq, 2u);
 }
 
 // The core reaches storage only through the event_store interface: a store
@@ -414,7 +440,7 @@ TEST(ConversationService, ProviderAndClientRetriesAreDroppedOnce) {
   auto mixed = c.submit(ana, {inbound("wamid.A", "x"), inbound("wamid.B", "y")});
   EXPECT_FALSE(mixed.duplicate);
   ASSERT_EQ(mixed.events.size(), 1u);
-  EXPECT_EQ(mixed.events[0].provider_id, "wamid.B");
+  EXPECT_EQ(mixed.events[0]->ev.provider_id, "wamid.B");
 
   event out;
   out.kind = event_kind::message_out;
@@ -446,6 +472,9 @@ TEST(ConversationService, ConcurrentRetriesWaitForTheOriginal) {
     auto [ec, r] = f.get();
     EXPECT_FALSE(ec);
     stored += r.duplicate ? 0 : 1;
+    // Retries answered with the original (or after it) see the state it made.
+    EXPECT_EQ(r.after.seq, 1u);
+    EXPECT_EQ(r.after.unread, 1u);
   }
   EXPECT_EQ(stored, 1);
   EXPECT_EQ(c.get(ana)->messages, 1u);
@@ -475,9 +504,9 @@ TEST(ConversationService, RestartRecoversStateOffsetsAndIdempotency) {
   EXPECT_EQ(a->participants, std::vector<std::string>{"agent-2"});
   EXPECT_TRUE(c.submit(ana, {inbound("wamid.1", "a")}).duplicate);  // still known
   auto next = c.submit(ana, {inbound("wamid.3", "c")});
-  EXPECT_EQ(next.events[0].seq, 3u);     // continues the conversation
-  EXPECT_EQ(next.events[0].offset, 4u);  // continues the tenant
-  EXPECT_FALSE(c.get(ana)->closed);      // the patient wrote: reopened
+  EXPECT_EQ(next.events[0]->ev.seq, 3u);     // continues the conversation
+  EXPECT_EQ(next.events[0]->ev.offset, 4u);  // continues the tenant
+  EXPECT_FALSE(c.get(ana)->closed);          // the patient wrote: reopened
 }
 
 TEST(ConversationService, SnapshotsBoundReplayAndKeepEverything) {
@@ -500,8 +529,8 @@ TEST(ConversationService, SnapshotsBoundReplayAndKeepEverything) {
   EXPECT_EQ(total, 2500u);
   EXPECT_TRUE(c.submit({"clinic-1", "wa", "+340"}, {inbound("w0", "m")}).duplicate);
   auto next = c.submit({"clinic-1", "wa", "+340"}, {inbound("w-new", "m")});
-  EXPECT_EQ(next.events[0].offset, 2501u);
-  EXPECT_EQ(next.events[0].seq, 51u);
+  EXPECT_EQ(next.events[0]->ev.offset, 2501u);
+  EXPECT_EQ(next.events[0]->ev.seq, 51u);
 }
 
 event status(std::string provider_id, std::string value, std::string detail = {}) {
