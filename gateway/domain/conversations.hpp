@@ -60,12 +60,14 @@ struct published_event {
 using event_ptr = std::shared_ptr<const published_event>;
 
 struct submit_result {
-  std::vector<event_ptr> events;  // as stored: seq, offset, epoch and at_ms filled in
-  bool duplicate = false;         // every event was a retry of one already stored
-  bool refused = false;           // a guard refused (see submit_guard): nothing stored
-  std::string reason;             // why, when refused
-  conversation_summary after;     // the conversation once this submit was applied
-  std::string code;               // refused: the guard's error code, when it gave one
+  // The events stored, as published (seq, offset, epoch and at_ms filled
+  // in); none when `done` has an error.
+  std::vector<event_ptr> events;
+  bool duplicate = false;      // every event was a retry of one already stored
+  bool refused = false;        // a guard refused (see submit_guard): nothing stored
+  std::string reason;          // why, when refused
+  conversation_summary after;  // the conversation once this submit was applied
+  std::string code;            // refused: the guard's error code, when it gave one
 };
 
 // A guarded submit's check, run on the home shard before anything is
