@@ -8,6 +8,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <thread>
 
 namespace gw::store {
@@ -52,30 +55,49 @@ namespace {
 [[noreturn]] void fail(const char* op, const std::string& path, int err) {
   throw std::system_error(err, std::system_category(), std::string(op) + " " + path);
 }
+
+constexpr std::uint64_t slice = 1024 * 1024;
+constexpr auto slice_pause = std::chrono::milliseconds(50);  // at most ~20 MB/s
+constexpr std::size_t direct_alignment = 4096;  // a page: what any block device asks, or less
 }  // namespace
 
-atomic_file::atomic_file(const std::string& dir, const std::string& name)
+void atomic_file::free_deleter::operator()(char* p) const noexcept { std::free(p); }
+
+atomic_file::atomic_file(const std::string& dir, const std::string& name, io mode)
     : dir_(dir), path_((std::filesystem::path(dir) / name).string()), tmp_(path_ + ".tmp") {
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) fail("open", tmp_, errno);
+  if (mode != io::direct) return;
+  stage_.reset(static_cast<char*>(std::aligned_alloc(direct_alignment, slice)));
+  if (!stage_) throw std::bad_alloc();
+  direct_fd_ = ::open(tmp_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+  if (direct_fd_ < 0) stage_.reset();  // EINVAL: no O_DIRECT here
 }
 
 atomic_file::~atomic_file() {
+  if (direct_fd_ >= 0) ::close(direct_fd_);
   if (fd_ < 0) return;  // committed
   ::close(fd_);
   ::unlink(tmp_.c_str());
 }
 
+// Paced: the disk's cache flushes (every journal fdatasync is one) must not
+// find much of this file waiting in them. No pause before the first slice.
+void atomic_file::pace() {
+  if (pause_due_) std::this_thread::sleep_for(slice_pause);
+  pause_due_ = false;
+}
+
 void atomic_file::append(std::string_view bytes) {
-  constexpr std::uint64_t slice = 1024 * 1024;
-  constexpr auto slice_pause = std::chrono::milliseconds(50);  // at most ~20 MB/s
+  while (direct() && !bytes.empty()) {
+    auto n = std::min<std::uint64_t>(bytes.size(), slice - staged_);
+    std::memcpy(stage_.get() + staged_, bytes.data(), n);
+    staged_ += n;
+    bytes.remove_prefix(n);
+    if (staged_ == slice) write_staged();
+  }
   while (!bytes.empty()) {
-    // Paced: the disk's cache flushes (every journal fdatasync is one) must
-    // not find much of this file waiting in them. No pause after the last.
-    if (pause_due_) {
-      std::this_thread::sleep_for(slice_pause);
-      pause_due_ = false;
-    }
+    pace();
     auto n = std::min<std::uint64_t>(bytes.size(), slice - (written_ - synced_));
     if (auto ec = write_all(fd_, bytes.data(), n)) fail("write", tmp_, ec.value());
     written_ += n;
@@ -90,11 +112,45 @@ void atomic_file::append(std::string_view bytes) {
   }
 }
 
+// A direct write returns once the device has the bytes (in its cache, which
+// commit()'s fdatasync flushes), as sync_file_range's wait does above.
+void atomic_file::write_staged() {
+  pace();
+  if (auto ec = pwrite_all(direct_fd_, stage_.get(), staged_, written_)) {
+    if (ec != std::errc::invalid_argument || written_ > 0) fail("write", tmp_, ec.value());
+    stop_direct();  // the open took O_DIRECT, the first write did not
+    return;
+  }
+  written_ = synced_ = written_ + staged_;
+  staged_ = 0;
+  pause_due_ = true;
+}
+
+// Leaves io::direct with the staged bytes written through the page cache.
+void atomic_file::stop_direct() {
+  ::close(direct_fd_);
+  direct_fd_ = -1;
+  auto stage = std::move(stage_);
+  auto n = std::exchange(staged_, 0);
+  append({stage.get(), n});
+}
+
 void atomic_file::overwrite(std::uint64_t at, std::string_view bytes) {
+  if (at + bytes.size() > written_ + staged_)
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "overwrite past the end of " + tmp_);
+  if (at + bytes.size() > written_) {  // the part still in the buffer
+    auto from = std::max(at, written_);
+    std::memcpy(stage_.get() + (from - written_), bytes.data() + (from - at),
+                at + bytes.size() - from);
+    bytes = bytes.substr(0, from - at);
+  }
   if (auto ec = pwrite_all(fd_, bytes.data(), bytes.size(), at)) fail("write", tmp_, ec.value());
 }
 
 void atomic_file::commit() {
+  // The last partial megabyte cannot go direct (its length is not aligned).
+  if (auto ec = pwrite_all(fd_, stage_.get(), staged_, written_)) fail("write", tmp_, ec.value());
   if (::fdatasync(fd_) != 0) fail("fdatasync", tmp_, errno);
   ::close(fd_);
   fd_ = -1;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,9 +48,20 @@ void sync_dir(const std::string& dir);
 // little left to flush, and the journals' syncs never queue behind hundreds
 // of megabytes of dirty pages. One thread at a time; methods throw
 // std::system_error.
+//
+// io::direct writes those megabytes with O_DIRECT from one aligned buffer,
+// past the page cache: a snapshot is read back only at a restart, and
+// through the page cache each of its gigabytes was copied into freshly
+// allocated pages, which in this VM cost a host page fault each, and then
+// pushed out of the cache what the gateway does read (bench/PROFILE.md,
+// "Snapshots past the page cache"). The few bytes after the last whole
+// megabyte, and overwrite() of bytes already written out, go through the
+// page cache, which Linux keeps coherent with the direct writes; a file
+// system that refuses O_DIRECT (tmpfs) gets io::buffered.
 class atomic_file {
  public:
-  atomic_file(const std::string& dir, const std::string& name);
+  enum class io { buffered, direct };
+  atomic_file(const std::string& dir, const std::string& name, io mode = io::buffered);
   ~atomic_file();
   atomic_file(const atomic_file&) = delete;
   atomic_file& operator=(const atomic_file&) = delete;
@@ -59,11 +71,24 @@ class atomic_file {
   void overwrite(std::uint64_t at, std::string_view bytes);
   void commit();
 
+  // Whether the megabytes go past the page cache (io::direct, and the file
+  // system took it).
+  bool direct() const noexcept { return direct_fd_ >= 0; }
+
  private:
+  struct free_deleter {
+    void operator()(char* p) const noexcept;
+  };
+  void pace();          // before a megabyte, if one was just written
+  void write_staged();  // io::direct: the full buffer, at written_
+  void stop_direct();   // the file system refused a direct write
   std::string dir_, path_, tmp_;
   int fd_ = -1;
-  std::uint64_t written_ = 0, synced_ = 0;  // written back up to synced_
-  bool pause_due_ = false;                  // a slice was just written back
+  int direct_fd_ = -1;                         // the same file, O_DIRECT; -1 for buffered
+  std::unique_ptr<char, free_deleter> stage_;  // io::direct: the bytes after written_
+  std::uint64_t staged_ = 0;                   // how many
+  std::uint64_t written_ = 0, synced_ = 0;     // written back up to synced_
+  bool pause_due_ = false;                     // a slice was just written back
 };
 
 // atomic_file with the concatenation of `parts`.

@@ -40,7 +40,7 @@ std::size_t snapshot::size() const noexcept {
 }
 
 snapshot_file::snapshot_file(const std::string& dir, unsigned shard, std::uint64_t lsn)
-    : dir_(dir), shard_(shard), lsn_(lsn), file_(dir, snapshot_name(lsn)) {
+    : dir_(dir), shard_(shard), lsn_(lsn), file_(dir, snapshot_name(lsn), atomic_file::io::direct) {
   file_.append(std::string(header_bytes, '\0'));  // commit() writes the real one
 }
 

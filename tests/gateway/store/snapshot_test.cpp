@@ -1,6 +1,9 @@
 #include "gateway/store/snapshot.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -142,6 +145,79 @@ TEST(AtomicFile, ReplacesTheFileOnlyOnCommit) {
   f.commit();
   EXPECT_EQ(read(), "72\n");
   EXPECT_FALSE(fs::exists(d.path() + "/EPOCH.tmp"));
+}
+
+// Whether files in `dir` can be opened O_DIRECT (not on tmpfs).
+bool takes_direct_io(const std::string& dir) {
+  int fd = ::open((dir + "/probe").c_str(), O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  ::close(fd);
+  fs::remove(dir + "/probe");
+  return true;
+}
+
+std::string contents(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// io::direct writes whole megabytes past the page cache and the rest through
+// it: appends that end anywhere, and overwrites of bytes already written out,
+// of bytes still buffered, and of both at once, give the same file as plain
+// writes would.
+TEST(AtomicFile, DirectIoWritesTheSameBytes) {
+  test::temp_dir d;
+  constexpr std::size_t mib = 1024 * 1024;
+  std::string expected;
+  atomic_file f(d.path(), "big", atomic_file::io::direct);
+  EXPECT_EQ(f.direct(), takes_direct_io(d.path()));
+  for (std::size_t n : {40ul, 700'000ul, mib, 3ul, 2 * mib + 1, 17ul}) {
+    std::string part(n, '\0');
+    for (std::size_t i = 0; i < n; ++i)
+      part[i] = static_cast<char>('a' + (expected.size() + i) % 23);
+    f.append(part);
+    expected += part;
+  }
+  auto put = [&](std::size_t at, std::string_view bytes) {
+    f.overwrite(at, bytes);
+    expected.replace(at, bytes.size(), bytes);
+  };
+  put(0, std::string(40, 'H'));       // the header, long written out
+  put(expected.size() - 5, "tail!");  // still buffered
+  put(3 * mib - 3, "across");         // the last whole megabyte and the buffer
+  EXPECT_THROW(f.overwrite(expected.size() - 1, "xy"), std::system_error);  // past the end
+  f.commit();
+  EXPECT_EQ(contents(d.path() + "/big"), expected);
+  EXPECT_FALSE(fs::exists(d.path() + "/big.tmp"));
+}
+
+// What went direct is not in the page cache after the commit; the bytes
+// written through it (the header, the tail) are.
+TEST(AtomicFile, DirectIoLeavesTheMegabytesOutOfThePageCache) {
+  test::temp_dir d;
+  if (!takes_direct_io(d.path())) GTEST_SKIP() << "no O_DIRECT on " << d.path();
+  constexpr std::size_t mib = 1024 * 1024;
+  {
+    atomic_file f(d.path(), "big", atomic_file::io::direct);
+    f.append(std::string(3 * mib + 5000, 'x'));
+    f.overwrite(0, "header");
+    f.commit();
+  }
+  int fd = ::open((d.path() + "/big").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto size = 3 * mib + 5000;
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  ASSERT_NE(p, MAP_FAILED);
+  auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((size + page - 1) / page);
+  ASSERT_EQ(::mincore(p, size, resident.data()), 0);
+  ::munmap(p, size);
+  std::size_t cached_direct = 0;
+  for (std::size_t i = 1; i < 3 * mib / page; ++i) cached_direct += resident[i] & 1;
+  EXPECT_EQ(cached_direct, 0u);
+  EXPECT_TRUE(resident[0] & 1);      // the header, overwritten through the cache
+  EXPECT_TRUE(resident.back() & 1);  // the tail
 }
 
 }  // namespace
