@@ -51,9 +51,9 @@ void sync_dir(const std::string& dir);
 //
 // io::direct writes those megabytes with O_DIRECT from one aligned buffer,
 // past the page cache: a snapshot is read back only at a restart, and
-// through the page cache each of its gigabytes was copied into freshly
-// allocated pages, which in this VM cost a host page fault each, and then
-// pushed out of the cache what the gateway does read (bench/PROFILE.md,
+// through the page cache each of its hundreds of megabytes was copied into
+// newly allocated pages (a page's first touch costs ~100 times a warm one's
+// in the VMs we measured) and written back from there (bench/PROFILE.md,
 // "Snapshots past the page cache"). The few bytes after the last whole
 // megabyte, and overwrite() of bytes already written out, go through the
 // page cache, which Linux keeps coherent with the direct writes; a file
