@@ -68,10 +68,10 @@ atomic_file::atomic_file(const std::string& dir, const std::string& name, io mod
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) fail("open", tmp_, errno);
   if (mode != io::direct) return;
+  direct_fd_ = ::open(tmp_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+  if (direct_fd_ < 0) return;  // EINVAL: no O_DIRECT here
   stage_.reset(static_cast<char*>(std::aligned_alloc(direct_alignment, slice)));
   if (!stage_) throw std::bad_alloc();
-  direct_fd_ = ::open(tmp_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
-  if (direct_fd_ < 0) stage_.reset();  // EINVAL: no O_DIRECT here
 }
 
 atomic_file::~atomic_file() {

@@ -124,14 +124,16 @@ TEST(Snapshot, TheTemporaryFileOfAKilledWriterIsRemovedAtStartUp) {
   EXPECT_TRUE(fs::exists(d.path() + "/snap-00000000000000000010.snap"));
 }
 
+std::string contents(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 // The same for any file replaced through atomic_file.
 TEST(AtomicFile, ReplacesTheFileOnlyOnCommit) {
   test::temp_dir d;
   write_file_atomically(d.path(), "EPOCH", {"41\n"});
-  auto read = [&] {
-    std::ifstream in(d.path() + "/EPOCH");
-    return std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  };
+  auto read = [&] { return contents(d.path() + "/EPOCH"); };
   {
     atomic_file f(d.path(), "EPOCH");
     f.append("42");
@@ -154,11 +156,6 @@ bool takes_direct_io(const std::string& dir) {
   ::close(fd);
   fs::remove(dir + "/probe");
   return true;
-}
-
-std::string contents(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // io::direct writes whole megabytes past the page cache and the rest through
