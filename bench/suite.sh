@@ -8,7 +8,9 @@
 #                 parse, journal with fdatasync, then 200) against nginx
 #                 `return 200` with the same client and body, at 256 and at 64
 #                 connections; Twilio too; then the gateway open loop at half
-#                 its 256-connection rate, for latency, at both counts.
+#                 its 256-connection rate, for latency, at both counts, each
+#                 round after the disk alone (disk_probe: a 4 KiB append and
+#                 fdatasync every millisecond), the tail's baseline.
 #   fan-out       100 agents at 10,000 webhooks/s and 1,000 agents at 600
 #                 webhooks/s, every agent seeing every message; and 100 agents
 #                 at 10,000 webhooks/s in 10 clinics of 10 receptionists, each
@@ -48,7 +50,8 @@ rounds=${1:-3}
 secs=${2:-4}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build/release"
-if [ ! -x "$build/bench/load/gateway_load/gateway-load" ] || [ ! -x "$build/bench/journal_bench" ]; then
+if [ ! -x "$build/bench/load/gateway_load/gateway-load" ] || [ ! -x "$build/bench/journal_bench" ] ||
+  [ ! -x "$build/bench/disk_probe" ]; then
   (cd "$root" && cmake --workflow --preset release)
 fi
 . "$root/bench/lib.sh"
@@ -217,6 +220,15 @@ scenario_ingest() {
   # Half the maximum, open loop, at each connection count too.
   half=$(($(median ingest.gateway | cut -d. -f1) / 2))
   for r in $(seq 1 "$rounds"); do
+    # The disk alone, in the same minute (the gateway idle): its own syncs
+    # over 25 ms are a floor under the half-rate tail, since every answer
+    # in flight waits for the sync that makes it durable.
+    echo "disk-$r disk_probe --dir DATA --seconds $secs" >> "$work/commands"
+    out=$("$build/bench/disk_probe" --dir "$work" --seconds "$secs")
+    log "disk-$r $out"
+    record disk.slow_syncs "$(echo "$out" | jget over_25ms)"
+    record disk.p99 "$(echo "$out" | jget p99_us)"
+    record disk.max "$(echo "$out" | jget max_us)"
     for c in $ingest_connections; do
       suffix=$(ingest_suffix "$c")
       before=$(journaled)
