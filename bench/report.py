@@ -168,7 +168,7 @@ for suffix in [""] + [f".c{c}" for c in other_counts(r"ingest\.half\.c(\d+)\.p99
       f"{cmd(f'ingest-half{suffix}-1')} |")
 disk_runs = ", ".join(f"{v:.0f}" for v in runs.get("disk.slow_syncs", []))
 w(f"| the disk alone, before each half-rate round (the gateway idle): a 4 KiB append and "
-  f"`fdatasync` every millisecond, the half-rate tail's baseline | sync p99 / max; per run, "
+  f"`fdatasync`, a millisecond between one and the next, the half-rate tail's baseline | sync p99 / max; per run, "
   f"syncs over 25 ms | {ms(med('disk.p99'))} / {ms(med('disk.max'))}; {disk_runs or '-'} | "
   f"{cmd('disk-1')} |")
 w(f"| conversation: 100 agents, patients write at 1,000/s over 1,000 conversations, agents "

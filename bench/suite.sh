@@ -10,7 +10,7 @@
 #                 connections; Twilio too; then the gateway open loop at half
 #                 its 256-connection rate, for latency, at both counts, each
 #                 round after the disk alone (disk_probe: a 4 KiB append and
-#                 fdatasync every millisecond), the tail's baseline.
+#                 fdatasync, a millisecond apart), the tail's baseline.
 #   fan-out       100 agents at 10,000 webhooks/s and 1,000 agents at 600
 #                 webhooks/s, every agent seeing every message; and 100 agents
 #                 at 10,000 webhooks/s in 10 clinics of 10 receptionists, each
