@@ -167,10 +167,10 @@ for suffix in [""] + [f".c{c}" for c in other_counts(r"ingest\.half\.c(\d+)\.p99
       f"{ms(med(h + '.p50'))} / {ms(med(h + '.p99'))}; {with_stalls(h) or '-'} | "
       f"{cmd(f'ingest-half{suffix}-1')} |")
 disk_runs = ", ".join(f"{v:.0f}" for v in runs.get("disk.slow_syncs", []))
-w(f"| the disk alone, before each half-rate round (the gateway idle): a 4 KiB append and "
-  f"`fdatasync`, a millisecond between one and the next, the half-rate tail's baseline | sync p99 / max; per run, "
-  f"syncs over 25 ms | {ms(med('disk.p99'))} / {ms(med('disk.max'))}; {disk_runs or '-'} | "
-  f"{cmd('disk-1')} |")
+w(f"| the disk, before each half-rate round, while the gateway takes no requests: a 4 KiB "
+  f"append and `fdatasync`, a millisecond between one and the next, the half-rate tail's "
+  f"baseline | sync p99 / max; per run, syncs over 25 ms | {ms(med('disk.p99'))} / "
+  f"{ms(med('disk.max'))}; {disk_runs or '-'} | {cmd('disk-1')} |")
 w(f"| conversation: 100 agents, patients write at 1,000/s over 1,000 conversations, agents "
   f"mark read every second and reply at 500/s in all, replies go out through provider_sim "
   f"| webhooks/s; replies/s ok; provider accepted/s | {num(med('conv.hooks'))}; "
@@ -273,8 +273,9 @@ why_missed = {
         "maximum leaves the two cores little room (the open-loop client takes most of one), and "
         "the same rate spread over 256 connections waits longer than over 64 (PROFILE.md, the "
         "connections of a closed loop); a stall of the virtio disk delays every answer in "
-        "flight (PROFILE.md, the half-rate tail), and the disk alone, with the gateway idle, "
-        f"took over 25 ms for {disk_runs or '-'} of its syncs in the {secs:g} s before each round",
+        "flight (PROFILE.md, the half-rate tail; the disk alone), and probed in the "
+        f"{secs:g} s before each round, while the gateway took no requests, the disk took over "
+        f"25 ms for {disk_runs or '-'} of its syncs",
     "webhook-to-agent p99 < 5 ms, 100 agents at 10,000 webhooks/s: 10 clinics of 10 "
     "receptionists (100,000 frames/s)":
         f"per run, p99 (journal syncs over 25 ms): {clinic_runs or '-'}; the webhooks' own "

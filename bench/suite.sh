@@ -220,9 +220,10 @@ scenario_ingest() {
   # Half the maximum, open loop, at each connection count too.
   half=$(($(median ingest.gateway | cut -d. -f1) / 2))
   for r in $(seq 1 "$rounds"); do
-    # The disk alone, in the same minute (the gateway idle): its own syncs
-    # over 25 ms are a floor under the half-rate tail, since every answer
-    # in flight waits for the sync that makes it durable.
+    # The disk, in the same minute, while the gateway takes no requests
+    # (a snapshot of its may still be being written): its syncs over 25 ms
+    # are a floor under the half-rate tail, since every answer in flight
+    # waits for the sync that makes it durable.
     echo "disk-$r disk_probe --dir DATA --seconds $secs" >> "$work/commands"
     out=$("$build/bench/disk_probe" --dir "$work" --seconds "$secs")
     log "disk-$r $out"

@@ -52,12 +52,15 @@ options parse(int argc, char** argv) {
     }
     double n = std::strtod(v, &end);
     if (end == v || *end != '\0' || n < 0) usage(("not a number: " + k + " " + v).c_str());
+    bool whole = n == static_cast<double>(static_cast<long>(n));
     if (k == "--seconds")
       o.seconds = n;
-    else if (k == "--interval-us")
+    else if (k == "--interval-us" && whole)
       o.interval_us = static_cast<long>(n);
-    else if (k == "--bytes")
+    else if (k == "--bytes" && whole)
       o.bytes = static_cast<long>(n);
+    else if (k == "--interval-us" || k == "--bytes")
+      usage(("not a whole number: " + k + " " + v).c_str());
     else
       usage(("unknown option " + k).c_str());
   }
