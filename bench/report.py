@@ -139,7 +139,10 @@ w("The Node.js baseline (`bench/baselines/ws_broadcast.mjs`, one process, one th
   "keeps nothing, so it does no disk I/O, while the gateway makes each message durable before "
   "any agent sees it. Both are driven by the same `gateway-load` command; the comparison "
   "counts patient messages received by the agents (`msg` events with `d` = `in`). nginx "
-  "reads and discards the body.\n")
+  "reads and discards the body. In the ingest rows the gateway runs with "
+  "`runtime.cpu_affinity` = `shards` (each shard thread on a core of its own, as on a host "
+  "that only ingests); nginx runs as shipped, since `worker_cpu_affinity auto` made it slower "
+  "here (PROFILE.md).\n")
 
 # --- other scenarios ---------------------------------------------------------
 w("## Scenarios without a baseline\n")

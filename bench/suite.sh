@@ -97,12 +97,13 @@ ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.2f", $1 / $2; else print "
 
 # The gateway's configuration: a WhatsApp and a Twilio channel sending to
 # provider_sim on $1 (limits lifted unless $2 sets messages_per_second; $3 a
-# cost per message, topped up by the caller), one agent. Writes $work/gw.json.
+# cost per message, topped up by the caller), one agent, and $gateway_runtime
+# (JSON members, each followed by a comma) when set. Writes $work/gw.json.
 gateway_config() {
   price=""
   [ "${3:-0}" -gt 0 ] && price="\"cost_per_message\": $3,"
   cat > "$work/gw.json" <<JSON
-{"log": {"level": "warn"}, "admin": {"key": "bench-admin-key"},
+{"log": {"level": "warn"}, "admin": {"key": "bench-admin-key"}, ${gateway_runtime:-}
  "http": {"max_connections": 200000},
  "ws": {"commands_per_second": 100000, "command_burst": 100000},
  "channels": [
@@ -192,7 +193,12 @@ ingest_suffix() { [ "$1" = "$ingest_main" ] || echo ".c$1"; }
 scenario_ingest() {
   log "ingest"
   start_nginx 2
+  # Each shard on a core of its own, as on a host that only ingests: a tenth
+  # more closed-loop rate here (PROFILE.md, "Each shard on a CPU of its
+  # own"). nginx stays as shipped: worker_cpu_affinity made it slower.
+  gateway_runtime='"runtime": {"cpu_affinity": "shards"},'
   fresh_pair ingest
+  gateway_runtime=""
   pool=$((secs * 100000 + 50000))
   per_run="--duration $secs --warmup 1 --conversations 10000 --requests $pool"
   common="--connections $ingest_main $per_run"

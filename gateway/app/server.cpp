@@ -189,7 +189,7 @@ void server::stop_listener(std::chrono::steady_clock::time_point deadline) {
 }
 
 void server::start() {
-  shards_.start();
+  shards_.start(cfg_.pin_shards);
   asio::post(shards_.at(0).ioc, [l = listener_] { l->start(); });
   log::info("listening", {{"address", endpoint_.address().to_string()},
                           {"port", endpoint_.port()},

@@ -132,6 +132,7 @@ struct config {
   ws_config ws;
   journal_config journal;
   std::size_t actor_batch = 64;  // messages one actor handles before yielding its shard
+  bool pin_shards = false;       // runtime.cpu_affinity "shards": each shard thread on one CPU
   std::size_t history_per_conversation = 200;  // messages and notes kept for hist/recent
   std::size_t ids_kept_days = 30;  // dedupe ids and deliveries, from the last event touching each
   tls_config tls;

@@ -295,6 +295,15 @@ const setting table[] = {
      "messages a conversation actor handles before yielding its shard to others",
      GW_INT(actor_batch),
      nullptr},
+    {"runtime.cpu_affinity", setting_type::choice, 0, 0, "none|shards", "none",
+     "shards: each shard thread runs on one CPU of those the process may use (shard i on the "
+     "i-th, round robin), as on a host dedicated to the gateway, where it keeps each shard's "
+     "caches warm; none: the kernel places them (a host shared with other busy processes)",
+     nullptr,
+     [](config& c, std::string_view v) -> std::string {
+       c.pin_shards = v == "shards";
+       return {};
+     }},
     {"history.messages_per_conversation",
      setting_type::integer,
      0,

@@ -20,6 +20,7 @@
 #include "gateway/obs/log.hpp"
 #include "gateway/runtime/actor.hpp"
 #include "gateway/runtime/memory.hpp"
+#include "gateway/runtime/shards.hpp"
 #include "gateway/runtime/thread_name.hpp"
 #include "gateway/store/event_store.hpp"
 #include "gateway/store/files.hpp"
@@ -672,6 +673,7 @@ void conversation_service::start_snapshot_writer(shard_part& p, std::uint64_t ls
                                                  std::shared_ptr<snapshot_pipe> pipe) {
   p.snapshot_thread = std::thread([this, &p, store = opts_.store, lsn, pipe = std::move(pipe)] {
     runtime::name_this_thread("gw-snap-" + std::to_string(p.shard->index));
+    runtime::unpin_this_thread();  // started by the shard: not on its CPU alone
     bool ok = false;
     const auto began = std::chrono::steady_clock::now();
     try {

@@ -1,7 +1,12 @@
 // Shard threads and the per-shard session registry.
 #include "gateway/runtime/shards.hpp"
 
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
 #include <boost/asio/post.hpp>
+#include <cstring>
 
 #include "gateway/obs/log.hpp"
 #include "gateway/runtime/thread_name.hpp"
@@ -63,11 +68,48 @@ shard_set::shard_set(unsigned count) {
 
 shard_set::~shard_set() { stop(); }
 
-void shard_set::start() {
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+void unpin_this_thread() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(::getpid(), sizeof set, &set) == 0)  // the main thread's
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+namespace {
+
+// Binds the calling thread to `cpu`; logs why when it cannot.
+void pin_this_thread(unsigned shard, int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (int err = pthread_setaffinity_np(pthread_self(), sizeof set, &set); err != 0) {
+    log::warn("shard left unpinned",
+              {{"shard", shard}, {"cpu", cpu}, {"error", std::strerror(err)}});
+    return;
+  }
+  log::info("shard pinned", {{"shard", shard}, {"cpu", cpu}});
+}
+
+}  // namespace
+
+void shard_set::start(bool pin) {
+  const auto cpus = pin ? allowed_cpus() : std::vector<int>{};
   for (auto& s : shards_) guards_.emplace_back(s->ioc.get_executor());
   for (auto& s : shards_) {
-    threads_.emplace_back([sh = s.get()] {
+    const int cpu = cpus.empty() ? -1 : cpus[s->index % cpus.size()];
+    threads_.emplace_back([sh = s.get(), cpu] {
       name_this_thread("gw-shard-" + std::to_string(sh->index));
+      if (cpu >= 0) pin_this_thread(sh->index, cpu);
       for (;;) {
         try {
           sh->ioc.run();

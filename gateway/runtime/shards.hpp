@@ -79,8 +79,11 @@ class shard_set {
   unsigned size() const noexcept { return static_cast<unsigned>(shards_.size()); }
   shard& at(unsigned i) noexcept { return *shards_[i]; }
 
-  // Starts one thread per shard. Each runs until stop().
-  void start();
+  // Starts one thread per shard. Each runs until stop(). With `pin`, shard
+  // i's thread runs only on the i-th of the CPUs the process may use
+  // (allowed_cpus(), round robin); a CPU it cannot be given is logged and
+  // left to the kernel.
+  void start(bool pin = false);
   // Runs `fn` on each shard's own thread. Any thread may call it.
   void post_all(std::function<void(shard&)> fn);
   // Lets each io_context return once idle, then stops them hard; joins threads.
@@ -92,5 +95,12 @@ class shard_set {
   std::vector<guard> guards_;
   std::vector<std::thread> threads_;
 };
+
+// The CPUs the calling thread may run on (sched_getaffinity), ascending.
+std::vector<int> allowed_cpus();
+// A thread started from a pinned shard inherits its one CPU. A helper that
+// must not compete with its shard (a snapshot's writer) calls this first
+// to run wherever the process's main thread may.
+void unpin_this_thread();
 
 }  // namespace gw::runtime

@@ -1,7 +1,9 @@
 // The executable's command line: help, version, config checks and exit codes.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "tests/support/process.hpp"
 
@@ -71,6 +73,54 @@ TEST(Cli, BadSettingsExitTwoWithOneLineNamingTheKey) {
     auto start = run_gateway(c.args, c.env);
     EXPECT_EQ(start.exit_code, 2) << c.expect;
   }
+}
+
+// "Cpus_allowed_list" of each of a process's threads, by thread name.
+std::map<std::string, std::string> cpus_by_thread(pid_t pid) {
+  std::map<std::string, std::string> out;
+  for (const auto& t :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::string name, line;
+    std::getline(std::ifstream(t.path() / "comm"), name);
+    std::ifstream status(t.path() / "status");
+    while (std::getline(status, line))
+      if (line.rfind("Cpus_allowed_list:", 0) == 0)
+        out[name] = line.substr(line.find_first_not_of(" \t", 18));
+  }
+  return out;
+}
+
+// runtime.cpu_affinity=shards puts each shard thread of the real process on
+// one CPU; the journal's syncer and the main thread stay where the process
+// may run. By default nothing is pinned.
+TEST(Cli, CpuAffinityShardsPinsEachShardThread) {
+  gateway_process plain;
+  auto unpinned = cpus_by_thread(plain.pid());
+  ASSERT_TRUE(unpinned.count("gw-shard-0") && unpinned.count("gw-shard-1"));
+  const auto whole = unpinned["gw-shard-0"];
+  EXPECT_EQ(unpinned["gw-shard-1"], whole);
+
+  gateway_process pinned({}, {"GATEWAY_RUNTIME_CPU_AFFINITY=shards"});
+  auto threads = cpus_by_thread(pinned.pid());
+  ASSERT_TRUE(threads.count("gw-shard-0") && threads.count("gw-shard-1"));
+  // One CPU each: no range, no list.
+  for (auto name : {"gw-shard-0", "gw-shard-1"}) {
+    EXPECT_EQ(threads[name].find_first_of(",-"), std::string::npos)
+        << name << ": " << threads[name];
+  }
+  if (whole.find_first_of(",-") != std::string::npos) {  // two CPUs or more: two different ones
+    EXPECT_NE(threads["gw-shard-0"], threads["gw-shard-1"]);
+  }
+  for (const auto& [name, cpus] : threads) {
+    if (name.rfind("gw-shard-", 0) != 0) {
+      EXPECT_EQ(cpus, whole) << name;
+    }
+  }
+  EXPECT_TRUE(pinned.wait_log("shard pinned", std::chrono::seconds(5)));
+
+  auto r = run_gateway({"--check-config"}, {"GATEWAY_RUNTIME_CPU_AFFINITY=all"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("expected one of none|shards"), std::string::npos) << r.err;
 }
 
 TEST(Cli, UnbindableAddressExitsOne) {

@@ -5,6 +5,7 @@
 #include "gateway/runtime/thread_name.hpp"
 
 #include <atomic>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -58,6 +59,47 @@ TEST(ShardSet, PostAllRunsOnEveryShardThread) {
   // Named for top -H and perf: one name per shard, its index in it.
   EXPECT_EQ(names, (std::set<std::string>{"gw-shard-0", "gw-shard-1", "gw-shard-2"}));
   EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);
+}
+
+// The CPUs the calling thread may run on.
+std::vector<int> my_cpus() { return allowed_cpus(); }
+
+// Pinned, shard i runs on the i-th CPU the process may use (round robin);
+// unpinned, each shard may run wherever the process may.
+TEST(ShardSet, PinnedShardsRunEachOnOneCpu) {
+  const auto cpus = my_cpus();
+  ASSERT_FALSE(cpus.empty());
+  for (bool pin : {true, false}) {
+    shard_set shards(3);
+    shards.start(pin);
+    std::mutex mu;
+    std::vector<std::vector<int>> seen(3);
+    std::vector<std::vector<int>> helpers(3);
+    std::atomic<int> done{0};
+    shards.post_all([&](shard& s) {
+      auto mine = my_cpus();
+      // A helper thread the shard starts, once it unpins itself.
+      std::vector<int> helper;
+      std::thread([&] {
+        unpin_this_thread();
+        helper = my_cpus();
+      }).join();
+      std::lock_guard lock(mu);
+      seen[s.index] = std::move(mine);
+      helpers[s.index] = std::move(helper);
+      ++done;
+    });
+    while (done.load() < 3) std::this_thread::yield();
+    shards.stop();
+    for (unsigned i = 0; i < 3; ++i) {
+      if (pin)
+        EXPECT_EQ(seen[i], std::vector<int>{cpus[i % cpus.size()]}) << "shard " << i;
+      else
+        EXPECT_EQ(seen[i], cpus) << "shard " << i;
+      EXPECT_EQ(helpers[i], cpus) << "shard " << i << "'s helper";
+    }
+  }
+  EXPECT_EQ(my_cpus(), cpus) << "the caller's own thread is never pinned";
 }
 
 }  // namespace
