@@ -194,7 +194,7 @@ scenario_ingest() {
   log "ingest"
   start_nginx 2
   # Each shard on a core of its own, as on a host that only ingests: a tenth
-  # more closed-loop rate here (PROFILE.md, "Each shard on a CPU of its
+  # more closed-loop rate here (PROFILE.md, "... each shard on a CPU of its
   # own"). nginx stays as shipped: worker_cpu_affinity made it slower.
   gateway_runtime='"runtime": {"cpu_affinity": "shards"},'
   fresh_pair ingest

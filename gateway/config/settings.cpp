@@ -64,6 +64,12 @@ std::string set_public_base_url(config& c, std::string_view v) {
     c.member = decltype(c.member)(v);            \
     return {};                                   \
   }
+// A choice of two values: `member` is true for `on`.
+#define GW_FLAG(member, on)                          \
+  [](config& c, std::string_view v) -> std::string { \
+    c.member = v == on;                              \
+    return {};                                       \
+  }
 #define GW_STR(member)                               \
   [](config& c, std::string_view v) -> std::string { \
     c.member = std::string(v);                       \
@@ -299,11 +305,7 @@ const setting table[] = {
      "shards: each shard thread runs on one CPU of those the process may use (shard i on the "
      "i-th, round robin), as on a host dedicated to the gateway, where it keeps each shard's "
      "caches warm; none: the kernel places them (a host shared with other busy processes)",
-     nullptr,
-     [](config& c, std::string_view v) -> std::string {
-       c.pin_shards = v == "shards";
-       return {};
-     }},
+     nullptr, GW_FLAG(pin_shards, "shards")},
     {"history.messages_per_conversation",
      setting_type::integer,
      0,
@@ -376,11 +378,7 @@ const setting table[] = {
      "a call written to the provider but never answered (a timeout, or a new connection "
      "closed): fail the message as unanswered, since it may have been sent (never twice), or "
      "retry it (only where the provider honours Idempotency-Key, as provider_sim does)",
-     nullptr,
-     [](config& c, std::string_view v) -> std::string {
-       c.outbound.retry_unanswered = v == "retry";
-       return {};
-     }},
+     nullptr, GW_FLAG(outbound.retry_unanswered, "retry")},
     {"outbound.ca_file",
      setting_type::string,
      0,
@@ -439,6 +437,7 @@ const setting table[] = {
 
 #undef GW_INT
 #undef GW_STR
+#undef GW_FLAG
 
 bool in_choices(std::string_view choices, std::string_view v) {
   while (true) {

@@ -61,13 +61,10 @@ TEST(ShardSet, PostAllRunsOnEveryShardThread) {
   EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);
 }
 
-// The CPUs the calling thread may run on.
-std::vector<int> my_cpus() { return allowed_cpus(); }
-
 // Pinned, shard i runs on the i-th CPU the process may use (round robin);
 // unpinned, each shard may run wherever the process may.
 TEST(ShardSet, PinnedShardsRunEachOnOneCpu) {
-  const auto cpus = my_cpus();
+  const auto cpus = allowed_cpus();
   ASSERT_FALSE(cpus.empty());
   for (bool pin : {true, false}) {
     shard_set shards(3);
@@ -77,12 +74,12 @@ TEST(ShardSet, PinnedShardsRunEachOnOneCpu) {
     std::vector<std::vector<int>> helpers(3);
     std::atomic<int> done{0};
     shards.post_all([&](shard& s) {
-      auto mine = my_cpus();
+      auto mine = allowed_cpus();
       // A helper thread the shard starts, once it unpins itself.
       std::vector<int> helper;
       std::thread([&] {
         unpin_this_thread();
-        helper = my_cpus();
+        helper = allowed_cpus();
       }).join();
       std::lock_guard lock(mu);
       seen[s.index] = std::move(mine);
@@ -99,7 +96,7 @@ TEST(ShardSet, PinnedShardsRunEachOnOneCpu) {
       EXPECT_EQ(helpers[i], cpus) << "shard " << i << "'s helper";
     }
   }
-  EXPECT_EQ(my_cpus(), cpus) << "the caller's own thread is never pinned";
+  EXPECT_EQ(allowed_cpus(), cpus) << "the caller's own thread is never pinned";
 }
 
 }  // namespace
