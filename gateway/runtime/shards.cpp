@@ -7,6 +7,7 @@
 
 #include <boost/asio/post.hpp>
 #include <cstring>
+#include <latch>
 
 #include "gateway/obs/log.hpp"
 #include "gateway/runtime/thread_name.hpp"
@@ -105,11 +106,13 @@ void pin_this_thread(unsigned shard, int cpu) {
 void shard_set::start(bool pin) {
   const auto cpus = pin ? allowed_cpus() : std::vector<int>{};
   for (auto& s : shards_) guards_.emplace_back(s->ioc.get_executor());
+  std::latch placed(static_cast<std::ptrdiff_t>(shards_.size()));
   for (auto& s : shards_) {
     const int cpu = cpus.empty() ? -1 : cpus[s->index % cpus.size()];
-    threads_.emplace_back([sh = s.get(), cpu] {
+    threads_.emplace_back([sh = s.get(), cpu, &placed] {
       name_this_thread("gw-shard-" + std::to_string(sh->index));
       if (cpu >= 0) pin_this_thread(sh->index, cpu);
+      placed.count_down();
       for (;;) {
         try {
           sh->ioc.run();
@@ -121,6 +124,7 @@ void shard_set::start(bool pin) {
       }
     });
   }
+  placed.wait();
 }
 
 void shard_set::post_all(std::function<void(shard&)> fn) {

@@ -82,7 +82,7 @@ class shard_set {
   // Starts one thread per shard. Each runs until stop(). With `pin`, shard
   // i's thread runs only on the i-th of the CPUs the process may use
   // (allowed_cpus(), round robin); a CPU it cannot be given is logged and
-  // left to the kernel.
+  // left to the kernel. Returns once every thread is named and placed.
   void start(bool pin = false);
   // Runs `fn` on each shard's own thread. Any thread may call it.
   void post_all(std::function<void(shard&)> fn);

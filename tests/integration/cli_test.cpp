@@ -3,7 +3,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <map>
 
 #include "tests/support/process.hpp"
 
@@ -73,21 +72,6 @@ TEST(Cli, BadSettingsExitTwoWithOneLineNamingTheKey) {
     auto start = run_gateway(c.args, c.env);
     EXPECT_EQ(start.exit_code, 2) << c.expect;
   }
-}
-
-// "Cpus_allowed_list" of each of a process's threads, by thread name.
-std::map<std::string, std::string> cpus_by_thread(pid_t pid) {
-  std::map<std::string, std::string> out;
-  for (const auto& t :
-       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
-    std::string name, line;
-    std::getline(std::ifstream(t.path() / "comm"), name);
-    std::ifstream status(t.path() / "status");
-    while (std::getline(status, line))
-      if (line.rfind("Cpus_allowed_list:", 0) == 0)
-        out[name] = line.substr(line.find_first_not_of(" \t", 18));
-  }
-  return out;
 }
 
 // runtime.cpu_affinity=shards puts each shard thread of the real process on

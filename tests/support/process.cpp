@@ -119,6 +119,20 @@ run_result run_program(const std::string& binary, const std::vector<std::string>
   return r;
 }
 
+std::map<std::string, std::string> cpus_by_thread(pid_t pid) {
+  std::map<std::string, std::string> out;
+  for (const auto& t :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::string name, line;
+    std::getline(std::ifstream(t.path() / "comm"), name);
+    std::ifstream status(t.path() / "status");
+    while (std::getline(status, line))
+      if (line.rfind("Cpus_allowed_list:", 0) == 0)
+        out[name] = line.substr(line.find_first_not_of(" \t", 18));
+  }
+  return out;
+}
+
 gateway_process::gateway_process(std::vector<std::string> extra, std::vector<std::string> env,
                                  start_until until) {
   std::vector<std::string> args{"--listen", "127.0.0.1:0", "--threads",

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -41,6 +42,10 @@ run_result run_gateway(const std::vector<std::string>& args,
 // exit code -1); same environment rule.
 run_result run_program(const std::string& binary, const std::vector<std::string>& args,
                        std::chrono::milliseconds limit, const std::vector<std::string>& env = {});
+
+// Each thread of process `pid` by name (/proc/PID/task/N/comm) with the CPUs
+// it may run on ("Cpus_allowed_list", e.g. "0-1" or "1").
+std::map<std::string, std::string> cpus_by_thread(pid_t pid);
 
 class gateway_process {
  public:

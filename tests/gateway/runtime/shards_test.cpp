@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "gateway/runtime/thread_name.hpp"
+#include "tests/support/process.hpp"
+
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -97,6 +100,25 @@ TEST(ShardSet, PinnedShardsRunEachOnOneCpu) {
     }
   }
   EXPECT_EQ(allowed_cpus(), cpus) << "the caller's own thread is never pinned";
+}
+
+// start() returns once every shard thread has its name and its CPU, so that
+// whoever looks at the process right after it (top -H, taskset, a test
+// reading /proc) sees the shards as they will run.
+TEST(ShardSet, StartReturnsWithEveryShardNamedAndPlaced) {
+  const auto cpus = allowed_cpus();
+  ASSERT_FALSE(cpus.empty());
+  for (int round = 0; round < 20; ++round) {  // a race shows in some rounds, not all
+    shard_set shards(3);
+    shards.start(true);
+    const auto placed = gw::test::cpus_by_thread(::getpid());  // name -> its CPUs
+    shards.stop();
+    for (unsigned i = 0; i < 3; ++i) {
+      const auto name = "gw-shard-" + std::to_string(i);
+      ASSERT_TRUE(placed.count(name)) << "round " << round << ": " << name << " not named yet";
+      EXPECT_EQ(placed.at(name), std::to_string(cpus[i % cpus.size()])) << name;
+    }
+  }
 }
 
 }  // namespace
