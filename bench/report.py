@@ -160,12 +160,18 @@ def with_stalls(prefix):
         for p99, stalls in zip(runs.get(f"{prefix}.p99", []), runs.get(f"{prefix}.slow_syncs", [])))
 
 
+def rates(name):
+    """Each run's figure, as 12,345 / 12,345 / ..."""
+    return " / ".join(num(v) for v in runs.get(name, [])) or "-"
+
+
 half_runs = with_stalls("ingest.half")
 clinic_runs = with_stalls("fanclinics.gateway")
 for suffix in [""] + [f".c{c}" for c in other_counts(r"ingest\.half\.c(\d+)\.p99")]:
     h = f"ingest.half{suffix}"
-    w(f"| ingest at half the median maximum ({num(med('ingest.half.target'))}/s offered, open "
-      f"loop, {connections(f'ingest-half{suffix}-1')} connections) | achieved/s; answer "
+    w(f"| ingest at half the gateway's maximum, measured by a closed-loop run just before "
+      f"(per round {rates('ingest.half.max')}/s; {rates('ingest.half.target')}/s offered), "
+      f"open loop, {connections(f'ingest-half{suffix}-1')} connections | achieved/s; answer "
       f"latency p50 / p99; per run, p99 (journal syncs over 25 ms) | {num(med(h + '.rate'))}; "
       f"{ms(med(h + '.p50'))} / {ms(med(h + '.p99'))}; {with_stalls(h) or '-'} | "
       f"{cmd(f'ingest-half{suffix}-1')} |")
