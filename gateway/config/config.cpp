@@ -2,6 +2,8 @@
 // variables, then flags. The first bad or unknown setting stops the load.
 #include "gateway/config/config.hpp"
 
+#include <sched.h>
+
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
@@ -120,6 +122,12 @@ void check_readable(std::string_view name, const std::string& path) {
 
 unsigned config::effective_threads() const noexcept {
   if (threads != 0) return threads;
+  // One per CPU the process may run on: under a cpuset or taskset that is
+  // fewer than the machine has, and more shards would only take turns.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return static_cast<unsigned>(CPU_COUNT(&set));
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : n;
 }

@@ -142,7 +142,7 @@ struct config {
   std::vector<agent_config> agents;
   std::string admin_key;  // bearer key for /v1/ admin routes; empty: they answer 403
 
-  // threads, with 0 resolved to the number of cores.
+  // threads, with 0 resolved to the number of CPUs the process may run on.
   unsigned effective_threads() const noexcept;
 };
 

@@ -101,7 +101,7 @@ const setting table[] = {
      256,
      {},
      "0",
-     "shards (one io_context and thread each); 0 means one per core",
+     "shards (one io_context and thread each); 0 means one per CPU the process may run on",
      GW_INT(threads),
      nullptr},
     {"log.level", setting_type::choice, 0, 0, "debug|info|warn|error", "info",

@@ -6,6 +6,7 @@
 
 #include "gateway/config/channels.hpp"
 
+#include <sched.h>
 #include <unistd.h>
 #include <cstdio>
 #include <fstream>
@@ -59,6 +60,26 @@ TEST(Config, DefaultsWithoutFile) {
   EXPECT_EQ(c.http.max_body_bytes, 1024u * 1024u);
   EXPECT_FALSE(c.tls.enabled());
   EXPECT_GE(c.effective_threads(), 1u);
+}
+
+// threads = 0 counts the CPUs the process may run on, not the machine's:
+// under a cpuset or taskset of one CPU, one shard.
+TEST(Config, ZeroThreadsCountsTheCpusThisProcessMayUse) {
+  config c;
+  cpu_set_t all;
+  ASSERT_EQ(sched_getaffinity(0, sizeof all, &all), 0);
+  EXPECT_EQ(c.effective_threads(), static_cast<unsigned>(CPU_COUNT(&all)));
+  int first = 0;
+  while (!CPU_ISSET(first, &all)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);  // this thread only
+  const unsigned narrowed = c.effective_threads();
+  ASSERT_EQ(sched_setaffinity(0, sizeof all, &all), 0);
+  EXPECT_EQ(narrowed, 1u);
+  c.threads = 3;
+  EXPECT_EQ(c.effective_threads(), 3u);
 }
 
 TEST(Config, FileEnvironmentAndFlagsInOrder) {
