@@ -1,7 +1,6 @@
 // The executable's command line: help, version, config checks and exit codes.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 
 #include "tests/support/process.hpp"
