@@ -2,8 +2,6 @@
 // variables, then flags. The first bad or unknown setting stops the load.
 #include "gateway/config/config.hpp"
 
-#include <sched.h>
-
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
@@ -11,6 +9,7 @@
 
 #include "gateway/config/channels.hpp"
 #include "gateway/config/settings.hpp"
+#include "gateway/runtime/cpus.hpp"
 
 namespace gw {
 
@@ -124,10 +123,7 @@ unsigned config::effective_threads() const noexcept {
   if (threads != 0) return threads;
   // One per CPU the process may run on: under a cpuset or taskset that is
   // fewer than the machine has, and more shards would only take turns.
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-    return static_cast<unsigned>(CPU_COUNT(&set));
+  if (auto cpus = runtime::allowed_cpus(); !cpus.empty()) return static_cast<unsigned>(cpus.size());
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : n;
 }

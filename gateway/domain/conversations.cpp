@@ -19,6 +19,7 @@
 #include "gateway/domain/wire.hpp"
 #include "gateway/obs/log.hpp"
 #include "gateway/runtime/actor.hpp"
+#include "gateway/runtime/cpus.hpp"
 #include "gateway/runtime/memory.hpp"
 #include "gateway/runtime/shards.hpp"
 #include "gateway/runtime/thread_name.hpp"

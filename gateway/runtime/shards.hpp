@@ -96,11 +96,4 @@ class shard_set {
   std::vector<std::thread> threads_;
 };
 
-// The CPUs the calling thread may run on (sched_getaffinity), ascending.
-std::vector<int> allowed_cpus();
-// A thread started from a pinned shard inherits its one CPU. A helper that
-// must not compete with its shard (a snapshot's writer) calls this first
-// to run wherever the process's main thread may.
-void unpin_this_thread();
-
 }  // namespace gw::runtime

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "gateway/runtime/cpus.hpp"
 #include "gateway/runtime/thread_name.hpp"
 #include "tests/support/process.hpp"
 
