@@ -21,7 +21,6 @@
 #include "gateway/runtime/actor.hpp"
 #include "gateway/runtime/cpus.hpp"
 #include "gateway/runtime/memory.hpp"
-#include "gateway/runtime/shards.hpp"
 #include "gateway/runtime/thread_name.hpp"
 #include "gateway/store/event_store.hpp"
 #include "gateway/store/files.hpp"
