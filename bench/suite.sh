@@ -172,6 +172,15 @@ check_journaled() {
     echo "the gateway answered $2 webhooks but journaled $((after - $1)) events" >&2; exit 1
   fi
 }
+# drive's run $1 against the gateway on $port with the other arguments and
+# the next --id-base, then check_journaled: sets $out, advances $run.
+drive_journaled() {
+  name=$1; shift
+  before=$(journaled)
+  out=$(drive "$name" --port "$port" "$@" --id-base $((run * 100000000)))
+  run=$((run + 1))
+  check_journaled "$before" "$(echo "$out" | jget hooks_ok)"
+}
 # Every patient of --conversations N writes once: their windows are open.
 open_conversations() {  # $1 N
   drive "seed-$port" --port "$port" --requests "$1" --conversations "$1" --connections 16 \
@@ -212,11 +221,7 @@ scenario_ingest() {
       suffix=$(ingest_suffix "$c")
       out=$(drive "ingest-nginx$suffix-$r" --port "$nginx_port" --connections "$c" $per_run)
       record "ingest.nginx$suffix" "$(echo "$out" | jget rate)"
-      before=$(journaled)
-      out=$(drive "ingest-gw$suffix-$r" --port "$port" --connections "$c" $per_run \
-        --id-base $((run * 100000000)))
-      run=$((run + 1))
-      check_journaled "$before" "$(echo "$out" | jget hooks_ok)"
+      drive_journaled "ingest-gw$suffix-$r" --connections "$c" $per_run
       record "ingest.gateway$suffix" "$(echo "$out" | jget rate)"
     done
     out=$(drive "ingest-twilio-$r" --port "$port" $common --provider twilio --channel sms-bench \
@@ -230,10 +235,7 @@ scenario_ingest() {
   # half of their median can be more than an aged gateway's whole maximum
   # (PROFILE.md, "Half of which maximum").
   for r in $(seq 1 "$rounds"); do
-    before=$(journaled)
-    out=$(drive "ingest-max-$r" --port "$port" $common --id-base $((run * 100000000)))
-    run=$((run + 1))
-    check_journaled "$before" "$(echo "$out" | jget hooks_ok)"
+    drive_journaled "ingest-max-$r" $common
     max=$(echo "$out" | jget rate)
     record ingest.half.max "$max"
     half=$((${max%%.*} / 2))
@@ -250,12 +252,8 @@ scenario_ingest() {
     record disk.max "$(echo "$out" | jget max_us)"
     for c in $ingest_connections; do
       suffix=$(ingest_suffix "$c")
-      before=$(journaled)
       stalls=$(slow_syncs)
-      out=$(drive "ingest-half$suffix-$r" --port "$port" --connections "$c" $per_run \
-        --rate "$half" --id-base $((run * 100000000)))
-      run=$((run + 1))
-      check_journaled "$before" "$(echo "$out" | jget hooks_ok)"
+      drive_journaled "ingest-half$suffix-$r" --connections "$c" $per_run --rate "$half"
       record "ingest.half$suffix.slow_syncs" $(($(slow_syncs) - stalls))
       record "ingest.half$suffix.p50" "$(echo "$out" | jget webhook.p50_us)"
       record "ingest.half$suffix.p99" "$(echo "$out" | jget webhook.p99_us)"
