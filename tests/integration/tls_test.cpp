@@ -28,10 +28,10 @@ struct tls_fixture : ::testing::Test {
   // Connects and completes a verified TLS handshake.
   void connect(beast::ssl_stream<tcp::socket>& s) {
     auto c = beast::get_lowest_layer(s).async_connect(
-        {asio::ip::make_address("127.0.0.1"), gw.port()}, asio::use_future);
+        {asio::ip::make_address("127.0.0.1"), gw.port()}, io.use_future());
     await(c, 5s, "connect");
     s.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
-    auto h = s.async_handshake(ssl::stream_base::client, asio::use_future);
+    auto h = s.async_handshake(ssl::stream_base::client, io.use_future());
     await(h, 5s, "tls handshake");
   }
 };
@@ -43,10 +43,10 @@ TEST_F(tls_fixture, HttpsKeepAlive) {
   for (int i = 0; i < 3; ++i) {
     http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
     req.set(http::field::host, "127.0.0.1");
-    auto w = http::async_write(s, req, asio::use_future);
+    auto w = http::async_write(s, req, io.use_future());
     await(w, 5s, "write");
     http_response res;
-    auto r = http::async_read(s, buf, res, asio::use_future);
+    auto r = http::async_read(s, buf, res, io.use_future());
     await(r, 5s, "read");
     EXPECT_EQ(res.result_int(), 200);
     EXPECT_EQ(res.body(), R"({"status":"ok"})");
@@ -60,16 +60,16 @@ TEST_F(tls_fixture, SecureWebSocket) {
   ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
     req.set(http::field::sec_websocket_protocol, "gw.agent.v1");
   }));
-  auto h = ws.async_handshake("127.0.0.1", "/v1/agent", asio::use_future);
+  auto h = ws.async_handshake("127.0.0.1", "/v1/agent", io.use_future());
   await(h, 5s, "ws handshake");
   std::string ping = R"({"c":"ping","id":"tls"})";
-  auto w = ws.async_write(asio::buffer(ping), asio::use_future);
+  auto w = ws.async_write(asio::buffer(ping), io.use_future());
   await(w, 5s, "ws write");
   beast::flat_buffer buf;
-  auto r = ws.async_read(buf, asio::use_future);
+  auto r = ws.async_read(buf, io.use_future());
   await(r, 5s, "ws read");
   EXPECT_EQ(beast::buffers_to_string(buf.data()), R"({"t":"pong","id":"tls"})");
-  auto c = ws.async_close(websocket::close_code::normal, asio::use_future);
+  auto c = ws.async_close(websocket::close_code::normal, io.use_future());
   await(c, 5s, "ws close");
 }
 
@@ -82,11 +82,11 @@ TEST_F(tls_fixture, PlainTextClientFailsHandshakeAndIsCounted) {
   connect(s);
   http::request<http::empty_body> req{http::verb::get, "/metrics", 11};
   req.set(http::field::host, "127.0.0.1");
-  auto w = http::async_write(s, req, asio::use_future);
+  auto w = http::async_write(s, req, io.use_future());
   await(w, 5s, "write");
   beast::flat_buffer buf;
   http_response res;
-  auto r = http::async_read(s, buf, res, asio::use_future);
+  auto r = http::async_read(s, buf, res, io.use_future());
   await(r, 5s, "read");
   EXPECT_NE(res.body().find("gateway_tls_handshake_failures_total 1\n"), std::string::npos);
   run_on(io, [&] { beast::get_lowest_layer(s).close(); });

@@ -24,7 +24,7 @@ TEST(WebSocket, HandshakeNegotiatesSubprotocolAndAnswersPing) {
   ws.stream().control_callback([&](websocket::frame_type kind, beast::string_view) {
     if (kind == websocket::frame_type::pong) got_pong = true;
   });
-  auto f = ws.stream().async_ping({}, asio::use_future);
+  auto f = ws.stream().async_ping({}, ws.use_future());
   await(f, 2s, "ping");
   ws.send_text(R"({"c":"ping","id":"p2"})");
   EXPECT_EQ(parse(ws.read_text()).at("id").as_string(), "p2");
@@ -120,7 +120,7 @@ TEST(WebSocket, ClientCloseIsOrderly) {
   gateway_process gw;
   {
     ws_client ws(gw.port());
-    auto f = ws.stream().async_close(websocket::close_code::normal, asio::use_future);
+    auto f = ws.stream().async_close(websocket::close_code::normal, ws.use_future());
     await(f, 2s, "close");
   }
   // The close is counted when the session reads it; the session is gone

@@ -17,7 +17,7 @@ tcp::endpoint loopback(std::uint16_t port) { return {asio::ip::make_address("127
 
 tcp_client::tcp_client(std::uint16_t port, std::chrono::milliseconds limit)
     : sock_(io_.ioc()), limit_(limit) {
-  auto f = sock_.async_connect(loopback(port), asio::use_future);
+  auto f = sock_.async_connect(loopback(port), io_.use_future());
   await(f, limit_, "connect");
 }
 
@@ -29,7 +29,7 @@ tcp_client::~tcp_client() {
 }
 
 void tcp_client::send(std::string_view bytes) {
-  auto f = asio::async_write(sock_, asio::buffer(bytes), asio::use_future);
+  auto f = asio::async_write(sock_, asio::buffer(bytes), io_.use_future());
   await(f, limit_, "send");
 }
 
@@ -37,7 +37,7 @@ http_response tcp_client::read_response() {
   auto res = std::make_shared<http_response>();
   auto parser = std::make_shared<http::response_parser<http::string_body>>();
   parser->body_limit(64 * 1024 * 1024);
-  auto f = http::async_read(sock_, buf_, *parser, asio::use_future);
+  auto f = http::async_read(sock_, buf_, *parser, io_.use_future());
   await(f, limit_, "read response");
   return parser->release();
 }
@@ -45,7 +45,7 @@ http_response tcp_client::read_response() {
 http_response tcp_client::request(http::request<http::string_body> req) {
   req.set(http::field::host, "127.0.0.1");
   req.prepare_payload();
-  auto f = http::async_write(sock_, req, asio::use_future);
+  auto f = http::async_write(sock_, req, io_.use_future());
   await(f, limit_, "write request");
   return read_response();
 }
@@ -61,7 +61,7 @@ bool tcp_client::wait_closed(std::chrono::milliseconds limit) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left <= 0ms) return false;
-    auto f = sock_.async_read_some(asio::buffer(scratch), asio::use_future);
+    auto f = sock_.async_read_some(asio::buffer(scratch), io_.use_future());
     if (f.wait_for(left) != std::future_status::ready) {
       run_on(io_, [this] { sock_.cancel(); });
       try {
@@ -124,7 +124,7 @@ ws_client::ws_client(std::uint16_t port, std::string subprotocol, std::chrono::m
   auto& sock = ws_.next_layer();
   sock.open(tcp::v4());
   if (rcvbuf > 0) sock.set_option(asio::socket_base::receive_buffer_size(rcvbuf));
-  auto f = sock.async_connect(loopback(port), asio::use_future);
+  auto f = sock.async_connect(loopback(port), io_.use_future());
   await(f, limit_, "connect");
   ws_.set_option(
       websocket::stream_base::decorator([subprotocol, bearer](websocket::request_type& req) {
@@ -132,7 +132,7 @@ ws_client::ws_client(std::uint16_t port, std::string subprotocol, std::chrono::m
         if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + bearer);
       }));
   websocket::response_type res;
-  auto h = ws_.async_handshake(res, "127.0.0.1", "/v1/agent", asio::use_future);
+  auto h = ws_.async_handshake(res, "127.0.0.1", "/v1/agent", io_.use_future());
   await(h, limit_, "websocket handshake");
   subprotocol_ = std::string(res[http::field::sec_websocket_protocol]);
 }
@@ -145,13 +145,13 @@ ws_client::~ws_client() {
 }
 
 void ws_client::send_text(std::string text) {
-  auto f = ws_.async_write(asio::buffer(text), asio::use_future);
+  auto f = ws_.async_write(asio::buffer(text), io_.use_future());
   await(f, limit_, "websocket write");
 }
 
 std::string ws_client::read_text() {
   buf_.clear();
-  auto f = ws_.async_read(buf_, asio::use_future);
+  auto f = ws_.async_read(buf_, io_.use_future());
   await(f, limit_, "websocket read");
   return beast::buffers_to_string(buf_.data());
 }

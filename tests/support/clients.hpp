@@ -31,6 +31,12 @@ class io_thread {
   io_thread();
   ~io_thread();
   asio::io_context& ioc() noexcept { return ioc_; }
+  // A use_future token whose completion runs on this thread. Plain
+  // use_future completes on Asio's system thread pool, where an operation
+  // may still hold its I/O object after the future is ready, and free it
+  // after this io_context is gone (AddressSanitizer caught a WebSocket
+  // close doing so).
+  auto use_future() { return asio::bind_executor(ioc_.get_executor(), asio::use_future); }
 
  private:
   asio::io_context ioc_;
@@ -111,6 +117,7 @@ class ws_client {
   std::uint16_t read_until_close(int* messages = nullptr);
   std::string accepted_subprotocol() const { return subprotocol_; }
   websocket::stream<tcp::socket>& stream() noexcept { return ws_; }
+  auto use_future() { return io_.use_future(); }  // for operations on stream()
 
  private:
   io_thread io_;
