@@ -249,6 +249,46 @@ TEST(Webhooks, OneRequestOfManyPatientsReachesEachConversation) {
             2 * patients);
 }
 
+// A webhook is answered once its events are durable, from the commit's
+// completion, long after its handler returned: the answer still follows the
+// request's HTTP version and Connection header.
+TEST(Webhooks, AnswersAfterTheCommitFollowTheRequestsConnectionRules) {
+  deployment d;
+  auto gw = d.start();
+  auto message = [n = 0](std::string_view from) mutable {
+    return wa_messages("106540352242922",
+                       json::array{wa_text(from, "wamid.CONN" + std::to_string(++n), "hola")});
+  };
+  {
+    tcp_client c(gw->port());
+    for (int p = 0; p < 8; ++p) {  // conversations on both shards, one connection
+      auto res = c.request(wa_request("wa-main", message("3460020000" + std::to_string(p))));
+      ASSERT_EQ(res.result_int(), 200) << res.body();
+      EXPECT_EQ(res.version(), 11);
+      EXPECT_TRUE(res.keep_alive());
+    }
+    auto req = wa_request("wa-main", message("34600200000"));
+    req.keep_alive(false);
+    auto res = c.request(std::move(req));
+    EXPECT_EQ(res.result_int(), 200) << res.body();
+    EXPECT_FALSE(res.keep_alive());
+    EXPECT_TRUE(c.wait_closed(2s));
+  }
+  {
+    tcp_client c(gw->port());
+    auto req = wa_request("wa-main", message("34600200001"));
+    req.version(10);
+    auto res = c.request(std::move(req));
+    EXPECT_EQ(res.result_int(), 200) << res.body();
+    EXPECT_EQ(res.version(), 10);
+    EXPECT_FALSE(res.keep_alive());
+    EXPECT_TRUE(c.wait_closed(2s));
+  }
+  auto conv = conversation(gw->port(), "wa-main", "+34600200001");
+  ASSERT_TRUE(conv.is_object());
+  EXPECT_EQ(field(conv, "messages"), 2);
+}
+
 // Rounds of: restart over the same data directory, check that every
 // acknowledged message is there, post from several connections, SIGKILL at a
 // random moment. The journal is kept small enough that snapshots are taken,
