@@ -1,7 +1,12 @@
 // The executable's command line: help, version, config checks and exit codes.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fstream>
+#include <thread>
 
 #include "tests/support/process.hpp"
 
@@ -125,6 +130,42 @@ TEST(Cli, UnwritableDataDirExitsTwo) {
   auto r = run_gateway({"--listen", "127.0.0.1:0", "--data-dir", "/proc/forbidden"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("data_dir"), std::string::npos) << r.err;
+}
+
+// The tests' own process handling: a gateway started by a test that dies
+// (a crash, a sanitizer's abort, ctest's timeout) goes with it, and a
+// program that cannot be started is an error, not a silent exit code.
+TEST(TestProcesses, AGatewayDiesWithTheTestThatStartedIt) {
+  int ends[2];
+  ASSERT_EQ(pipe(ends), 0);
+  pid_t test = fork();
+  ASSERT_GE(test, 0);
+  if (test == 0) {  // a test that starts a gateway and dies without cleaning up
+    ::close(ends[0]);
+    gateway_process gw;
+    pid_t child = gw.pid();
+    if (::write(ends[1], &child, sizeof child) != sizeof child) ::_exit(2);
+    ::_exit(1);
+  }
+  ::close(ends[1]);
+  pid_t gateway = -1;
+  ASSERT_EQ(::read(ends[0], &gateway, sizeof gateway), static_cast<ssize_t>(sizeof gateway));
+  ::close(ends[0]);
+  ASSERT_EQ(::waitpid(test, nullptr, 0), test);
+  // Gone, or a zombie waiting for the reaper that inherited it.
+  auto gone = [gateway] {
+    std::ifstream stat("/proc/" + std::to_string(gateway) + "/stat");
+    std::string pid, comm, state;
+    return !(stat >> pid >> comm >> state) || state == "Z";
+  };
+  for (int i = 0; i < 200 && !gone(); ++i) std::this_thread::sleep_for(10ms);
+  bool died = gone();
+  if (!died) ::kill(gateway, SIGKILL);
+  EXPECT_TRUE(died) << "gateway " << gateway << " outlived the test process that started it";
+}
+
+TEST(TestProcesses, AProgramThatCannotStartThrows) {
+  EXPECT_THROW(run_program("/nonexistent/gateway", {}, 1s), std::runtime_error);
 }
 
 }  // namespace

@@ -1,15 +1,17 @@
-// Child-process management for integration tests (posix_spawn + pipes).
+// Child-process management for integration tests (fork + exec + pipes).
 #include "tests/support/process.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -37,18 +39,45 @@ spawned spawn(const std::vector<std::string>& args, const std::vector<std::strin
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
+  // fork + exec rather than posix_spawn, for PR_SET_PDEATHSIG: a test that
+  // dies (a crash, a sanitizer's abort, ctest's timeout) takes its gateway
+  // with it instead of leaving it running. (Strictly, the child dies with
+  // the thread that started it: tests start processes from their own
+  // thread.) Between fork and exec the child makes only async-signal-safe
+  // calls; an exec that fails is reported through `report`, which a
+  // successful exec closes.
+  int out[2], err[2], report[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(report, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe");
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) == 0 && ::getppid() == parent &&
+        ::dup2(out[1], 1) == 1 && ::dup2(err[1], 2) == 2)
+      ::execve(argv[0], argv.data(), envp.data());
+    int e = errno;
+    [[maybe_unused]] auto n = ::write(report[1], &e, sizeof e);
+    ::_exit(127);
+  }
+  int error = pid < 0 ? errno : 0;
   ::close(out[1]);
   ::close(err[1]);
-  if (rc != 0) throw std::runtime_error("cannot start " + argv_s[0]);
+  ::close(report[1]);
+  if (pid > 0) {
+    ssize_t got;
+    do got = ::read(report[0], &error, sizeof error);
+    while (got < 0 && errno == EINTR);
+    if (got > 0) {
+      ::waitpid(pid, nullptr, 0);
+      if (error == 0) error = ECHILD;  // its parent seemed gone: cannot happen here
+    }
+  }
+  ::close(report[0]);
+  if (error != 0 || pid < 0) {
+    ::close(out[0]);
+    ::close(err[0]);
+    throw std::runtime_error("cannot start " + argv_s[0] + ": " + std::strerror(error));
+  }
   return {pid, out[0], err[0]};
 }
 
