@@ -1,4 +1,5 @@
-// The executable's command line: help, version, config checks and exit codes.
+// The executable's command line: help, version, config checks and exit codes;
+// and the tests' own handling of the processes they start.
 #include <gtest/gtest.h>
 
 #include <signal.h>
