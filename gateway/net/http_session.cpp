@@ -102,12 +102,16 @@ class http_session final : public runtime::session_base,
     phase_ = phase::reading;
     started_ = clock::now();
     route_index_ = 0;
-    limits_ = nullptr;
     match_ = {};
     rc_.reset();  // refers to the message of the parser about to be replaced
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(cfg().http.max_header_bytes));
-    parser_->body_limit(cfg().http.max_body_bytes);
+    // No body limit while the header is read: Beast would judge a declared
+    // Content-Length before the route is known, and refuse it as nobody's
+    // (not counted for the route, the wrong setting named). The route's
+    // limit is set from on_header, before a byte of the body is read.
+    parser_->body_limit(boost::none);
+    set_body_limit(cfg().http.max_body_bytes, "http.max_body_bytes", nullptr);
     if (error_code ec; parse_buffered(false, ec)) return on_header(ec);
     lowest().expires_after(cfg().http.header_timeout);
     beast::http::async_read_header(stream_, buffer_, *parser_,
@@ -122,7 +126,7 @@ class http_session final : public runtime::session_base,
     auto& req = parser_->get();
     if (beast::websocket::is_upgrade(req)) return upgrade();
     match_route();
-    if (!apply_route_limits()) return;
+    if (!apply_body_limit()) return;
     if (beast::iequals(req[beast::http::field::expect], "100-continue") && !parser_->is_done()) {
       interim_.emplace(beast::http::status::continue_, req.version());
       beast::http::async_write(stream_, *interim_, [self = self()](error_code wec, std::size_t n) {
@@ -145,25 +149,34 @@ class http_session final : public runtime::session_base,
     route_index_ = match_.index;
   }
 
-  // A route may accept smaller bodies than http.max_body_bytes: refuse a
-  // declared length over it now, and let the parser stop a chunked one.
-  bool apply_route_limits() {
+  // The body's limit: http.max_body_bytes, or the route's own when it is
+  // smaller. A declared length over it is refused now, unread; the parser
+  // stops a chunked body once past it.
+  bool apply_body_limit() {
     const auto* o = match_.options;
-    limits_ = o && o->max_body_bytes != 0 ? o : nullptr;
-    if (!limits_) return true;
-    if (auto length = parser_->content_length(); length && *length > limits_->max_body_bytes) {
+    if (o && o->max_body_bytes != 0 && o->max_body_bytes < body_limit_)
+      set_body_limit(o->max_body_bytes, o->limit_name, o);
+    else
+      set_body_limit(body_limit_, limit_name_, o);
+    if (auto length = parser_->content_length(); length && *length > body_limit_) {
       refuse_too_large();
       return false;
     }
-    parser_->body_limit(limits_->max_body_bytes);
+    parser_->body_limit(body_limit_);
     return true;
   }
 
+  void set_body_limit(std::size_t bytes, std::string_view name, const route_options* route) {
+    body_limit_ = bytes;
+    limit_name_ = name;
+    limits_ = route;
+  }
+
+  // 413, told to the route (which counts it) whichever limit it passed.
   void refuse_too_large() {
-    if (limits_->on_too_large) limits_->on_too_large(*rc_);
-    reply_error(http_error::payload_too_large,
-                "request body exceeds " + std::string(limits_->limit_name) + " (" +
-                    std::to_string(limits_->max_body_bytes) + " bytes)");
+    if (limits_ && limits_->on_too_large) limits_->on_too_large(*rc_);
+    reply_error(http_error::payload_too_large, "request body exceeds " + std::string(limit_name_) +
+                                                   " (" + std::to_string(body_limit_) + " bytes)");
   }
 
   void read_body() {
@@ -193,11 +206,7 @@ class http_session final : public runtime::session_base,
       return reply_error(http_error::header_too_large,
                          "request headers exceed http.max_header_bytes (" +
                              std::to_string(cfg().http.max_header_bytes) + " bytes)");
-    if (ec == error::body_limit && limits_) return refuse_too_large();
-    if (ec == error::body_limit)
-      return reply_error(http_error::payload_too_large,
-                         "request body exceeds http.max_body_bytes (" +
-                             std::to_string(cfg().http.max_body_bytes) + " bytes)");
+    if (ec == error::body_limit) return refuse_too_large();
     if (ec == error::end_of_stream || ec == error::partial_message || ec == beast::error::timeout ||
         is_expected(ec))
       return on_io_error(ec, "read");
@@ -352,9 +361,13 @@ class http_session final : public runtime::session_base,
   bool draining_ = false;
   clock::time_point started_{};
   std::size_t route_index_ = 0;
-  router::match match_;                    // the request's route, found with its headers
-  std::optional<request_context> rc_;      // its path, query and {params}
-  const route_options* limits_ = nullptr;  // the matched route's, when it has its own
+  router::match match_;                // the request's route, found with its headers
+  std::optional<request_context> rc_;  // its path, query and {params}
+  // The request's body limit, the setting that sets it, and the matched
+  // route's options (told about a 413), if it has any.
+  std::size_t body_limit_ = 0;
+  std::string_view limit_name_;
+  const route_options* limits_ = nullptr;
 };
 
 }  // namespace

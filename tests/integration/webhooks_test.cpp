@@ -463,6 +463,19 @@ TEST(Webhooks, ForgedMalformedUnknownAndOversizedRequestsChangeNothing) {
     raw.send(request + "0\r\n\r\n");
     expect(raw.read_response(), 413, "payload_too_large");
   }
+  // Declared larger than http.max_body_bytes as well: still the route's
+  // refusal, named and counted as such, answered with none of the body sent.
+  {
+    tcp_client raw(port);
+    raw.send(
+        "POST /webhooks/whatsapp/wa-main HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/json\r\nContent-Length: 5000000\r\n"
+        "X-Hub-Signature-256: sha256=00\r\n\r\n");
+    auto huge_declared = raw.read_response();
+    expect(huge_declared, 413, "payload_too_large");
+    EXPECT_NE(huge_declared.body().find("webhooks.max_body_bytes (8192 bytes)"), std::string::npos)
+        << huge_declared.body();
+  }
 
   EXPECT_TRUE(conversation(port, "wa-main", "+34600999000").is_null());
   EXPECT_TRUE(conversation(port, "wa-main", "+1").is_null());
@@ -474,9 +487,39 @@ TEST(Webhooks, ForgedMalformedUnknownAndOversizedRequestsChangeNothing) {
   EXPECT_EQ(refused("wa-main", "malformed"), 2);
   EXPECT_EQ(refused("wa-main", "unknown_channel"), 1);
   EXPECT_EQ(refused("unknown", "unknown_channel"), 1);
-  EXPECT_EQ(refused("wa-main", "too_large"), 2);
+  EXPECT_EQ(refused("wa-main", "too_large"), 3);
   EXPECT_EQ(metric(port, R"(gateway_webhook_events_total{channel="wa-main",kind="message"})"), 0);
   EXPECT_EQ(metric(port, R"(gateway_journal_events_total)"), 0);
+}
+
+// A webhook limit above the server's: http.max_body_bytes decides, and the
+// 413 names it, but the refusal still counts for the webhook's channel.
+TEST(Webhooks, TheServersBodyLimitRefusesForTheChannel) {
+  deployment d;
+  auto gw = d.start({"GATEWAY_HTTP_MAX_BODY_BYTES=4096"});  // webhooks.max_body_bytes: 8192
+  const auto port = gw->port();
+  auto body = wa_messages("106540352242922",
+                          json::array{wa_text("34600999000", "wamid.L1", std::string(6000, 'x'))});
+  auto res = post_wa(port, "wa-main", body);
+  EXPECT_EQ(res.result_int(), 413) << res.body();
+  EXPECT_NE(res.body().find("http.max_body_bytes (4096 bytes)"), std::string::npos) << res.body();
+  {
+    tcp_client raw(port);  // chunked: stopped once past 4096 bytes
+    std::string request =
+        "POST /webhooks/whatsapp/wa-main HTTP/1.1\r\nHost: x\r\n"
+        "Transfer-Encoding: chunked\r\nX-Hub-Signature-256: sha256=00\r\n\r\n";
+    for (int i = 0; i < 2; ++i) request += "1000\r\n" + std::string(4096, ' ') + "\r\n";
+    raw.send(request + "0\r\n\r\n");
+    auto chunked = raw.read_response();
+    EXPECT_EQ(chunked.result_int(), 413) << chunked.body();
+    EXPECT_NE(chunked.body().find("http.max_body_bytes"), std::string::npos) << chunked.body();
+  }
+  EXPECT_EQ(metric(port, R"(gateway_webhook_refused_total{channel="wa-main",reason="too_large"})"),
+            2);
+  // Under both limits: accepted.
+  auto small = wa_messages("106540352242922",
+                           json::array{wa_text("34600999000", "wamid.L2", std::string(100, 'y'))});
+  EXPECT_EQ(post_wa(port, "wa-main", small).result_int(), 200);
 }
 
 TEST(Webhooks, WhatsAppStatusesApplyInAnyOrderAndWaitForTheirMessage) {
