@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -163,12 +164,20 @@ bool verify_meta_signature(std::string_view header, std::string_view app_secret,
   return !expected.empty() && constant_time_equal(header, expected);
 }
 
-std::string twilio_signature(std::string_view auth_token, std::string_view url,
-                             const form_params& params) {
-  std::vector<const std::pair<std::string, std::string>*> sorted;
+namespace {
+using param_refs = std::vector<const std::pair<std::string, std::string>*>;
+
+// The parameters in signing order: by name, then by value.
+param_refs signing_order(const form_params& params) {
+  param_refs sorted;
+  sorted.reserve(params.size());
   for (const auto& p : params) sorted.push_back(&p);
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](auto* a, auto* b) { return a->first < b->first; });
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return *a < *b; });
+  return sorted;
+}
+
+std::string twilio_signature_of(std::string_view auth_token, std::string_view url,
+                                const param_refs& sorted) {
   std::string data(url);
   for (auto* p : sorted) {
     data += p->first;
@@ -178,25 +187,49 @@ std::string twilio_signature(std::string_view auth_token, std::string_view url,
   if (len == 0) return {};
   return base64(std::string_view(reinterpret_cast<const char*>(mac.data()), len));
 }
+}  // namespace
+
+std::string twilio_signature(std::string_view auth_token, std::string_view url,
+                             const form_params& params) {
+  return twilio_signature_of(auth_token, url, signing_order(params));
+}
 
 bool verify_twilio_signature(std::string_view header, std::string_view auth_token,
                              std::string_view url, const form_params& params) {
+  auto sorted = signing_order(params);
+  auto unique = sorted;
+  unique.erase(std::unique(unique.begin(), unique.end(), [](auto* a, auto* b) { return *a == *b; }),
+               unique.end());
   auto matches = [&](std::string_view signed_url) {
-    auto expected = twilio_signature(auth_token, signed_url, params);
-    return !expected.empty() && constant_time_equal(header, expected);
+    for (const auto* order : {&sorted, &unique}) {
+      if (order == &unique && unique.size() == sorted.size()) break;  // no repeats
+      auto expected = twilio_signature_of(auth_token, signed_url, *order);
+      if (!expected.empty() && constant_time_equal(header, expected)) return true;
+    }
+    return false;
   };
   if (matches(url)) return true;
   auto other = toggle_default_port(url);
   return other != url && matches(other);
 }
 
+std::optional<std::string_view> twilio_body_hash(std::string_view url) {
+  auto query = url.find('?');
+  if (query == std::string_view::npos) return std::nullopt;
+  constexpr std::string_view name = "bodySHA256=";
+  for (auto at = query + 1; at < url.size();) {
+    auto end = std::min(url.find('&', at), url.size());
+    auto param = url.substr(at, end - at);
+    if (param.starts_with(name)) return param.substr(name.size());
+    at = end + 1;
+  }
+  return std::nullopt;
+}
+
 bool verify_twilio_body_signature(std::string_view header, std::string_view auth_token,
                                   std::string_view url, std::string_view body) {
-  auto q = url.find("bodySHA256=");
-  if (q == std::string_view::npos) return false;
-  auto value = url.substr(q + 11);
-  value = value.substr(0, value.find('&'));
-  if (!constant_time_equal(value, hex_sha256(body))) return false;
+  auto hash = twilio_body_hash(url);
+  if (!hash || !constant_time_equal(*hash, hex_sha256(body))) return false;
   return verify_twilio_signature(header, auth_token, url, {});
 }
 

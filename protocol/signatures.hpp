@@ -3,6 +3,7 @@
 // constant-time in the length of the expected signature.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,14 +23,20 @@ bool verify_meta_signature(std::string_view header, std::string_view app_secret,
                            std::string_view body);
 
 // Base64 HMAC-SHA1(auth_token, url + every POST parameter sorted by name,
-// each name immediately followed by its value).
+// each name immediately followed by its value). A name sent more than once
+// appears once per value, its values sorted too, as Twilio's validators
+// sign them (their published example: Digits=5678&Digits=1234 is signed as
+// Digits1234Digits5678).
 std::string twilio_signature(std::string_view auth_token, std::string_view url,
                              const form_params& params);
 // Accepts the URL as given and with its default port added or removed
 // (Twilio signs whichever form it was configured with, as its own
-// validators accept).
+// validators accept). A name=value pair sent twice is also accepted signed
+// once (the Node validator drops such repeats; the Python one keeps them).
 bool verify_twilio_signature(std::string_view header, std::string_view auth_token,
                              std::string_view url, const form_params& params);
+// The value of the URL's bodySHA256 query parameter, if it has one.
+std::optional<std::string_view> twilio_body_hash(std::string_view url);
 // The JSON-body variant: the URL carries bodySHA256=<hex SHA-256 of body>;
 // the signature covers the URL alone, and the hash must match the body.
 bool verify_twilio_body_signature(std::string_view header, std::string_view auth_token,

@@ -399,13 +399,29 @@ std::optional<protocol::form_params> webhooks::twilio_form(domain::channel_ptr& 
     refuse(ch, reason::bad_signature, answer, "X-Twilio-Signature is missing");
     return std::nullopt;
   }
+  auto url = twilio_url(rc);
+  // Twilio signs a JSON body through its hash in the URL (bodySHA256) and
+  // the URL alone. Checked as such, so that a genuine one is told what is
+  // wrong with it rather than that its signature is.
+  if (protocol::twilio_body_hash(url)) {
+    if (!protocol::verify_twilio_body_signature(signature, ch->auth_token, url, rc.req.body())) {
+      refuse(ch, reason::bad_signature, answer,
+             "X-Twilio-Signature does not match the URL with its bodySHA256 and this channel's "
+             "auth_token, or bodySHA256 is not the body's");
+      return std::nullopt;
+    }
+    refuse(ch, reason::malformed, answer,
+           "a JSON body (bodySHA256) is not a message or a status callback: this route takes "
+           "Twilio's form-encoded messaging webhooks");
+    return std::nullopt;
+  }
   auto form = protocol::parse_form(rc.req.body());
   if (!form) {
     refuse(ch, reason::malformed, answer,
            "the body is not application/x-www-form-urlencoded (a bad %-escape)");
     return std::nullopt;
   }
-  if (!protocol::verify_twilio_signature(signature, ch->auth_token, twilio_url(rc), *form)) {
+  if (!protocol::verify_twilio_signature(signature, ch->auth_token, url, *form)) {
     refuse(ch, reason::bad_signature, answer,
            "X-Twilio-Signature does not match the URL, the parameters and this channel's "
            "auth_token (is webhooks.public_base_url the URL Twilio calls?)");

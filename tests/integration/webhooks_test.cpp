@@ -628,6 +628,36 @@ TEST(Webhooks, TwilioInboundAndStatusCallbacks) {
     auto missing = post_twilio(gw->port(), "/webhooks/twilio/sms-main", {{"Body", "hi"}});
     EXPECT_EQ(missing.result_int(), 400);
     EXPECT_NE(missing.body().find("MessageSid"), std::string::npos);
+    // Repeated parameters, out of order: Twilio signs their values sorted.
+    auto repeated = inbound;
+    repeated[0].second = "SMrepeated0000000000000000000000";
+    repeated.emplace_back("Tag", "b");
+    repeated.emplace_back("Tag", "a");
+    auto sorted_tags = repeated;
+    std::swap(sorted_tags[sorted_tags.size() - 2], sorted_tags.back());
+    EXPECT_EQ(
+        http_post(
+            gw->port(), "/webhooks/twilio/sms-main", form_body(repeated),
+            "application/x-www-form-urlencoded",
+            {{"X-Twilio-Signature",
+              protocol::twilio_signature(
+                  auth_token, std::string(base_url) + "/webhooks/twilio/sms-main", sorted_tags)}})
+            .result_int(),
+        200);
+    // A JSON body signed through bodySHA256: genuine, but not a messaging
+    // webhook (400); its hash or signature wrong (401).
+    const std::string json_body = R"({"MessageSid":"SMjson"})";
+    auto json_path = "/webhooks/twilio/sms-main?bodySHA256=" + protocol::hex_sha256(json_body);
+    auto json_signed = [&](std::string_view body) {
+      return http_post(
+          gw->port(), json_path, std::string(body), "application/json",
+          {{"X-Twilio-Signature",
+            protocol::twilio_signature(auth_token, std::string(base_url) + json_path, {})}});
+    };
+    auto genuine = json_signed(json_body);
+    EXPECT_EQ(genuine.result_int(), 400) << genuine.body();
+    EXPECT_NE(genuine.body().find("JSON body"), std::string::npos) << genuine.body();
+    EXPECT_EQ(json_signed(R"({"MessageSid":"SMjsoN"})").result_int(), 401);
 
     // Statuses of our outbound SMS, out of order; undelivered is a failure
     // with Twilio's code; queued carries no state.

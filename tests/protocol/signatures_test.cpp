@@ -55,6 +55,53 @@ TEST(Signatures, TwilioAcceptsUrlWithOrWithoutDefaultPort) {
                                        twilio_doc_params));
 }
 
+// The vectors of Twilio's own Python validator tests (twilio-python,
+// tests/unit/test_request_validator.py): token 12345, their parameters.
+TEST(Signatures, TwilioValidatorTestVectors) {
+  const form_params params = {{"CallSid", "CA1234567890ABCDE"},
+                              {"Digits", "1234"},
+                              {"From", "+14158675309"},
+                              {"To", "+18005551212"},
+                              {"Caller", "+14158675309"}};
+  const std::string url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+  EXPECT_EQ(twilio_signature("12345", url, params), "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
+  EXPECT_TRUE(verify_twilio_signature("RSOYDt4T1cUTdK1PDd93/VVr8B8=", "12345", url, params));
+  // Signed with the default port, verified against the URL without it.
+  EXPECT_TRUE(verify_twilio_signature("kvajT1Ptam85bY51eRf/AJRuM3w=", "12345", url, params));
+  EXPECT_TRUE(verify_twilio_signature("0ZXoZLH/DfblKGATFgpif+LLRf4=", "12345",
+                                      "http://mycompany.com/myapp.php?foo=1&bar=2", params));
+}
+
+// A name sent twice is signed once per value, the values sorted: the same
+// validator tests' Digits=5678&Digits=1234 example.
+TEST(Signatures, TwilioRepeatedParameters) {
+  const std::string url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+  const form_params params = {
+      {"Sid", "CA123"}, {"SidAccount", "AC123"}, {"Digits", "5678"}, {"Digits", "1234"}};
+  EXPECT_EQ(twilio_signature("12345", url, params), "IK+Dwps556ElfBT0I3Rgjkr1wJU=");
+  EXPECT_TRUE(verify_twilio_signature("IK+Dwps556ElfBT0I3Rgjkr1wJU=", "12345", url, params));
+  form_params swapped = params;
+  std::swap(swapped[2], swapped[3]);
+  EXPECT_TRUE(verify_twilio_signature("IK+Dwps556ElfBT0I3Rgjkr1wJU=", "12345", url, swapped));
+  auto tampered = params;
+  tampered[3].second = "1235";
+  EXPECT_FALSE(verify_twilio_signature("IK+Dwps556ElfBT0I3Rgjkr1wJU=", "12345", url, tampered));
+  auto dropped = params;
+  dropped.pop_back();  // one value fewer is another request
+  EXPECT_FALSE(verify_twilio_signature("IK+Dwps556ElfBT0I3Rgjkr1wJU=", "12345", url, dropped));
+
+  // The same pair twice: signed with both (Python's validator) or with one
+  // (Node's, which drops repeats); either is accepted, nothing else is.
+  const form_params twice = {{"Body", "hi"}, {"MediaUrl0", "u"}, {"MediaUrl0", "u"}};
+  const form_params once = {{"Body", "hi"}, {"MediaUrl0", "u"}};
+  auto both = twilio_signature("12345", url, twice);
+  auto one = twilio_signature("12345", url, once);
+  EXPECT_NE(both, one);
+  EXPECT_TRUE(verify_twilio_signature(both, "12345", url, twice));
+  EXPECT_TRUE(verify_twilio_signature(one, "12345", url, twice));
+  EXPECT_FALSE(verify_twilio_signature(both, "12345", url, once));
+}
+
 TEST(Signatures, TwilioBodySha256Variant) {
   const std::string body = R"({"property": "value", "boolean": true})";
   const std::string hash = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
@@ -65,6 +112,11 @@ TEST(Signatures, TwilioBodySha256Variant) {
       verify_twilio_body_signature("Klp85180pYIxzIO5cuyxpfh1BKw=", "12345", url, body + " "));
   EXPECT_FALSE(verify_twilio_body_signature("Klp85180pYIxzIO5cuyxpfh1BKw=", "12345",
                                             "https://example.com/myapp", body));
+  EXPECT_EQ(twilio_body_hash(url), hash);
+  EXPECT_EQ(twilio_body_hash("https://example.com/a?x=1&bodySHA256=ab&y=2"), "ab");
+  EXPECT_EQ(twilio_body_hash("https://example.com/a?xbodySHA256=ab"), std::nullopt);
+  EXPECT_EQ(twilio_body_hash("https://example.com/a?x=bodySHA256=ab"), std::nullopt);
+  EXPECT_EQ(twilio_body_hash("https://example.com/bodySHA256=ab"), std::nullopt);
 }
 
 TEST(Signatures, ConstantTimeEqual) {
