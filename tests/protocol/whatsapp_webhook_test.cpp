@@ -86,6 +86,85 @@ TEST(WhatsAppWebhook, ParsesEveryMessageTypeAndKeepsUnknownOnes) {
   EXPECT_NE(unknown.raw.find("\"catalog_id\""), std::string::npos);  // kept, not dropped
 }
 
+// The rest of the documented message shapes: voice note, video, sticker,
+// shared contacts, a template's quick-reply button, a list reply, and the
+// two Meta itself sends for what it cannot describe ("unsupported", with its
+// errors) or for a change of number ("system"), kept whole.
+constexpr std::string_view more_types = R"({
+  "object": "whatsapp_business_account",
+  "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+    "messaging_product": "whatsapp",
+    "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+    "contacts": [{"profile": {"name": "Luis"}, "wa_id": "34600333444"}],
+    "messages": [
+      {"from": "34600333444", "id": "wamid.A1", "timestamp": "1749416390", "type": "audio",
+       "audio": {"mime_type": "audio/ogg; codecs=opus", "sha256": "h", "id": "m-audio", "voice": true}},
+      {"from": "34600333444", "id": "wamid.V1", "timestamp": "1749416391", "type": "video",
+       "video": {"caption": "la herida", "mime_type": "video/mp4", "sha256": "h", "id": "m-video"}},
+      {"from": "34600333444", "id": "wamid.S1", "timestamp": "1749416392", "type": "sticker",
+       "sticker": {"mime_type": "image/webp", "sha256": "h", "id": "m-sticker", "animated": false}},
+      {"from": "34600333444", "id": "wamid.C1", "timestamp": "1749416393", "type": "contacts",
+       "contacts": [{"name": {"formatted_name": "Dra. Ruiz", "first_name": "Marta"},
+                     "phones": [{"phone": "+34 600 555 666", "type": "WORK", "wa_id": "34600555666"}]},
+                    {"name": {"formatted_name": "Recepción"}, "phones": []}]},
+      {"from": "34600333444", "id": "wamid.BT1", "timestamp": "1749416394", "type": "button",
+       "context": {"from": "15550783881", "id": "wamid.TPL1"},
+       "button": {"text": "Sí, confirmo", "payload": "confirm-cita-123"}},
+      {"from": "34600333444", "id": "wamid.LR1", "timestamp": "1749416395", "type": "interactive",
+       "context": {"from": "15550783881", "id": "wamid.LIST1"},
+       "interactive": {"type": "list_reply",
+                       "list_reply": {"id": "slot-mon-10", "title": "Lunes 10:00", "description": "Dr. Gil"}}},
+      {"from": "34600333444", "id": "wamid.U1", "timestamp": "1749416396", "type": "unsupported",
+       "errors": [{"code": 131051, "title": "Message type unknown",
+                   "error_data": {"details": "Message type is currently not supported."}}]},
+      {"from": "34600333444", "id": "wamid.SY1", "timestamp": "1749416397", "type": "system",
+       "system": {"body": "Luis changed their phone number", "wa_id": "34600999888", "type": "user_changed_number"}}
+    ]}}]}]
+})";
+
+TEST(WhatsAppWebhook, ParsesMediaContactsButtonsListsAndWhatMetaCannotDescribe) {
+  auto w = ok(more_types);
+  ASSERT_EQ(w.messages.size(), 8u);
+  for (const auto& m : w.messages) {
+    EXPECT_EQ(m.contact_name, "Luis") << m.id;
+    EXPECT_EQ(m.phone_number_id, "106540352242922") << m.id;
+    EXPECT_NE(m.raw.find(m.id), std::string::npos) << m.id;  // every non-text message kept whole
+  }
+  const auto& audio = w.messages[0];
+  EXPECT_EQ(audio.type, "audio");
+  EXPECT_EQ(audio.media_id, "m-audio");
+  EXPECT_EQ(audio.mime_type, "audio/ogg; codecs=opus");
+  EXPECT_NE(audio.raw.find("\"voice\":true"), std::string::npos);
+  const auto& video = w.messages[1];
+  EXPECT_EQ(video.type, "video");
+  EXPECT_EQ(video.media_id, "m-video");
+  EXPECT_EQ(video.text, "la herida");
+  const auto& sticker = w.messages[2];
+  EXPECT_EQ(sticker.type, "sticker");
+  EXPECT_EQ(sticker.media_id, "m-sticker");
+  EXPECT_EQ(sticker.mime_type, "image/webp");
+  const auto& contacts = w.messages[3];
+  EXPECT_EQ(contacts.type, "contacts");
+  EXPECT_EQ(contacts.text, "Dra. Ruiz, Recepción");
+  EXPECT_NE(contacts.raw.find("+34 600 555 666"), std::string::npos);
+  const auto& button = w.messages[4];
+  EXPECT_EQ(button.type, "button");
+  EXPECT_EQ(button.reply_id, "confirm-cita-123");
+  EXPECT_EQ(button.text, "Sí, confirmo");
+  EXPECT_EQ(button.context_id, "wamid.TPL1");
+  const auto& list = w.messages[5];
+  EXPECT_EQ(list.type, "interactive");
+  EXPECT_EQ(list.reply_id, "slot-mon-10");
+  EXPECT_EQ(list.text, "Lunes 10:00");
+  EXPECT_EQ(list.context_id, "wamid.LIST1");
+  for (std::size_t i : {6u, 7u}) {
+    EXPECT_EQ(w.messages[i].type, "unsupported") << w.messages[i].id;
+    EXPECT_EQ(w.messages[i].timestamp, static_cast<std::int64_t>(1749416390 + i));
+  }
+  EXPECT_NE(w.messages[6].raw.find("131051"), std::string::npos);
+  EXPECT_NE(w.messages[7].raw.find("user_changed_number"), std::string::npos);
+}
+
 TEST(WhatsAppWebhook, ParsesStatusesWithErrors) {
   auto w =
       ok(R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages",
