@@ -68,7 +68,7 @@ class conversation_service::tenant_clock {
 struct conversation_service::cell {
   conversation conv;
   std::uint64_t next_seq = 1;
-  std::vector<std::string> inflight_ids;  // provider and client ids not yet durable
+  std::vector<std::string> inflight_ids;  // provider and client ids, statuses, not yet durable
   std::uint64_t issued = 0;               // appends started
   std::uint64_t completed = 0;            // appends finished (in order)
   std::vector<std::pair<std::uint64_t, submit_done>> retries;  // answer when completed >= first
@@ -489,13 +489,41 @@ bool changes_delivery(const conversation& c, const event& e) {
   const delivery& d = it == c.clinic->deliveries.end() ? none : it->second;
   return status_advances(d, e.value) || (!e.message_id.empty() && d.message_id != e.message_id);
 }
+
+// Whether `later` repeats `earlier`, both of one batch: the same provider
+// message, the same agent command, or a status its delivery would already
+// have by then. A provider may repeat itself within one request as well as
+// across requests.
+bool repeats(const event& earlier, const event& later) {
+  if (earlier.kind != later.kind) return false;
+  switch (later.kind) {
+    case event_kind::message_in:
+      return !later.provider_id.empty() && later.provider_id == earlier.provider_id;
+    case event_kind::message_out:
+    case event_kind::note:
+      return !later.client_id.empty() && later.client_id == earlier.client_id;
+    case event_kind::message_status:
+      return later.provider_id == earlier.provider_id && later.message_id.empty() &&
+             status_rank(later.value) <= status_rank(earlier.value);
+    default:
+      return false;
+  }
+}
+
+// A status being made durable, as the in-flight list knows it: a provider's
+// retry of it that arrives meanwhile is a duplicate like a retried message.
+std::string inflight_status(const event& e) { return "status\n" + e.provider_id + "\n" + e.value; }
 }  // namespace
 
 // Home thread, inside the actor's drain.
 void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<event> events,
                                          submit_done done) {
-  auto known = [&c](const event& e) {
-    if (e.kind == event_kind::message_status) return !changes_delivery(c.conv, e);
+  auto inflight = [&c](const std::string& id) {
+    return std::find(c.inflight_ids.begin(), c.inflight_ids.end(), id) != c.inflight_ids.end();
+  };
+  auto known = [&](const event& e) {
+    if (e.kind == event_kind::message_status)  // one naming our message links it: never a repeat
+      return !changes_delivery(c.conv, e) || (e.message_id.empty() && inflight(inflight_status(e)));
     const std::string* id = nullptr;
     if (e.kind == event_kind::message_in && !e.provider_id.empty()) {
       if (c.conv.provider_ids.contains(e.provider_id)) return true;
@@ -505,10 +533,16 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
       if (c.conv.clinic->client_ids.contains(e.client_id)) return true;
       id = &e.client_id;
     }
-    return id &&
-           std::find(c.inflight_ids.begin(), c.inflight_ids.end(), *id) != c.inflight_ids.end();
+    return id && inflight(*id);
   };
   std::erase_if(events, known);
+  for (std::size_t i = 1; i < events.size();) {  // a batch of one, the usual, skips this
+    auto later = events.begin() + static_cast<std::ptrdiff_t>(i);
+    if (std::any_of(events.begin(), later, [&](const event& e) { return repeats(e, *later); }))
+      events.erase(later);
+    else
+      ++i;
+  }
   if (events.empty()) {
     // All retries. If any original is still being written, answer after it.
     if (c.completed < c.issued)
@@ -530,6 +564,7 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
       c.inflight_ids.push_back(e.provider_id);
     if ((e.kind == event_kind::message_out || e.kind == event_kind::note) && !e.client_id.empty())
       c.inflight_ids.push_back(e.client_id);
+    if (e.kind == event_kind::message_status) c.inflight_ids.push_back(inflight_status(e));
   }
   ++c.issued;
   auto payload = encode_events(events);
@@ -539,6 +574,10 @@ void conversation_service::handle_submit(shard_part& p, cell& c, std::vector<eve
           std::error_code ec, std::uint64_t lsn) mutable {
         ++c.completed;
         for (const auto& e : events) {
+          if (e.kind == event_kind::message_status) {
+            std::erase(c.inflight_ids, inflight_status(e));
+            continue;
+          }
           std::erase(c.inflight_ids, e.provider_id);
           std::erase(c.inflight_ids, e.client_id);
         }

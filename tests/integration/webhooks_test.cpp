@@ -541,6 +541,16 @@ TEST(Webhooks, WhatsAppStatusesApplyInAnyOrderAndWaitForTheirMessage) {
                      {"error_data", {{"details", "More than 24 hours have passed"}}}}};
     statuses({failed});
     statuses({wa_status("wamid.OUT2", "delivered", "34600111222")});
+    // One request repeating itself: a message twice, a status twice.
+    auto twice = wa_text("34600111222", "wamid.TWICE", "hola");
+    EXPECT_EQ(
+        post_wa(gw->port(), "wa-main", wa_messages("106540352242922", json::array{twice, twice}))
+            .result_int(),
+        200);
+    statuses({wa_status("wamid.OUT3", "delivered", "34600111222"),
+              wa_status("wamid.OUT3", "delivered", "34600111222")});
+    EXPECT_EQ(metric(gw->port(), R"(gateway_webhook_duplicates_total{channel="wa-main"})"),
+              5);  // the three late lower statuses of OUT1 and OUT2, and the two repeats
     crash(*gw);
   }
   auto gw = d.start();
@@ -553,8 +563,11 @@ TEST(Webhooks, WhatsAppStatusesApplyInAnyOrderAndWaitForTheirMessage) {
   EXPECT_EQ(text_field(deliveries.at("wamid.OUT2"), "status"), "failed");
   EXPECT_EQ(text_field(deliveries.at("wamid.OUT2"), "detail"),
             "131047: Re-engagement message: More than 24 hours have passed");
-  EXPECT_EQ(field(conv, "seq"), 2);  // read, failed: the late lower ones were not stored
-  EXPECT_EQ(field(conv, "messages"), 0);
+  EXPECT_EQ(text_field(deliveries.at("wamid.OUT3"), "status"), "delivered");
+  // read, failed, the message, delivered: the late lower ones and the
+  // repeats were not stored.
+  EXPECT_EQ(field(conv, "seq"), 4);
+  EXPECT_EQ(field(conv, "messages"), 1);
 }
 
 // ---------------------------------------------------------------- Twilio

@@ -572,6 +572,67 @@ TEST(ConversationService, StatusesThatChangeNothingAreNotStoredAndSurviveRestart
   EXPECT_EQ(c.get(ana)->clinic->deliveries.at("wamid.O1").status, "read");
 }
 
+// A provider may repeat itself within one request too: the same message
+// twice, the same status twice, a lower status after a higher one. Each is
+// stored once; a status that advances on the batch's own is stored.
+TEST(ConversationService, RepeatsWithinOneBatchAreStoredOnce) {
+  tmpdir d;
+  core c(d.path);
+  auto r = c.submit(
+      ana, {inbound("wamid.R", "x"), inbound("wamid.S", "y"), inbound("wamid.R", "x"),
+            status("wamid.O", "delivered"), status("wamid.O", "delivered"),
+            status("wamid.O", "sent"), status("wamid.O", "read"), status("wamid.O", "delivered")});
+  ASSERT_EQ(r.events.size(), 4u);
+  EXPECT_EQ(r.events[0]->ev.provider_id, "wamid.R");
+  EXPECT_EQ(r.events[1]->ev.provider_id, "wamid.S");
+  EXPECT_EQ(r.events[2]->ev.value, "delivered");
+  EXPECT_EQ(r.events[3]->ev.value, "read");
+  auto conv = c.get(ana);
+  EXPECT_EQ(conv->messages, 2u);
+  EXPECT_EQ(conv->seq, 4u);
+  EXPECT_EQ(conv->clinic->deliveries.at("wamid.O").status, "read");
+
+  event out;  // agents' commands repeated in one batch: once as well
+  out.kind = event_kind::note;
+  out.client_id = "cmd-1";
+  out.author = "agent-1";
+  out.text = "llamar mañana";
+  EXPECT_EQ(c.submit(ben, {out, out}).events.size(), 1u);
+}
+
+// A status retried while the original is being written is a duplicate too;
+// the outbound path's own record of it (naming our message) never is.
+TEST(ConversationService, ConcurrentStatusRetriesStoreOnce) {
+  tmpdir d;
+  core c(d.path);
+  std::vector<std::promise<submit_result>> promises(10);
+  std::vector<std::future<submit_result>> futures;
+  for (auto& p : promises) {
+    futures.push_back(p.get_future());
+    c.service->submit(ana, {status("wamid.C", "delivered")},
+                      [&p](std::error_code, submit_result r) { p.set_value(std::move(r)); });
+  }
+  event linked = status("wamid.C", "delivered");
+  linked.message_id = "m-7";
+  std::promise<submit_result> lp;
+  c.service->submit(ana, {linked},
+                    [&lp](std::error_code, submit_result r) { lp.set_value(std::move(r)); });
+  std::size_t stored = 0;
+  for (auto& f : futures) {
+    ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+    stored += f.get().events.size();
+  }
+  EXPECT_EQ(stored, 1u);
+  auto lf = lp.get_future();
+  ASSERT_EQ(lf.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(lf.get().events.size(), 1u);
+  auto conv = c.get(ana);
+  EXPECT_EQ(conv->seq, 2u);
+  EXPECT_EQ(conv->clinic->deliveries.at("wamid.C").message_id, "m-7");
+  // Once durable, the same status again is known from the state itself.
+  EXPECT_TRUE(c.submit(ana, {status("wamid.C", "delivered")}).duplicate);
+}
+
 // Snapshots are encoded a slice at a time while submits keep landing, so a
 // conversation may hold events from after the snapshot's LSN; replay must
 // skip those, never apply them twice.
