@@ -130,37 +130,33 @@ TEST(WhatsAppWebhook, ParsesMediaContactsButtonsListsAndWhatMetaCannotDescribe) 
     EXPECT_EQ(m.phone_number_id, "106540352242922") << m.id;
     EXPECT_NE(m.raw.find(m.id), std::string::npos) << m.id;  // every non-text message kept whole
   }
-  const auto& audio = w.messages[0];
-  EXPECT_EQ(audio.type, "audio");
-  EXPECT_EQ(audio.media_id, "m-audio");
-  EXPECT_EQ(audio.mime_type, "audio/ogg; codecs=opus");
-  EXPECT_NE(audio.raw.find("\"voice\":true"), std::string::npos);
-  const auto& video = w.messages[1];
-  EXPECT_EQ(video.type, "video");
-  EXPECT_EQ(video.media_id, "m-video");
-  EXPECT_EQ(video.text, "la herida");
-  const auto& sticker = w.messages[2];
-  EXPECT_EQ(sticker.type, "sticker");
-  EXPECT_EQ(sticker.media_id, "m-sticker");
-  EXPECT_EQ(sticker.mime_type, "image/webp");
-  const auto& contacts = w.messages[3];
-  EXPECT_EQ(contacts.type, "contacts");
-  EXPECT_EQ(contacts.text, "Dra. Ruiz, Recepción");
-  EXPECT_NE(contacts.raw.find("+34 600 555 666"), std::string::npos);
-  const auto& button = w.messages[4];
-  EXPECT_EQ(button.type, "button");
-  EXPECT_EQ(button.reply_id, "confirm-cita-123");
-  EXPECT_EQ(button.text, "Sí, confirmo");
-  EXPECT_EQ(button.context_id, "wamid.TPL1");
-  const auto& list = w.messages[5];
-  EXPECT_EQ(list.type, "interactive");
-  EXPECT_EQ(list.reply_id, "slot-mon-10");
-  EXPECT_EQ(list.text, "Lunes 10:00");
-  EXPECT_EQ(list.context_id, "wamid.LIST1");
-  for (std::size_t i : {6u, 7u}) {
-    EXPECT_EQ(w.messages[i].type, "unsupported") << w.messages[i].id;
-    EXPECT_EQ(w.messages[i].timestamp, static_cast<std::int64_t>(1749416390 + i));
+  // What each one reads as: type, media, text (caption, names, the
+  // button's or the row's title), what it answers.
+  struct fields {
+    std::string_view type, media_id, mime_type, text, reply_id, context_id;
+  };
+  const fields want[] = {
+      {"audio", "m-audio", "audio/ogg; codecs=opus", "", "", ""},
+      {"video", "m-video", "video/mp4", "la herida", "", ""},
+      {"sticker", "m-sticker", "image/webp", "", "", ""},
+      {"contacts", "", "", "Dra. Ruiz, Recepción", "", ""},
+      {"button", "", "", "Sí, confirmo", "confirm-cita-123", "wamid.TPL1"},
+      {"interactive", "", "", "Lunes 10:00", "slot-mon-10", "wamid.LIST1"},
+      {"unsupported", "", "", "", "", ""},
+      {"unsupported", "", "", "", "", ""},
+  };
+  for (std::size_t i = 0; i < std::size(want); ++i) {
+    const auto& m = w.messages[i];
+    EXPECT_EQ(m.type, want[i].type) << m.id;
+    EXPECT_EQ(m.media_id, want[i].media_id) << m.id;
+    EXPECT_EQ(m.mime_type, want[i].mime_type) << m.id;
+    EXPECT_EQ(m.text, want[i].text) << m.id;
+    EXPECT_EQ(m.reply_id, want[i].reply_id) << m.id;
+    EXPECT_EQ(m.context_id, want[i].context_id) << m.id;
+    EXPECT_EQ(m.timestamp, static_cast<std::int64_t>(1749416390 + i)) << m.id;
   }
+  EXPECT_NE(w.messages[0].raw.find("\"voice\":true"), std::string::npos);
+  EXPECT_NE(w.messages[3].raw.find("+34 600 555 666"), std::string::npos);
   EXPECT_NE(w.messages[6].raw.find("131051"), std::string::npos);
   EXPECT_NE(w.messages[7].raw.find("user_changed_number"), std::string::npos);
 }
