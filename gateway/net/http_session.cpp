@@ -111,7 +111,9 @@ class http_session final : public runtime::session_base,
     // (not counted for the route, the wrong setting named). The route's
     // limit is set from on_header, before a byte of the body is read.
     parser_->body_limit(boost::none);
-    set_body_limit(cfg().http.max_body_bytes, "http.max_body_bytes", nullptr);
+    body_limit_ = cfg().http.max_body_bytes;
+    limit_name_ = "http.max_body_bytes";
+    limits_ = nullptr;
     if (error_code ec; parse_buffered(false, ec)) return on_header(ec);
     lowest().expires_after(cfg().http.header_timeout);
     beast::http::async_read_header(stream_, buffer_, *parser_,
@@ -153,23 +155,17 @@ class http_session final : public runtime::session_base,
   // smaller. A declared length over it is refused now, unread; the parser
   // stops a chunked body once past it.
   bool apply_body_limit() {
-    const auto* o = match_.options;
-    if (o && o->max_body_bytes != 0 && o->max_body_bytes < body_limit_)
-      set_body_limit(o->max_body_bytes, o->limit_name, o);
-    else
-      set_body_limit(body_limit_, limit_name_, o);
+    limits_ = match_.options;
+    if (limits_ && limits_->max_body_bytes != 0 && limits_->max_body_bytes < body_limit_) {
+      body_limit_ = limits_->max_body_bytes;
+      limit_name_ = limits_->limit_name;
+    }
     if (auto length = parser_->content_length(); length && *length > body_limit_) {
       refuse_too_large();
       return false;
     }
     parser_->body_limit(body_limit_);
     return true;
-  }
-
-  void set_body_limit(std::size_t bytes, std::string_view name, const route_options* route) {
-    body_limit_ = bytes;
-    limit_name_ = name;
-    limits_ = route;
   }
 
   // 413, told to the route (which counts it) whichever limit it passed.
