@@ -364,12 +364,21 @@ TEST(Webhooks, AcknowledgedMessagesSurviveSigkillsAmidSnapshotsAndReleases) {
           // The gateway was killed mid-request: that one is not acknowledged.
         }
       });
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(std::uniform_int_distribution<int>(400, 900)(rng)));
+    // The kill comes at a random moment after the round has saved a
+    // snapshot, however slowly this build runs (a sanitizer build acks a
+    // few hundred webhooks a second): every round snapshots, and some are
+    // killed while the next snapshot or release is under way.
+    auto random_ms = [&](int lo, int hi) {
+      return std::chrono::milliseconds(std::uniform_int_distribution<int>(lo, hi)(rng));
+    };
+    std::this_thread::sleep_for(random_ms(400, 900));
+    const bool snapshotted = gw->wait_log(R"("msg":"snapshot saved")", 60s);
+    std::this_thread::sleep_for(random_ms(0, 300));
     crash(*gw);
     stop = true;
     for (auto& th : threads) th.join();
 
+    ASSERT_TRUE(snapshotted) << "round " << round << ": no snapshot saved in 60 s";
     for (int t = 0; t < clients; ++t) {
       EXPECT_EQ(refused[t], 0u) << "round " << round << ": client " << t;
       for (int c = 0; c < conversations; ++c) attempted[c] += tried[t][c];
