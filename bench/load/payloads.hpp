@@ -20,9 +20,11 @@ inline constexpr std::string_view patient_text =
     "fisioterapeuta que me pidieron en la última visita. Gracias y perdonen las molestias.";
 
 // `from` is the patient's WhatsApp id (digits), `wamid_suffix` makes the
-// message id unique; `text_suffix` is appended to the text (a send time).
+// message id unique; `sent_s` is Meta's `timestamp` (Unix seconds: the
+// patient's 24-hour window runs from it); `text_suffix` is appended to the
+// text (a send time).
 inline std::string whatsapp_text_webhook(std::string_view phone_number_id, std::string_view from,
-                                         std::string_view wamid_suffix,
+                                         std::string_view wamid_suffix, std::int64_t sent_s,
                                          std::string_view text_suffix = {}) {
   std::string body;
   body.reserve(1100);
@@ -36,7 +38,9 @@ inline std::string whatsapp_text_webhook(std::string_view phone_number_id, std::
   body += from;
   body += R"(","id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA)";
   body += wamid_suffix;
-  body += R"(","timestamp":"1749416383","type":"text","text":{"body":")";
+  body += R"(","timestamp":")";
+  body += std::to_string(sent_s);
+  body += R"(","type":"text","text":{"body":")";
   body += patient_text;
   body += text_suffix;
   body += R"("}}]},"field":"messages"}]}]})";

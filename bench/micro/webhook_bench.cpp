@@ -13,7 +13,7 @@ using namespace gw::protocol;
 
 const std::string secret = "0123456789abcdef0123456789abcdef";
 const std::string wa_body =
-    gw::bench::whatsapp_text_webhook("106540352242922", "34600111222", "01");
+    gw::bench::whatsapp_text_webhook("106540352242922", "34600111222", "01", 1749416383);
 
 void BM_MetaVerify(benchmark::State& state) {
   auto sig = meta_signature(secret, wa_body);

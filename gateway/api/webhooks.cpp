@@ -30,6 +30,10 @@ constexpr http_error reason_errors[] = {http_error::not_found,   http_error::bad
                                         http_error::bad_request, http_error::payload_too_large,
                                         http_error::forbidden,   http_error::unavailable};
 
+// The largest `timestamp` taken as a time (9999-12-31T23:59:59Z); one past
+// it, or none, and the message's window runs from its arrival.
+constexpr std::int64_t max_unix_seconds = 253'402'300'799;
+
 // Twilio reads the response as TwiML; an empty <Response/> sends no reply.
 constexpr std::string_view empty_twiml =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>";
@@ -349,6 +353,7 @@ void webhooks::whatsapp_post(net::request_context& rc, net::responder answer) {
     e.kind = event_kind::message_in;
     e.provider_id = m.id;
     e.message_id = std::move(m.id);
+    if (m.timestamp > 0 && m.timestamp <= max_unix_seconds) e.sent_ms = m.timestamp * 1000;
     e.author = std::move(m.contact_name);
     e.text = std::move(m.text);
     if (m.type != "text") e.detail = std::move(m.raw);

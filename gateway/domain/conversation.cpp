@@ -168,7 +168,7 @@ void apply(conversation& c, const event& e, std::size_t history_limit, std::int6
         c.closed = false;
         c.status = "open";
       }
-      c.last_inbound_ms = std::max(c.last_inbound_ms, e.at_ms);
+      c.last_inbound_ms = std::max(c.last_inbound_ms, window_start(e));
       c.last_message_ms = std::max(c.last_message_ms, e.at_ms);
       c.last_inbound_seq = e.seq;
       if (e.seq > c.read_seq) ++c.unread;

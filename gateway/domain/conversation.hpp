@@ -3,6 +3,7 @@
 // so a restarted gateway rebuilds exactly the state it acknowledged.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -137,11 +138,12 @@ struct clinic_side {
 };
 
 struct conversation {
-  conversation_key key;              // the contact is key.address on key.channel
-  std::string contact_name;          // from the provider's profile (message_in author)
-  std::uint64_t seq = 0;             // seq of the last applied event
-  std::string status = "open";       // open|closed|pending|resolved|bot|spam
-  std::int64_t last_inbound_ms = 0;  // the patient's last message: the 24-hour window
+  conversation_key key;         // the contact is key.address on key.channel
+  std::string contact_name;     // from the provider's profile (message_in author)
+  std::uint64_t seq = 0;        // seq of the last applied event
+  std::string status = "open";  // open|closed|pending|resolved|bot|spam
+  std::int64_t last_inbound_ms =
+      0;  // the 24-hour window's start: the patient's latest window_start()
   std::int64_t last_message_ms = 0;  // the last message either way (notes excluded)
   std::uint64_t last_inbound_seq = 0;
   std::uint64_t read_seq = 0;       // agents have read up to this seq (a shared inbox: any agent)
@@ -162,6 +164,14 @@ struct conversation {
     return last_inbound_ms != 0 && now_ms - last_inbound_ms <= whatsapp_window_ms;
   }
 };
+
+// When a patient's message opens WhatsApp's 24-hour window: when the
+// provider says it was sent, or when it arrived if that is earlier (a clock
+// ahead of ours) or the provider does not say. Never later than Meta's own
+// count, so a reply the gateway lets through is one Meta accepts.
+inline std::int64_t window_start(const event& e) noexcept {
+  return e.sent_ms > 0 ? std::min(e.sent_ms, e.at_ms) : e.at_ms;
+}
 
 // Applies one durable event. Events must come in seq order. `history_limit`:
 // how many messages and notes the conversation keeps (the oldest go first,

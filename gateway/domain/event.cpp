@@ -64,6 +64,9 @@ std::array<const std::string*, 7> payload_strings(const event& e) {
   return {&e.message_id, &e.provider_id, &e.client_id, &e.author, &e.text, &e.value, &e.detail};
 }
 constexpr std::size_t max_varint = 10;  // bytes
+// Set on an event's kind byte when a varint `sent_ms` follows its strings
+// (FORMAT.md): an event without one is encoded as before it existed.
+constexpr std::uint8_t has_sent_ms = 0x80;
 }  // namespace
 
 std::string encode_events(std::span<const event> events) {
@@ -72,14 +75,15 @@ std::string encode_events(std::span<const event> events) {
   std::size_t size = max_varint;
   for (const auto& e : events) {
     size +=
-        1 + 7 * max_varint + e.conv.tenant.size() + e.conv.channel.size() + e.conv.address.size();
+        1 + 8 * max_varint + e.conv.tenant.size() + e.conv.channel.size() + e.conv.address.size();
     for (const std::string* s : payload_strings(e)) size += max_varint + s->size();
   }
   std::string out;
   out.reserve(size);
   put_varint(out, events.size());
   for (const auto& e : events) {
-    out.push_back(static_cast<char>(e.kind));
+    const bool sent = e.sent_ms > 0;
+    out.push_back(static_cast<char>(static_cast<std::uint8_t>(e.kind) | (sent ? has_sent_ms : 0)));
     put_str(out, e.conv.tenant);
     put_str(out, e.conv.channel);
     put_str(out, e.conv.address);
@@ -88,6 +92,7 @@ std::string encode_events(std::span<const event> events) {
     put_varint(out, e.epoch);
     put_varint(out, static_cast<std::uint64_t>(e.at_ms));
     for (const std::string* s : payload_strings(e)) put_str(out, *s);
+    if (sent) put_varint(out, static_cast<std::uint64_t>(e.sent_ms));
   }
   return out;
 }
@@ -98,7 +103,8 @@ std::optional<std::vector<event>> decode_events(std::string_view payload) {
   if (!r.ok || n > payload.size()) return std::nullopt;  // each event takes > 1 byte
   std::vector<event> out(n);
   for (auto& e : out) {
-    auto kind = r.byte();
+    const std::uint8_t flagged = r.byte();
+    const std::uint8_t kind = flagged & ~has_sent_ms;
     if (!r.ok || kind < 1 || kind > last_event_kind) return std::nullopt;
     e.kind = static_cast<event_kind>(kind);
     r.str(e.conv.tenant);
@@ -111,6 +117,10 @@ std::optional<std::vector<event>> decode_events(std::string_view payload) {
     for (std::string* s :
          {&e.message_id, &e.provider_id, &e.client_id, &e.author, &e.text, &e.value, &e.detail})
       r.str(*s);
+    if (flagged & has_sent_ms) {
+      e.sent_ms = static_cast<std::int64_t>(r.varint());
+      if (e.sent_ms <= 0) return std::nullopt;  // never written: absent is the flag unset
+    }
     if (!r.ok) return std::nullopt;
   }
   if (!r.in.empty()) return std::nullopt;

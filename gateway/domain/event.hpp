@@ -31,7 +31,8 @@ unsigned home_shard(const conversation_key& k, unsigned shards) noexcept;
 enum class event_kind : std::uint8_t {
   // patient -> clinic. message_id, provider_id, author (profile name), text,
   // value (type: text, image, ..., sms, mms, unsupported), detail (the
-  // provider's JSON for anything beyond text: media, location, raw)
+  // provider's JSON for anything beyond text: media, location, raw),
+  // sent_ms (when the provider says the patient sent it)
   message_in = 1,
   // clinic -> patient, state queued. message_id, client_id, author (agent),
   // text; provider_id once the provider accepted it
@@ -56,6 +57,11 @@ struct event {
   std::uint64_t offset = 0;  // per tenant, increasing across all its conversations
   std::uint64_t epoch = 0;   // identifies the history the offsets belong to
   std::int64_t at_ms = 0;    // gateway clock, Unix milliseconds
+  // message_in: when the patient sent it by the provider's clock (WhatsApp's
+  // `timestamp`), Unix milliseconds; 0 when the provider does not say
+  // (Twilio). A message Meta delivers late, after retrying through an outage,
+  // opens WhatsApp's 24-hour window from this time, not from its arrival.
+  std::int64_t sent_ms = 0;
   std::string message_id;
   std::string provider_id;
   std::string client_id;

@@ -16,6 +16,7 @@
 #include "protocol/twilio_webhook.hpp"
 #include "tests/support/clients.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/whatsapp.hpp"
 
 namespace gw::test {
 namespace {
@@ -93,7 +94,7 @@ std::string wa_statuses(std::string_view phone_number_id, json::array statuses) 
 json::object wa_text(std::string_view from, std::string_view id, std::string_view body) {
   return {{"from", from},
           {"id", id},
-          {"timestamp", "1700000000"},
+          {"timestamp", whatsapp_now()},
           {"type", "text"},
           {"text", {{"body", body}}}};
 }
@@ -144,7 +145,7 @@ std::string text_field(const json::value& v, std::string_view name) {
 std::string three_messages() {
   json::object ana_image{{"from", "34600111222"},
                          {"id", "wamid.ANA2"},
-                         {"timestamp", "1700000001"},
+                         {"timestamp", whatsapp_now()},
                          {"type", "image"},
                          {"image",
                           {{"id", "1479537139650973"},
@@ -220,6 +221,40 @@ TEST(Webhooks, WhatsAppAcknowledgedMessagesSurviveSigkillAndRetriesStayOnce) {
   EXPECT_EQ(post_wa(gw->port(), "wa-main", body).result_int(), 200);
   EXPECT_EQ(field(conversation(gw->port(), "wa-main", "+34600111222"), "seq"), 2);
   EXPECT_EQ(metric(gw->port(), R"(gateway_webhook_duplicates_total{channel="wa-main"})"), 3);
+}
+
+// Meta retries a delivery for days after an outage: a message sent 25 hours
+// ago and delivered now must not open WhatsApp's 24-hour window (Meta
+// would refuse a free-form reply to it). The window runs from Meta's
+// `timestamp`, through a SIGKILL.
+TEST(Webhooks, AMessageDeliveredLateOpensTheWindowFromWhenItWasSent) {
+  deployment d;
+  const auto now_s = std::stoll(whatsapp_now());
+  auto sent = [&](std::string id, std::int64_t ago_s) {
+    auto m = wa_text("34600555666", id, "¿sigue en pie mi cita?");
+    m["timestamp"] = std::to_string(now_s - ago_s);
+    return wa_messages("106540352242922", json::array{m});
+  };
+  auto expect_window = [&](gateway_process& gw, std::int64_t ago_s, bool open) {
+    auto c = conversation(gw.port(), "wa-main", "+34600555666");
+    ASSERT_TRUE(c.is_object());
+    EXPECT_EQ(field(c, "last_inbound_ms"), (now_s - ago_s) * 1000);
+    EXPECT_EQ(c.as_object().at("window_open").as_bool(), open);
+  };
+  {
+    auto gw = d.start();
+    ASSERT_EQ(post_wa(gw->port(), "wa-main", sent("wamid.LATE1", 25 * 3600)).result_int(), 200);
+    expect_window(*gw, 25 * 3600, false);
+    ASSERT_EQ(post_wa(gw->port(), "wa-main", sent("wamid.LATE2", 2 * 3600)).result_int(), 200);
+    expect_window(*gw, 2 * 3600, true);
+    // An older message arriving after a newer one does not move it back.
+    ASSERT_EQ(post_wa(gw->port(), "wa-main", sent("wamid.LATE3", 5 * 3600)).result_int(), 200);
+    expect_window(*gw, 2 * 3600, true);
+    crash(*gw);
+  }
+  auto gw = d.start();
+  expect_window(*gw, 2 * 3600, true);
+  EXPECT_EQ(field(conversation(gw->port(), "wa-main", "+34600555666"), "messages"), 3);
 }
 
 // Meta batches messages of many patients into one request: each message

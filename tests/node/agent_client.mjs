@@ -100,7 +100,7 @@ async function patientWrites(from, wamid, text) {
   const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{
     field: 'messages', value: { messaging_product: 'whatsapp',
       metadata: { display_phone_number: '1555', phone_number_id: '300000000000001' },
-      messages: [{ from, id: wamid, timestamp: '1700000000', type: 'text', text: { body: text } }] } }] }] });
+      messages: [{ from, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }] } }] }] });
   const signature = 'sha256=' + createHmac('sha256', appSecret).update(body).digest('hex');
   const res = await fetch(`${base}/webhooks/whatsapp/wa-js`, { method: 'POST', body,
     headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signature } });

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,14 @@
 
 namespace gw::test {
 
+// Meta's `timestamp` for a message sent now: Unix seconds, as a string. A
+// patient's 24-hour window runs from it, so a test's patient writes now.
+inline std::string whatsapp_now() {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
+}
+
 inline http_response post_whatsapp_text(std::uint16_t port, std::string_view channel,
                                         std::string_view phone_number_id,
                                         std::string_view app_secret, std::string_view from,
@@ -19,7 +28,7 @@ inline http_response post_whatsapp_text(std::uint16_t port, std::string_view cha
   namespace json = boost::json;
   json::object msg{{"from", from},
                    {"id", wamid},
-                   {"timestamp", "1700000000"},
+                   {"timestamp", whatsapp_now()},
                    {"type", "text"},
                    {"text", {{"body", text}}}};
   json::object value{

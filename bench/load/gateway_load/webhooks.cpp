@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -203,7 +204,10 @@ std::string webhook_source::request(std::uint64_t n, std::int64_t sent_ns) const
     return http_request(opt_, path, "application/x-www-form-urlencoded", "X-Twilio-Signature",
                         signature, protocol::encode_form(params));
   }
-  auto body = bench::whatsapp_text_webhook(phone_number_ids_[tenant], from.substr(1), id,
+  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  auto body = bench::whatsapp_text_webhook(phone_number_ids_[tenant], from.substr(1), id, now_s,
                                            stamp_text(sent_ns));
   return http_request(opt_, path, "application/json", "X-Hub-Signature-256",
                       protocol::meta_signature(opt_.secret, body), body);

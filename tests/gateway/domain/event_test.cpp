@@ -26,11 +26,35 @@ TEST(EventCodec, RoundTripsEveryKind) {
   std::vector<event> batch;
   for (int k = 1; k <= 6; ++k) batch.push_back(sample(static_cast<event_kind>(k), k));
   batch[3].detail = std::string(300, 'd');  // multi-byte varint length
+  batch[0].sent_ms = 1'699'999'990'000;
   auto bytes = encode_events(batch);
   auto back = decode_events(bytes);
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, batch);
   EXPECT_EQ(decode_events(encode_events({}))->size(), 0u);
+}
+
+// The provider's send time is written only when there is one: an event
+// without it is byte for byte what a gateway before it wrote and read.
+TEST(EventCodec, SentTimeIsWrittenOnlyWhenKnown) {
+  auto plain = sample(event_kind::message_in, 1);
+  auto timed = plain;
+  timed.sent_ms = 1'699'999'990'000;
+  auto plain_bytes = encode_events(std::vector<event>{plain});
+  auto timed_bytes = encode_events(std::vector<event>{timed});
+  EXPECT_EQ(plain_bytes[1], 1);  // the kind byte alone, as before
+  EXPECT_EQ(static_cast<unsigned char>(timed_bytes[1]), 0x81u);
+  EXPECT_EQ(timed_bytes.substr(2, plain_bytes.size() - 2), plain_bytes.substr(2));
+  auto back = decode_events(timed_bytes);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->at(0).sent_ms, timed.sent_ms);
+  EXPECT_EQ(decode_events(plain_bytes)->at(0).sent_ms, 0);
+  // The flag with a zero after it was never written: refused, as is the
+  // flag with nothing after it.
+  auto zero = plain_bytes;
+  zero[1] = static_cast<char>(0x81);
+  EXPECT_FALSE(decode_events(zero + '\0'));
+  EXPECT_FALSE(decode_events(zero));
 }
 
 TEST(EventCodec, RejectsEveryTruncationAndTrailingBytes) {
@@ -109,6 +133,38 @@ TEST(Conversation, ApplyRules) {
   std::string_view cut = std::string_view(snap).substr(0, snap.size() - 1);
   conversation partial;
   EXPECT_FALSE(decode_conversation(cut, partial, store::snapshot_version));
+}
+
+// WhatsApp's window runs from when the patient sent the message, by Meta's
+// clock: a message that arrives late (Meta retrying through an outage)
+// opens a window that ends as early as Meta's. Never from later than its
+// arrival, and never back to an earlier start.
+TEST(Conversation, TheWindowRunsFromWhenThePatientSent) {
+  conversation c;
+  auto late = sample(event_kind::message_in, 1);
+  late.sent_ms = late.at_ms - 3 * 3600 * 1000;  // delivered three hours late
+  apply(c, late);
+  EXPECT_EQ(c.last_inbound_ms, late.sent_ms);
+  EXPECT_TRUE(c.window_open(late.sent_ms + whatsapp_window_ms));
+  EXPECT_FALSE(c.window_open(late.sent_ms + whatsapp_window_ms + 1));
+  EXPECT_EQ(c.last_message_ms, late.at_ms);  // the inbox still orders by arrival
+
+  auto older = sample(event_kind::message_in, 2);  // an even older one, later still
+  older.sent_ms = late.sent_ms - 1000;
+  older.at_ms = late.at_ms + 1000;
+  apply(c, older);
+  EXPECT_EQ(c.last_inbound_ms, late.sent_ms);
+
+  auto ahead = sample(event_kind::message_in, 3);  // the provider's clock ahead of ours
+  ahead.at_ms = late.at_ms + 5000;
+  ahead.sent_ms = ahead.at_ms + 60'000;
+  apply(c, ahead);
+  EXPECT_EQ(c.last_inbound_ms, ahead.at_ms);
+
+  auto untimed = sample(event_kind::message_in, 4);  // Twilio: no send time
+  untimed.at_ms = ahead.at_ms + 1;
+  apply(c, untimed);
+  EXPECT_EQ(c.last_inbound_ms, untimed.at_ms);
 }
 
 TEST(Conversation, DeliveryStatusesOnlyMoveForward) {
