@@ -74,10 +74,10 @@ domain::channel_ptr channel_directory::find(std::string_view id) const {
   return dir_.read([&](const domain::directory_state& s) { return s.channel(id); });
 }
 
-domain::channel_ptr channel_directory::whatsapp_number(std::string_view phone_number_id) const {
-  auto ch =
-      dir_.read([&](const domain::directory_state& s) { return s.channel_by(phone_number_id); });
-  return ch && ch->provider == provider_kind::whatsapp ? ch : nullptr;
+domain::channel_ptr channel_directory::by_number(provider_kind provider,
+                                                 std::string_view number) const {
+  auto ch = dir_.read([&](const domain::directory_state& s) { return s.channel_by(number); });
+  return ch && ch->provider == provider ? ch : nullptr;
 }
 
 // ---------------------------------------------------------------- counters
@@ -333,7 +333,7 @@ void webhooks::whatsapp_post(net::request_context& rc, net::responder answer) {
   // a channel of the same app (same secret) and tenant.
   auto resolve = [&](const std::string& phone_number_id) -> domain::channel_ptr {
     if (phone_number_id.empty() || phone_number_id == ch->phone_number_id) return ch_ptr;
-    auto other = channels_.whatsapp_number(phone_number_id);
+    auto other = channels_.by_number(provider_kind::whatsapp, phone_number_id);
     if (other && other->tenant == ch->tenant && other->app_secret == ch->app_secret) return other;
     return nullptr;
   };
@@ -447,6 +447,18 @@ void webhooks::twilio_inbound(net::request_context& rc, net::responder answer) {
   if (!ch->account_sid.empty() && in.account_sid != ch->account_sid)
     return refuse(ch, reason::bad_signature, answer,
                   "AccountSid is not this channel's account_sid");
+  // One account's numbers may share a URL: a message goes to the channel
+  // of the number it was sent `To` when that is a channel of the same tenant
+  // and account (auth_token), so its replies leave from that number. A `To`
+  // no such channel has stays with the URL's channel: a Messaging Service's
+  // pool of numbers answers as one channel.
+  const channel_config* target = ch;
+  domain::channel_ptr other;
+  if (in.to != ch->number) {
+    other = channels_.by_number(provider_kind::twilio, in.to);
+    if (other && other->tenant == ch->tenant && other->auth_token == ch->auth_token)
+      target = other.get();
+  }
   event e;
   e.kind = event_kind::message_in;
   e.provider_id = in.message_sid;
@@ -455,7 +467,7 @@ void webhooks::twilio_inbound(net::request_context& rc, net::responder answer) {
   e.value = in.media.empty() ? "sms" : "mms";
   e.detail = params_json(in.params);  // every parameter, known or not
   batch b;
-  b.add({ch->tenant, ch->id, std::move(in.from)}, std::move(e));
+  b.add({target->tenant, target->id, std::move(in.from)}, std::move(e));
   submit(std::move(b), counters_for(ch), std::move(answer), std::string(empty_twiml), "text/xml");
 }
 

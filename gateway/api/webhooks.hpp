@@ -41,8 +41,9 @@ class channel_directory {
 
   // Null when there is no such channel.
   domain::channel_ptr find(std::string_view id) const;
-  // A WhatsApp channel by its phone_number_id.
-  domain::channel_ptr whatsapp_number(std::string_view phone_number_id) const;
+  // A channel of `provider` by its number: WhatsApp's phone_number_id,
+  // Twilio's number. Null when no channel of that provider has it.
+  domain::channel_ptr by_number(provider_kind provider, std::string_view number) const;
 
   // False until the directory is recovered and the config's channels are in
   // it: an unknown channel then means "not loaded yet" (503), not 404.

@@ -49,7 +49,15 @@ struct deployment {
         {"id": "sms-main", "provider": "twilio", "tenant": "clinic-1",
          "number": "+15550001111", "auth_token": ")"
                           << auth_token
-                          << R"(", "account_sid": "AC00000000000000000000000000000001"}
+                          << R"(", "account_sid": "AC00000000000000000000000000000001"},
+        {"id": "sms-second", "provider": "twilio", "tenant": "clinic-1",
+         "number": "+15550002222", "auth_token": ")"
+                          << auth_token << R"("},
+        {"id": "sms-elsewhere", "provider": "twilio", "tenant": "clinic-2",
+         "number": "+15550003333", "auth_token": ")"
+                          << auth_token << R"("},
+        {"id": "sms-own-account", "provider": "twilio", "tenant": "clinic-1",
+         "number": "+15550004444", "auth_token": "another-auth-token"}
       ]})";
   }
   std::unique_ptr<gateway_process> start(std::vector<std::string> env = {}) {
@@ -745,6 +753,40 @@ TEST(Webhooks, TwilioInboundAndStatusCallbacks) {
   EXPECT_EQ(field(conv, "seq"), 3);  // the message, delivered, failed
   EXPECT_EQ(post_twilio(gw->port(), "/webhooks/twilio/sms-main", inbound).result_int(), 200);
   EXPECT_EQ(field(conversation(gw->port(), "sms-main", "+14155550123"), "seq"), 3);
+}
+
+// Numbers of one account may share a webhook URL: a message is filed under
+// the channel of the number it was sent to, when that channel is of the
+// same tenant and account; else under the URL's channel (a Messaging
+// Service's pool), never under another tenant's.
+TEST(Webhooks, TwilioMessagesGoToTheChannelOfTheirNumber) {
+  deployment d;
+  auto gw = d.start();
+  auto patient_writes = [&](std::string from, std::string to) {
+    protocol::form_params p = {{"MessageSid", "SM" + from.substr(1) + "0000000000000000000"},
+                               {"AccountSid", "AC00000000000000000000000000000001"},
+                               {"From", from},
+                               {"To", std::move(to)},
+                               {"Body", "hola"}};
+    auto r = post_twilio(gw->port(), "/webhooks/twilio/sms-main", p);
+    EXPECT_EQ(r.result_int(), 200) << r.body();
+  };
+  auto filed_under = [&](std::string_view address) {
+    std::string where;
+    for (auto channel : {"sms-main", "sms-second", "sms-elsewhere", "sms-own-account"})
+      if (conversation(gw->port(), channel, address).is_object()) where += channel;
+    return where;
+  };
+  patient_writes("+14155550001", "+15550001111");  // the URL's own number
+  patient_writes("+14155550002", "+15550002222");  // another number of the tenant and account
+  patient_writes("+14155550003", "+15550003333");  // another tenant's number
+  patient_writes("+14155550004", "+15550004444");  // the tenant's, another account's
+  patient_writes("+14155550005", "+15559999999");  // a number no channel has: a pool
+  EXPECT_EQ(filed_under("+14155550001"), "sms-main");
+  EXPECT_EQ(filed_under("+14155550002"), "sms-second");
+  EXPECT_EQ(filed_under("+14155550003"), "sms-main");
+  EXPECT_EQ(filed_under("+14155550004"), "sms-main");
+  EXPECT_EQ(filed_under("+14155550005"), "sms-main");
 }
 
 TEST(Webhooks, AdminReadsNeedTheKey) {
