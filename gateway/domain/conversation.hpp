@@ -138,12 +138,11 @@ struct clinic_side {
 };
 
 struct conversation {
-  conversation_key key;         // the contact is key.address on key.channel
-  std::string contact_name;     // from the provider's profile (message_in author)
-  std::uint64_t seq = 0;        // seq of the last applied event
-  std::string status = "open";  // open|closed|pending|resolved|bot|spam
-  std::int64_t last_inbound_ms =
-      0;  // the 24-hour window's start: the patient's latest window_start()
+  conversation_key key;              // the contact is key.address on key.channel
+  std::string contact_name;          // from the provider's profile (message_in author)
+  std::uint64_t seq = 0;             // seq of the last applied event
+  std::string status = "open";       // open|closed|pending|resolved|bot|spam
+  std::int64_t last_inbound_ms = 0;  // the 24-hour window's start: the latest window_start()
   std::int64_t last_message_ms = 0;  // the last message either way (notes excluded)
   std::uint64_t last_inbound_seq = 0;
   std::uint64_t read_seq = 0;       // agents have read up to this seq (a shared inbox: any agent)
